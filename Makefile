@@ -1,0 +1,168 @@
+# libplacement — top-level build.
+#
+#   make            build the library (.so with SONAME, .a, .pc) and the tools
+#   make check      install missing Debian packages, then run every test suite
+#   make demo       show placements on the research testbed
+#   make bench      benchmarks
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Components add their own targets in mk/*.mk (one file per component), and
+# register them with CHECK_TARGETS, BENCH_TARGETS, INSTALL_TARGETS, CLEAN_DIRS.
+
+PREFIX      ?= /usr/local
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+BINDIR      ?= $(PREFIX)/bin
+DESTDIR     ?=
+PYTHON      ?= /usr/bin/python3
+CC          ?= cc
+CLANG       ?= clang
+# Seconds each fuzzer runs in `make check` (raise it for a real campaign).
+FUZZ_SECONDS ?= 20
+
+SOVERSION   := 1
+VERSION     := 1.0.0
+B           ?= build
+
+PKGS        := json-c libcurl
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wformat=2 -Wvla -Wpointer-arith
+BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
+               -Ilibplacement/include -Ilibplacement/src $(PKG_CFLAGS)
+CFLAGS      ?= -O2 -g
+ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS)
+SAN_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=all
+
+LIB_SRCS    := $(sort $(wildcard libplacement/src/*.c))
+LIB_LIBS     = $(PKG_LIBS) -lm -lpthread
+REL_OBJS     = $(LIB_SRCS:%.c=$(B)/rel/%.o)
+SAN_OBJS     = $(LIB_SRCS:%.c=$(B)/san/%.o)
+FUZZ_OBJS    = $(LIB_SRCS:%.c=$(B)/fuzz/%.o)
+
+LIB_SO      := $(B)/libplacement.so.$(VERSION)
+LIB_A       := $(B)/libplacement.a
+LIB_SAN_A   := $(B)/libplacement-san.a
+LIB_PC      := $(B)/libplacement.pc
+
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS    = $(UNIT_SRCS:tests/unit/%.c=$(B)/rel/tests/%)
+UNIT_SAN     = $(UNIT_SRCS:tests/unit/%.c=$(B)/san/tests/%)
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/bin/%)
+
+TOOLS       := $(B)/lpctl
+CHECK_TARGETS   :=
+BENCH_TARGETS   :=
+INSTALL_TARGETS :=
+CLEAN_DIRS      :=
+
+.PHONY: all deps check check-unit check-san check-fuzz demo bench install clean
+.DEFAULT_GOAL := all
+
+all: $(LIB_SO) $(LIB_A) $(LIB_PC) $(TOOLS)
+
+deps:
+	@scripts/install-deps
+
+# ---- library -------------------------------------------------------------
+$(B)/rel/%.o: %.c $(wildcard libplacement/include/*.h libplacement/include/libplacement/*.h libplacement/src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(B)/san/%.o: %.c $(wildcard libplacement/include/*.h libplacement/include/libplacement/*.h libplacement/src/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(B)/fuzz/%.o: %.c $(wildcard libplacement/include/*.h libplacement/include/libplacement/*.h libplacement/src/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+$(LIB_SO): $(REL_OBJS)
+	$(CC) -shared -Wl,-soname,libplacement.so.$(SOVERSION) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS)
+	ln -sf libplacement.so.$(VERSION) $(B)/libplacement.so.$(SOVERSION)
+	ln -sf libplacement.so.$(SOVERSION) $(B)/libplacement.so
+
+$(LIB_A): $(REL_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SAN_A): $(SAN_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_PC): libplacement/libplacement.pc.in Makefile
+	@mkdir -p $(B)
+	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- tools ---------------------------------------------------------------
+$(B)/lpctl: $(B)/rel/libplacement/tools/lpctl.o $(LIB_A)
+	$(CC) -o $@ $^ $(LIB_LIBS)
+
+$(B)/san/lpctl: $(B)/san/libplacement/tools/lpctl.o $(LIB_SAN_A)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIB_LIBS)
+
+# ---- tests ---------------------------------------------------------------
+$(B)/rel/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) -lcmocka $(LIB_LIBS)
+
+$(B)/san/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_SAN_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_SAN_A) -lcmocka $(LIB_LIBS)
+
+$(B)/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(LIB_LIBS)
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+
+check-san: $(UNIT_SAN) $(B)/san/lpctl
+	@set -e; for t in $(UNIT_SAN); do echo "== $$t (ASan+UBSan)"; \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; done
+	LPCTL=$(B)/san/lpctl ASAN_OPTIONS=detect_leaks=1 tests/lpctl/run.sh
+
+check-fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
+	  mkdir -p $(B)/fuzz/corpus/$$n; echo "== $$n ($(FUZZ_SECONDS) s, seeds $$c)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=5 -rss_limit_mb=2048 \
+	      -print_final_stats=1 $(B)/fuzz/corpus/$$n $$c 2>$(B)/fuzz/$$n.log \
+	    || { tail -n 60 $(B)/fuzz/$$n.log; exit 1; }; \
+	  grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units)' $(B)/fuzz/$$n.log || true; done
+
+check-lpctl: $(B)/lpctl
+	LPCTL=$(B)/lpctl tests/lpctl/run.sh
+
+CHECK_TARGETS += check-unit check-san check-fuzz check-lpctl
+
+# ---- components ----------------------------------------------------------
+include $(sort $(wildcard mk/*.mk))
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -k $(CHECK_TARGETS) && echo "make check: all suites passed"
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BENCH_TARGETS)
+
+# The main job shown to a newcomer; a component may take it over (DEMO_TARGET := ...).
+DEMO_TARGET ?= demo-lpctl
+demo: deps
+	@$(MAKE) --no-print-directory $(DEMO_TARGET)
+
+# ---- install ---------------------------------------------------------------
+install: all $(INSTALL_TARGETS)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/libplacement $(DESTDIR)$(BINDIR)
+	install -m 0644 $(LIB_SO) $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	ln -sf libplacement.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libplacement.so.$(SOVERSION)
+	ln -sf libplacement.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libplacement.so
+	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0644 libplacement/include/libplacement.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 0644 libplacement/include/libplacement/*.h $(DESTDIR)$(INCLUDEDIR)/libplacement/
+	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+	-[ -n "$(DESTDIR)" ] || ldconfig
+
+clean:
+	rm -rf $(B) $(CLEAN_DIRS)

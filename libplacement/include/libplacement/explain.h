@@ -1,0 +1,29 @@
+/*
+ * libplacement — explanations: one line of text per decision that an
+ * operator can read in a log.
+ */
+#ifndef LIBPLACEMENT_EXPLAIN_H
+#define LIBPLACEMENT_EXPLAIN_H
+
+#include "place.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Describe a verdict, e.g.
+ *   "pass: demand 2.00 + 2.00 = 4.00 <= cap 8.00; runtime unikernel; score 0.500 =
+ *    headroom 0.500 + colocate 0.000 + spread 0.000"
+ *   "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 (8 threads x 1.00)"
+ * Always NUL-terminates buf when len > 0 (truncating).
+ * @return number of characters the full text needs (like snprintf), or 0 if
+ *         v is NULL.
+ */
+LP_EXPORT size_t lp_explain_verdict(const lp_verdict *v, const lp_host_load *h, char *buf,
+                                    size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

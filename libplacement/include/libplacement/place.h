@@ -1,0 +1,161 @@
+/*
+ * libplacement — filtering, scoring and multi-instance placement.
+ *
+ * A host passes a request when, after placing one instance,
+ *   demand + added <= threads x max_parallel_ratio,
+ * it offers a runtime the request may use, and the memory fits.
+ * added = parallelism for cpu/mixed/unknown classes; the measured (or
+ * estimated) demand for net/io/idle classes.
+ * Score (higher is better) = weight_headroom x (capacity - demand_after) / capacity
+ *   + weight_colocate x [net/io class, group member already on host]
+ *   - weight_spread x (group parallelism on host) / capacity   [cpu/mixed class]
+ * (docs/policy.md gives every term).
+ */
+#ifndef LIBPLACEMENT_PLACE_H
+#define LIBPLACEMENT_PLACE_H
+
+#include "classify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What a workload asks for (one entry of a request file). */
+typedef struct lp_request {
+    const char *id;        /**< name used in output; never NULL */
+    unsigned count;        /**< instances (>= 1) */
+    double vcpus;          /**< vCPUs per instance (> 0) */
+    double memory_mb;      /**< memory per instance (>= 0) */
+    lp_class klass;        /**< class, or LP_CLASS_AUTO (classify from metrics) */
+    double parallelism;    /**< threads it keeps busy; 0 = vcpus */
+    double demand;         /**< measured demand per instance, -1 = estimate */
+    lp_runtime runtime;    /**< one runtime bit, or LP_RUNTIME_AUTO */
+    unsigned allowed_runtimes; /**< runtimes the image supports (LP_RUNTIME_ALL) */
+    const char *group;     /**< placement group or NULL */
+    lp_workload metrics;   /**< measured behaviour for LP_CLASS_AUTO (may be all unknown) */
+} lp_request;
+
+/** Fill r with defaults: count 1, 1 vcpu, class auto, runtime auto, all runtimes. */
+LP_EXPORT void lp_request_init(lp_request *r);
+
+/** A parsed list of requests. Immutable once built. */
+typedef struct lp_requests lp_requests;
+LP_EXPORT lp_status lp_requests_new(lp_ctx *ctx, lp_requests **out);
+LP_EXPORT void lp_requests_free(lp_requests *r);
+/** Append a deep copy of r. LP_EINVAL (message names the field) if r is invalid. */
+LP_EXPORT lp_status lp_requests_add(lp_ctx *ctx, lp_requests *rs, const lp_request *r);
+LP_EXPORT size_t lp_requests_size(const lp_requests *rs);
+/** Borrowed; NULL if i is out of range. */
+LP_EXPORT const lp_request *lp_requests_get(const lp_requests *rs, size_t i);
+
+/**
+ * The per-host numbers the filter and score need for one request: a flat
+ * struct so that callers (e.g. a scheduler plugin) can fill arrays directly.
+ */
+typedef struct lp_host_load {
+    double threads;         /**< hardware threads (> 0) */
+    double demand;          /**< current demand (>= 0) */
+    double memory_free_mb;  /**< memory still free; negative = unknown (not checked) */
+    unsigned runtimes;      /**< LP_RUNTIME_* bits offered */
+    double group_members;   /**< instances of the request's group already here */
+} lp_host_load;
+
+/**
+ * Derive host loads from a cluster for a request's group (may be NULL):
+ * demand = max(measured load demand, sum of what its workloads reserve), where a
+ * cpu/mixed/unknown-class workload reserves max(demand, vcpus or threads) and
+ * others their measured demand (-> never "zero load" for declared work).
+ * @param out array of lp_cluster_size(c) entries.
+ * @return LP_OK, LP_EINVAL.
+ */
+LP_EXPORT lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
+                                     lp_host_load *out, size_t n);
+
+/** Why a host was refused. */
+typedef enum lp_reason {
+    LP_REASON_OK = 0,
+    LP_REASON_PARALLELISM,  /**< demand after placement would exceed the cap */
+    LP_REASON_RUNTIME,      /**< no runtime that the request may use is offered */
+    LP_REASON_MEMORY        /**< not enough free memory */
+} lp_reason;
+/** "ok", "parallelism", "runtime", "memory". */
+LP_EXPORT const char *lp_reason_name(lp_reason r);
+
+/** Score terms, in lp_verdict.terms. */
+enum { LP_TERM_HEADROOM = 0, LP_TERM_COLOCATE, LP_TERM_SPREAD, LP_TERM_COUNT };
+/** "headroom", "colocate", "spread". */
+LP_EXPORT const char *lp_term_name(int term);
+
+/** The decision for one host. */
+typedef struct lp_verdict {
+    int passes;             /**< 1 if the host can take the instance */
+    lp_reason reason;       /**< LP_REASON_OK when it passes; else the first failing check */
+    lp_class klass;         /**< the class used (AUTO resolved) */
+    lp_runtime runtime;     /**< runtime it would run in (NONE if refused for runtime) */
+    double added;           /**< demand this instance adds */
+    double demand_before;
+    double demand_after;
+    double capacity;        /**< threads x max_parallel_ratio */
+    double score;           /**< sum of terms; 0 for refused hosts */
+    double terms[LP_TERM_COUNT];
+} lp_verdict;
+
+/**
+ * Resolve a request's class (LP_CLASS_AUTO -> lp_classify on its metrics;
+ * LP_CLASS_UNKNOWN when nothing is known) and the demand one instance adds.
+ * @return LP_OK, LP_EINVAL.
+ */
+LP_EXPORT lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass,
+                                       double *added);
+
+/**
+ * Filter and score n hosts for one instance of r in one call.
+ * @param hosts n host loads; @param out n verdicts (written for every host).
+ * @return LP_OK; LP_EINVAL (NULL with n > 0, invalid request or host numbers:
+ *         the message names the host index and field).
+ */
+LP_EXPORT lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts,
+                                    size_t n, lp_verdict *out);
+
+/** Index of the best passing verdict (highest score, lowest index on ties), or -1. */
+LP_EXPORT long lp_best(const lp_verdict *v, size_t n);
+
+/** Options for lp_place(). */
+enum {
+    LP_PLACE_KEEP_VERDICTS = 1u << 0 /**< keep every host's verdict per instance (for explain) */
+};
+
+/** One placed (or refused) instance. */
+typedef struct lp_assignment {
+    size_t request;       /**< index in the request list */
+    unsigned instance;    /**< 0 .. count-1 */
+    long host;            /**< index in the cluster, or -1 if no host passed */
+    lp_verdict verdict;   /**< the chosen host's verdict (if placed) */
+    const lp_verdict *hosts; /**< all hosts' verdicts (LP_PLACE_KEEP_VERDICTS) or NULL */
+} lp_assignment;
+
+/** The result of lp_place(). Immutable. */
+typedef struct lp_plan lp_plan;
+
+/**
+ * Place every instance of every request in order; each instance sees the
+ * demand, memory and group members that the earlier ones added.  The cluster
+ * is not modified.
+ * @param flags LP_PLACE_* bits. @param out receives the plan (lp_plan_free()).
+ * @return LP_OK (also when some instances were not placed: see
+ *         lp_plan_unplaced()); LP_EINVAL; LP_ENOMEM.
+ */
+LP_EXPORT lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
+                             unsigned flags, lp_plan **out);
+LP_EXPORT void lp_plan_free(lp_plan *p);
+/** Number of assignments (sum of counts). */
+LP_EXPORT size_t lp_plan_size(const lp_plan *p);
+/** Borrowed; NULL out of range. */
+LP_EXPORT const lp_assignment *lp_plan_get(const lp_plan *p, size_t i);
+/** Number of instances that found no host. */
+LP_EXPORT size_t lp_plan_unplaced(const lp_plan *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

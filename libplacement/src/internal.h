@@ -1,0 +1,40 @@
+/* Internal definitions shared by the library's source files. Not installed. */
+#ifndef LP_INTERNAL_H
+#define LP_INTERNAL_H
+
+#include "libplacement.h"
+
+#define LP_ERRMSG_LEN 512
+
+/* Numeric policy parameters; the table in ctx.c gives names, defaults, ranges and help. */
+typedef struct lp_policy {
+    double max_parallel_ratio;   /* cap = threads x ratio */
+    double weight_headroom;
+    double weight_colocate;
+    double weight_spread;
+    double estimate_net;         /* demand per parallel thread assumed for net class when not measured */
+    double estimate_io;
+    double estimate_idle;
+    double cpu_busy_fraction;    /* util / parallelism at or above this is CPU-busy */
+    double idle_util;            /* CPUs below this (and little I/O) is idle */
+    double net_bps_threshold;    /* network bytes/s at or above this is network-heavy */
+    double disk_bps_threshold;   /* disk bytes/s at or above this is disk-heavy */
+    double iowait_threshold;     /* iowait fraction at or above this is I/O-bound */
+    double wait_ratio_threshold; /* wait/run at or above this means starved for CPU */
+    /* preference order of runtimes per class, terminated by LP_RUNTIME_NONE */
+    lp_runtime order[LP_CLASS_COUNT][4];
+} lp_policy;
+
+struct lp_ctx {
+    lp_policy policy;
+    char errmsg[LP_ERRMSG_LEN];
+};
+
+/* Store a printf-formatted message in ctx (if not NULL) and return st. */
+lp_status lp_fail(lp_ctx *ctx, lp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* strdup that returns NULL on NULL input. */
+char *lp_strdup(const char *s);
+
+#endif
