@@ -97,10 +97,12 @@ $(LIB_PC): libplacement/libplacement.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|;s|@LIBDIR@|$(LIBDIR)|;s|@INCLUDEDIR@|$(INCLUDEDIR)|;s|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- tools ---------------------------------------------------------------
-$(B)/lpctl: $(B)/rel/libplacement/tools/lpctl.o $(LIB_A)
+LPCTL_SRCS  := $(sort $(wildcard libplacement/tools/lpctl*.c))
+
+$(B)/lpctl: $(LPCTL_SRCS:%.c=$(B)/rel/%.o) $(LIB_A)
 	$(CC) -o $@ $^ $(LIB_LIBS)
 
-$(B)/san/lpctl: $(B)/san/libplacement/tools/lpctl.o $(LIB_SAN_A)
+$(B)/san/lpctl: $(LPCTL_SRCS:%.c=$(B)/san/%.o) $(LIB_SAN_A)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIB_LIBS)
 
 # ---- tests ---------------------------------------------------------------
@@ -136,6 +138,29 @@ check-lpctl: $(B)/lpctl
 	LPCTL=$(B)/lpctl tests/lpctl/run.sh
 
 CHECK_TARGETS += check-unit check-san check-fuzz check-lpctl
+
+# ---- benchmark and demo of the core -----------------------------------------
+$(B)/bench_place: bench/bench_place.c $(LIB_A)
+	$(CC) $(BASE_CFLAGS) -O2 -g -o $@ $< $(LIB_A) $(LIB_LIBS)
+
+.PHONY: bench-core demo-lpctl
+bench-core: $(B)/bench_place
+	$(B)/bench_place
+
+BENCH_TARGETS += bench-core
+
+# The research testbed (4 hosts of 4 cores / 8 threads) and its two workloads.
+demo-lpctl: $(B)/lpctl
+	@echo "== 16 Spark Monte-Carlo workers (cpu, 2 vCPUs) on the empty testbed"
+	@$(B)/lpctl place --cluster examples/testbed.json --requests examples/requests-spark.json
+	@echo; echo "== a 17th worker: every host would exceed its 8 hardware threads"
+	@$(B)/lpctl place --cluster examples/testbed.json --requests examples/requests-spark-17.json || true
+	@echo; echo "== 6 communicating Tomcat servers (net, measured demand 0.5 each)"
+	@$(B)/lpctl place --cluster examples/testbed.json --requests examples/requests-tomcat.json
+	@echo; echo "== a parallel job when pc3 already runs at demand 7.5"
+	@$(B)/lpctl explain --cluster examples/testbed-busy.json --requests examples/requests-parallel.json
+	@echo; echo "== classes of observed workloads"
+	@$(B)/lpctl classify --cluster examples/observed.json
 
 # ---- components ----------------------------------------------------------
 include $(sort $(wildcard mk/*.mk))

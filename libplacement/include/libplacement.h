@@ -18,5 +18,6 @@
 #include "libplacement/place.h"
 #include "libplacement/explain.h"
 #include "libplacement/codec.h"
+#include "libplacement/fetch.h"
 
 #endif

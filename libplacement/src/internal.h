@@ -37,4 +37,11 @@ lp_status lp_fail(lp_ctx *ctx, lp_status st, const char *fmt, ...)
 /* strdup that returns NULL on NULL input. */
 char *lp_strdup(const char *s);
 
+/*
+ * Check a workload's numbers (finite; counts >= 0; known runtime and class;
+ * confidence in [0, 1]).  where prefixes the message, e.g. "host 'h1':
+ * workloads[2]".  @return LP_OK or LP_EINVAL.
+ */
+lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where);
+
 #endif

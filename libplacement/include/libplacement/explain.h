@@ -16,6 +16,7 @@ extern "C" {
  *   "pass: demand 2.00 + 2.00 = 4.00 <= cap 8.00; runtime unikernel; score 0.500 =
  *    headroom 0.500 + colocate 0.000 + spread 0.000"
  *   "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 (8 threads x 1.00)"
+ * h (may be NULL) adds the host's thread count to the text.
  * Always NUL-terminates buf when len > 0 (truncating).
  * @return number of characters the full text needs (like snprintf), or 0 if
  *         v is NULL.

@@ -98,6 +98,7 @@ typedef struct lp_verdict {
     double capacity;        /**< threads x max_parallel_ratio */
     double score;           /**< sum of terms; 0 for refused hosts */
     double terms[LP_TERM_COUNT];
+    double memory_mb;       /**< memory this instance needs (for explanations) */
 } lp_verdict;
 
 /**

@@ -1,0 +1,347 @@
+/* The shared model: class and runtime names, hosts, workloads, clusters. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const class_names[LP_CLASS_COUNT] = {
+    [LP_CLASS_UNKNOWN] = "unknown", [LP_CLASS_CPU] = "cpu",   [LP_CLASS_NET] = "net",
+    [LP_CLASS_IO] = "io",           [LP_CLASS_MIXED] = "mixed", [LP_CLASS_IDLE] = "idle",
+    [LP_CLASS_AUTO] = "auto",
+};
+
+const char *lp_class_name(lp_class c)
+{
+    return (unsigned)c < LP_CLASS_COUNT ? class_names[c] : "?";
+}
+
+lp_status lp_class_parse(const char *name, lp_class *out)
+{
+    if (!name || !out)
+        return LP_EINVAL;
+    for (int i = 0; i < LP_CLASS_COUNT; i++)
+        if (strcmp(name, class_names[i]) == 0) {
+            *out = (lp_class)i;
+            return LP_OK;
+        }
+    return LP_ENOTFOUND;
+}
+
+const char *lp_runtime_name(lp_runtime r)
+{
+    switch (r) {
+    case LP_RUNTIME_NONE: return "none";
+    case LP_RUNTIME_CONTAINER: return "container";
+    case LP_RUNTIME_UNIKERNEL: return "unikernel";
+    case LP_RUNTIME_VM: return "vm";
+    case LP_RUNTIME_AUTO: return "auto";
+    }
+    return "?";
+}
+
+lp_status lp_runtime_parse(const char *name, lp_runtime *out)
+{
+    static const lp_runtime all[] = {LP_RUNTIME_NONE, LP_RUNTIME_CONTAINER, LP_RUNTIME_UNIKERNEL,
+                                     LP_RUNTIME_VM, LP_RUNTIME_AUTO};
+    if (!name || !out)
+        return LP_EINVAL;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, lp_runtime_name(all[i])) == 0) {
+            *out = all[i];
+            return LP_OK;
+        }
+    return LP_ENOTFOUND;
+}
+
+void lp_workload_init(lp_workload *w)
+{
+    if (!w)
+        return;
+    *w = (lp_workload){
+        .id = "",
+        .runtime = LP_RUNTIME_NONE,
+        .memory_mb = -1,
+        .demand = -1,
+        .util = -1,
+        .wait_ratio = -1,
+        .iowait = -1,
+        .net_bps = -1,
+        .disk_bps = -1,
+        .klass = LP_CLASS_UNKNOWN,
+    };
+}
+
+void lp_host_init(lp_host *h)
+{
+    if (!h)
+        return;
+    *h = (lp_host){
+        .name = "",
+        .sockets = 1,
+        .cores = 1,
+        .threads = 1,
+        .memory_used_mb = -1,
+        .load_demand = -1,
+        .load_util = -1,
+        .load_iowait = -1,
+        .load_steal = -1,
+    };
+}
+
+/* A number that may be unknown (negative) but must not be NaN or infinite. */
+static lp_status check_opt(lp_ctx *ctx, const char *where, const char *field, double v)
+{
+    if (!isfinite(v))
+        return lp_fail(ctx, LP_EINVAL, "%s: %s (%g) must be a finite number (negative = unknown)",
+                       where, field, v);
+    return LP_OK;
+}
+
+/* A number that must be finite and >= 0. */
+static lp_status check_nonneg(lp_ctx *ctx, const char *where, const char *field, double v)
+{
+    if (!isfinite(v) || v < 0)
+        return lp_fail(ctx, LP_EINVAL, "%s: %s (%g) must be a finite number >= 0", where, field, v);
+    return LP_OK;
+}
+
+/* A fraction that may be unknown (negative) but otherwise is at most 1. */
+static lp_status check_opt_fraction(lp_ctx *ctx, const char *where, const char *field, double v)
+{
+    if (!isfinite(v) || v > 1)
+        return lp_fail(ctx, LP_EINVAL, "%s: %s (%g) must be a fraction <= 1 (negative = unknown)",
+                       where, field, v);
+    return LP_OK;
+}
+
+lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where)
+{
+    lp_status st;
+    if (!w->id)
+        return lp_fail(ctx, LP_EINVAL, "%s: id is NULL", where);
+    if (w->runtime != LP_RUNTIME_NONE && w->runtime != LP_RUNTIME_CONTAINER &&
+        w->runtime != LP_RUNTIME_UNIKERNEL && w->runtime != LP_RUNTIME_VM)
+        return lp_fail(ctx, LP_EINVAL, "%s: runtime (0x%x) must be one of container, unikernel, vm",
+                       where, (unsigned)w->runtime);
+    if ((unsigned)w->klass >= LP_CLASS_AUTO)
+        return lp_fail(ctx, LP_EINVAL, "%s: class (%d) must be one of cpu, net, io, mixed, idle, unknown",
+                       where, (int)w->klass);
+    if ((st = check_nonneg(ctx, where, "vcpus", w->vcpus)) ||
+        (st = check_nonneg(ctx, where, "threads", w->threads)) ||
+        (st = check_opt(ctx, where, "memory_mb", w->memory_mb)) ||
+        (st = check_opt(ctx, where, "demand", w->demand)) ||
+        (st = check_opt(ctx, where, "util", w->util)) ||
+        (st = check_opt(ctx, where, "wait_ratio", w->wait_ratio)) ||
+        (st = check_opt_fraction(ctx, where, "iowait", w->iowait)) ||
+        (st = check_opt(ctx, where, "net_bps", w->net_bps)) ||
+        (st = check_opt(ctx, where, "disk_bps", w->disk_bps)))
+        return st;
+    if (!isfinite(w->confidence) || w->confidence < 0 || w->confidence > 1)
+        return lp_fail(ctx, LP_EINVAL, "%s: confidence (%g) must be in [0, 1]", where, w->confidence);
+    return LP_OK;
+}
+
+lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h)
+{
+    lp_status st;
+    char where[160];
+    if (!h)
+        return lp_fail(ctx, LP_EINVAL, "host is NULL");
+    if (!h->name || !h->name[0])
+        return lp_fail(ctx, LP_EINVAL, "host: name must be a non-empty string");
+    snprintf(where, sizeof where, "host '%.100s'", h->name);
+    if (h->time < 0)
+        return lp_fail(ctx, LP_EINVAL, "%s: time (%lld) must be >= 0", where, (long long)h->time);
+    if (h->sockets < 1)
+        return lp_fail(ctx, LP_EINVAL, "%s: sockets (%u) must be >= 1", where, h->sockets);
+    if (h->threads < 1)
+        return lp_fail(ctx, LP_EINVAL, "%s: threads (%u) must be >= 1", where, h->threads);
+    if (h->cores < h->sockets)
+        return lp_fail(ctx, LP_EINVAL, "%s: cores (%u) must be >= sockets (%u)", where, h->cores,
+                       h->sockets);
+    if (h->threads < h->cores)
+        return lp_fail(ctx, LP_EINVAL, "%s: threads (%u) must be >= cores (%u)", where, h->threads,
+                       h->cores);
+    if (h->runtimes & ~(unsigned)LP_RUNTIME_ALL)
+        return lp_fail(ctx, LP_EINVAL,
+                       "%s: runtimes has unknown bits 0x%x (allowed: container, unikernel, vm)",
+                       where, h->runtimes & ~(unsigned)LP_RUNTIME_ALL);
+    if ((st = check_nonneg(ctx, where, "memory_mb", h->memory_mb)) ||
+        (st = check_opt(ctx, where, "memory_used_mb", h->memory_used_mb)) ||
+        (st = check_opt(ctx, where, "load.demand", h->load_demand)) ||
+        (st = check_opt(ctx, where, "load.util", h->load_util)) ||
+        (st = check_opt_fraction(ctx, where, "load.iowait", h->load_iowait)) ||
+        (st = check_opt_fraction(ctx, where, "load.steal", h->load_steal)))
+        return st;
+    if (h->n_workloads && !h->workloads)
+        return lp_fail(ctx, LP_EINVAL, "%s: workloads is NULL but n_workloads is %zu", where,
+                       h->n_workloads);
+    for (size_t i = 0; i < h->n_workloads; i++) {
+        char wwhere[200];
+        const lp_workload *w = &h->workloads[i];
+        snprintf(wwhere, sizeof wwhere, "%s: workloads[%zu] ('%.40s')", where, i, w->id ? w->id : "");
+        if ((st = lp_workload_check(ctx, w, wwhere)))
+            return st;
+    }
+    return LP_OK;
+}
+
+/* ---- cluster ------------------------------------------------------------ */
+
+struct lp_cluster {
+    lp_host **hosts;  /* each host separately allocated so that borrowed pointers stay valid */
+    size_t n, cap;
+    size_t *index;    /* open-addressing hash of names: host index + 1, 0 = empty slot */
+    size_t index_cap; /* power of two, at least 2 x n */
+};
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void host_free(lp_host *h)
+{
+    if (!h)
+        return;
+    lp_workload *ws = (lp_workload *)h->workloads;
+    for (size_t i = 0; ws && i < h->n_workloads; i++) {
+        free((char *)ws[i].id);
+        free((char *)ws[i].group);
+    }
+    free(ws);
+    free((char *)h->name);
+    free(h);
+}
+
+static lp_host *host_copy(const lp_host *src)
+{
+    lp_host *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    *h = *src;
+    h->workloads = NULL;
+    h->n_workloads = 0;
+    h->name = lp_strdup(src->name);
+    if (!h->name)
+        goto fail;
+    if (src->n_workloads) {
+        lp_workload *ws = calloc(src->n_workloads, sizeof *ws);
+        if (!ws)
+            goto fail;
+        h->workloads = ws;
+        for (size_t i = 0; i < src->n_workloads; i++) {
+            ws[i] = src->workloads[i];
+            ws[i].group = NULL;
+            ws[i].id = lp_strdup(src->workloads[i].id);
+            h->n_workloads = i + 1; /* so that host_free frees what was copied */
+            if (!ws[i].id)
+                goto fail;
+            if (src->workloads[i].group && !(ws[i].group = lp_strdup(src->workloads[i].group)))
+                goto fail;
+        }
+    }
+    return h;
+fail:
+    host_free(h);
+    return NULL;
+}
+
+lp_status lp_cluster_new(lp_ctx *ctx, lp_cluster **out)
+{
+    if (!out)
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_new: out is NULL");
+    lp_cluster *c = calloc(1, sizeof *c);
+    if (!c)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory creating a cluster");
+    *out = c;
+    return LP_OK;
+}
+
+void lp_cluster_free(lp_cluster *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        host_free(c->hosts[i]);
+    free(c->hosts);
+    free(c->index);
+    free(c);
+}
+
+size_t lp_cluster_size(const lp_cluster *c)
+{
+    return c ? c->n : 0;
+}
+
+const lp_host *lp_cluster_host(const lp_cluster *c, size_t i)
+{
+    return c && i < c->n ? c->hosts[i] : NULL;
+}
+
+long lp_cluster_find(const lp_cluster *c, const char *name)
+{
+    if (!c || !name || !c->index_cap)
+        return -1;
+    size_t mask = c->index_cap - 1;
+    for (size_t s = (size_t)name_hash(name) & mask;; s = (s + 1) & mask) {
+        size_t v = c->index[s];
+        if (!v)
+            return -1;
+        if (strcmp(c->hosts[v - 1]->name, name) == 0)
+            return (long)(v - 1);
+    }
+}
+
+static void index_put(size_t *index, size_t cap, const char *name, size_t i)
+{
+    size_t mask = cap - 1;
+    size_t s = (size_t)name_hash(name) & mask;
+    while (index[s])
+        s = (s + 1) & mask;
+    index[s] = i + 1;
+}
+
+lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_host *h)
+{
+    lp_status st;
+    if (!c)
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_add_host: cluster is NULL");
+    if ((st = lp_host_validate(ctx, h)))
+        return st;
+    if (lp_cluster_find(c, h->name) >= 0)
+        return lp_fail(ctx, LP_EINVAL, "host '%.100s' is already in the cluster", h->name);
+
+    /* Grow everything first so that nothing can fail once the host is in. */
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? 2 * c->cap : 16;
+        lp_host **nh = realloc(c->hosts, ncap * sizeof *nh);
+        if (!nh)
+            return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
+        c->hosts = nh;
+        c->cap = ncap;
+    }
+    if (2 * (c->n + 1) > c->index_cap) {
+        size_t ncap = c->index_cap ? 2 * c->index_cap : 32;
+        size_t *ni = calloc(ncap, sizeof *ni);
+        if (!ni)
+            return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
+        for (size_t i = 0; i < c->n; i++)
+            index_put(ni, ncap, c->hosts[i]->name, i);
+        free(c->index);
+        c->index = ni;
+        c->index_cap = ncap;
+    }
+    lp_host *copy = host_copy(h);
+    if (!copy)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
+    c->hosts[c->n] = copy;
+    index_put(c->index, c->index_cap, copy->name, c->n);
+    c->n++;
+    return LP_OK;
+}

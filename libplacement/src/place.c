@@ -1,0 +1,512 @@
+/* Requests, host loads, batch filter + score, and multi-instance placement. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Slack for float sums (0.5 x 16 must fit a cap of 8 exactly). */
+#define LP_CAP_EPS 1e-9
+
+void lp_request_init(lp_request *r)
+{
+    if (!r)
+        return;
+    *r = (lp_request){
+        .id = "",
+        .count = 1,
+        .vcpus = 1,
+        .klass = LP_CLASS_AUTO,
+        .demand = -1,
+        .runtime = LP_RUNTIME_AUTO,
+        .allowed_runtimes = LP_RUNTIME_ALL,
+    };
+    lp_workload_init(&r->metrics);
+}
+
+static int one_runtime(unsigned r)
+{
+    return r == LP_RUNTIME_CONTAINER || r == LP_RUNTIME_UNIKERNEL || r == LP_RUNTIME_VM;
+}
+
+/* Check every field of a request; the message names the request and the field. */
+static lp_status request_check(lp_ctx *ctx, const lp_request *r)
+{
+    if (!r)
+        return lp_fail(ctx, LP_EINVAL, "request is NULL");
+    if (!r->id)
+        return lp_fail(ctx, LP_EINVAL, "request: id is NULL");
+    char where[160];
+    snprintf(where, sizeof where, "request '%.100s'", r->id);
+    if (r->count < 1)
+        return lp_fail(ctx, LP_EINVAL, "%s: count (%u) must be >= 1", where, r->count);
+    if (r->count > LP_MAX_COUNT)
+        return lp_fail(ctx, LP_EINVAL, "%s: count (%u) must be <= %u", where, r->count, LP_MAX_COUNT);
+    if (!isfinite(r->vcpus) || r->vcpus <= 0)
+        return lp_fail(ctx, LP_EINVAL, "%s: vcpus (%g) must be a finite number > 0", where, r->vcpus);
+    if (!isfinite(r->memory_mb) || r->memory_mb < 0)
+        return lp_fail(ctx, LP_EINVAL, "%s: memory_mb (%g) must be a finite number >= 0", where,
+                       r->memory_mb);
+    if ((unsigned)r->klass >= LP_CLASS_COUNT)
+        return lp_fail(ctx, LP_EINVAL, "%s: class (%d) is not a workload class or auto", where,
+                       (int)r->klass);
+    if (!isfinite(r->parallelism) || r->parallelism < 0)
+        return lp_fail(ctx, LP_EINVAL, "%s: parallelism (%g) must be a finite number >= 0 (0 = vcpus)",
+                       where, r->parallelism);
+    if (!isfinite(r->demand))
+        return lp_fail(ctx, LP_EINVAL, "%s: demand (%g) must be finite (negative = estimate)", where,
+                       r->demand);
+    if (!r->allowed_runtimes || (r->allowed_runtimes & ~(unsigned)LP_RUNTIME_ALL))
+        return lp_fail(ctx, LP_EINVAL,
+                       "%s: allowed_runtimes (0x%x) must be a non-empty set of container, unikernel, vm",
+                       where, r->allowed_runtimes);
+    if (r->runtime != LP_RUNTIME_AUTO && !one_runtime(r->runtime))
+        return lp_fail(ctx, LP_EINVAL, "%s: runtime (0x%x) must be one of container, unikernel, vm, auto",
+                       where, (unsigned)r->runtime);
+    if (r->runtime != LP_RUNTIME_AUTO && !(r->runtime & r->allowed_runtimes))
+        return lp_fail(ctx, LP_EINVAL, "%s: runtime %s is not among its allowed_runtimes", where,
+                       lp_runtime_name(r->runtime));
+    char mwhere[180];
+    snprintf(mwhere, sizeof mwhere, "%s: metrics", where);
+    return lp_workload_check(ctx, &r->metrics, mwhere);
+}
+
+/* ---- request lists -------------------------------------------------------- */
+
+struct lp_requests {
+    lp_request **items; /* separately allocated so that borrowed pointers stay valid */
+    size_t n, cap;
+};
+
+static void request_free(lp_request *r)
+{
+    if (!r)
+        return;
+    free((char *)r->id);
+    free((char *)r->group);
+    free((char *)r->metrics.id);
+    free((char *)r->metrics.group);
+    free(r);
+}
+
+static lp_request *request_copy(const lp_request *src)
+{
+    lp_request *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    *r = *src;
+    r->id = lp_strdup(src->id);
+    r->group = lp_strdup(src->group);
+    r->metrics.id = lp_strdup(src->metrics.id);
+    r->metrics.group = lp_strdup(src->metrics.group);
+    if (!r->id || !r->metrics.id || (src->group && !r->group) ||
+        (src->metrics.group && !r->metrics.group)) {
+        request_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+lp_status lp_requests_new(lp_ctx *ctx, lp_requests **out)
+{
+    if (!out)
+        return lp_fail(ctx, LP_EINVAL, "lp_requests_new: out is NULL");
+    lp_requests *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory creating a request list");
+    *out = rs;
+    return LP_OK;
+}
+
+void lp_requests_free(lp_requests *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < rs->n; i++)
+        request_free(rs->items[i]);
+    free(rs->items);
+    free(rs);
+}
+
+lp_status lp_requests_add(lp_ctx *ctx, lp_requests *rs, const lp_request *r)
+{
+    lp_status st;
+    if (!rs)
+        return lp_fail(ctx, LP_EINVAL, "lp_requests_add: list is NULL");
+    if ((st = request_check(ctx, r)))
+        return st;
+    if (rs->n == rs->cap) {
+        size_t ncap = rs->cap ? 2 * rs->cap : 8;
+        lp_request **ni = realloc(rs->items, ncap * sizeof *ni);
+        if (!ni)
+            return lp_fail(ctx, LP_ENOMEM, "out of memory adding request '%.100s'", r->id);
+        rs->items = ni;
+        rs->cap = ncap;
+    }
+    lp_request *copy = request_copy(r);
+    if (!copy)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory adding request '%.100s'", r->id);
+    rs->items[rs->n++] = copy;
+    return LP_OK;
+}
+
+size_t lp_requests_size(const lp_requests *rs)
+{
+    return rs ? rs->n : 0;
+}
+
+const lp_request *lp_requests_get(const lp_requests *rs, size_t i)
+{
+    return rs && i < rs->n ? rs->items[i] : NULL;
+}
+
+/* ---- demand ------------------------------------------------------------- */
+
+/* Demand per unit of parallelism assumed for a class whose demand was not measured. */
+static double class_estimate(const lp_policy *p, lp_class k)
+{
+    switch (k) {
+    case LP_CLASS_NET: return p->estimate_net;
+    case LP_CLASS_IO: return p->estimate_io;
+    case LP_CLASS_IDLE: return p->estimate_idle;
+    default: return 1.0;
+    }
+}
+
+/* Classes that may keep all their parallelism busy at any moment. */
+static int full_parallel(lp_class k)
+{
+    return k == LP_CLASS_CPU || k == LP_CLASS_MIXED || k == LP_CLASS_UNKNOWN;
+}
+
+/*
+ * The demand a piece of work counts for: full parallelism (or more, if
+ * measured) for cpu/mixed/unknown, measured or estimated demand for others.
+ */
+static double demand_of(const lp_policy *p, lp_class k, double parallelism, double measured)
+{
+    if (full_parallel(k))
+        return measured > parallelism ? measured : parallelism;
+    return measured >= 0 ? measured : class_estimate(p, k) * parallelism;
+}
+
+static double workload_demand(const lp_policy *p, const lp_workload *w)
+{
+    double par = w->vcpus > 0 ? w->vcpus : w->threads > 0 ? w->threads : 1;
+    return demand_of(p, w->klass, par, w->demand);
+}
+
+static double host_group_members(const lp_host *h, const char *group)
+{
+    double n = 0;
+    for (size_t j = 0; j < h->n_workloads; j++)
+        if (h->workloads[j].group && strcmp(h->workloads[j].group, group) == 0)
+            n++;
+    return n;
+}
+
+lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group, lp_host_load *out,
+                           size_t n)
+{
+    if (!ctx)
+        return LP_EINVAL;
+    if (!c || (!out && n))
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_loads: %s is NULL", c ? "out" : "cluster");
+    if (n != lp_cluster_size(c))
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_loads: out has %zu entries, the cluster %zu hosts",
+                       n, lp_cluster_size(c));
+    for (size_t i = 0; i < n; i++) {
+        const lp_host *h = lp_cluster_host(c, i);
+        double reserved = 0, mem_used = 0;
+        for (size_t j = 0; j < h->n_workloads; j++) {
+            const lp_workload *w = &h->workloads[j];
+            reserved += workload_demand(&ctx->policy, w);
+            if (w->memory_mb > 0)
+                mem_used += w->memory_mb;
+        }
+        if (h->memory_used_mb >= 0)
+            mem_used = h->memory_used_mb;
+        lp_host_load *l = &out[i];
+        l->threads = h->threads;
+        l->demand = h->load_demand > reserved ? h->load_demand : reserved;
+        /* memory_mb 0 means the total is unknown: do not check memory then */
+        l->memory_free_mb = h->memory_mb > 0 ? (h->memory_mb > mem_used ? h->memory_mb - mem_used : 0)
+                                             : -1;
+        l->runtimes = h->runtimes;
+        l->group_members = group ? host_group_members(h, group) : 0;
+    }
+    return LP_OK;
+}
+
+/* ---- filter + score -------------------------------------------------------- */
+
+/* A request resolved once per call, so that the per-host loop does only arithmetic. */
+typedef struct lp_prep {
+    lp_class klass;
+    double added;
+    double memory;
+    double ratio;
+    double w_headroom;
+    double w_colocate;    /* 0 unless net/io class in a group */
+    double spread_unit;   /* weight_spread x added for cpu/mixed class in a group, else 0 */
+    lp_runtime rt[8];     /* runtime chosen for each possible set of host runtimes */
+} lp_prep;
+
+lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass, double *added)
+{
+    lp_status st;
+    if (!ctx)
+        return LP_EINVAL;
+    if (!klass || !added)
+        return lp_fail(ctx, LP_EINVAL, "lp_request_resolve: output is NULL");
+    if ((st = request_check(ctx, r)))
+        return st;
+    lp_class k = r->klass;
+    double measured = r->demand;
+    if (k == LP_CLASS_AUTO) {
+        lp_classification cl;
+        if ((st = lp_classify(ctx, &r->metrics, &cl)))
+            return st;
+        k = cl.klass;
+        if (measured < 0)
+            measured = r->metrics.demand;
+    }
+    double par = r->parallelism > 0 ? r->parallelism : r->vcpus;
+    *klass = k;
+    *added = demand_of(&ctx->policy, k, par, measured < 0 ? -1 : measured);
+    return LP_OK;
+}
+
+static lp_status prepare(lp_ctx *ctx, const lp_request *r, lp_prep *p)
+{
+    lp_status st;
+    if ((st = lp_request_resolve(ctx, r, &p->klass, &p->added)))
+        return st;
+    const lp_policy *pol = &ctx->policy;
+    int grouped = r->group != NULL;
+    p->memory = r->memory_mb;
+    p->ratio = pol->max_parallel_ratio;
+    p->w_headroom = pol->weight_headroom;
+    p->w_colocate =
+        grouped && (p->klass == LP_CLASS_NET || p->klass == LP_CLASS_IO) ? pol->weight_colocate : 0;
+    p->spread_unit = grouped && (p->klass == LP_CLASS_CPU || p->klass == LP_CLASS_MIXED)
+                         ? pol->weight_spread * p->added
+                         : 0;
+    for (unsigned m = 0; m < 8; m++) {
+        if (r->runtime != LP_RUNTIME_AUTO)
+            p->rt[m] = (m & r->runtime) ? r->runtime : LP_RUNTIME_NONE;
+        else
+            lp_choose_runtime(ctx, p->klass, m, r->allowed_runtimes, &p->rt[m]);
+    }
+    return LP_OK;
+}
+
+static lp_status check_loads(lp_ctx *ctx, const lp_host_load *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *field = NULL;
+        double v = 0;
+        if (!isfinite(h[i].threads) || h[i].threads <= 0)
+            field = "threads", v = h[i].threads;
+        else if (!isfinite(h[i].demand) || h[i].demand < 0)
+            field = "demand", v = h[i].demand;
+        else if (!isfinite(h[i].memory_free_mb))
+            field = "memory_free_mb", v = h[i].memory_free_mb;
+        else if (!isfinite(h[i].group_members) || h[i].group_members < 0)
+            field = "group_members", v = h[i].group_members;
+        if (field)
+            return lp_fail(ctx, LP_EINVAL, "host load [%zu]: %s (%g) is not valid", i, field, v);
+        if (h[i].runtimes & ~(unsigned)LP_RUNTIME_ALL)
+            return lp_fail(ctx, LP_EINVAL, "host load [%zu]: runtimes has unknown bits 0x%x", i,
+                           h[i].runtimes & ~(unsigned)LP_RUNTIME_ALL);
+    }
+    return LP_OK;
+}
+
+/* The hot loop: arithmetic and one division per host, no allocation, no strings. */
+static void run(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_verdict *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const lp_host_load *h = &hosts[i];
+        lp_verdict *v = &out[i];
+        double cap = h->threads * p->ratio;
+        double after = h->demand + p->added;
+        lp_runtime rt = p->rt[h->runtimes & 7u];
+        lp_reason reason = LP_REASON_OK;
+        if (after > cap + LP_CAP_EPS)
+            reason = LP_REASON_PARALLELISM;
+        else if (rt == LP_RUNTIME_NONE)
+            reason = LP_REASON_RUNTIME;
+        else if (h->memory_free_mb >= 0 && h->memory_free_mb < p->memory)
+            reason = LP_REASON_MEMORY;
+        v->passes = reason == LP_REASON_OK;
+        v->reason = reason;
+        v->klass = p->klass;
+        v->runtime = rt;
+        v->added = p->added;
+        v->demand_before = h->demand;
+        v->demand_after = after;
+        v->capacity = cap;
+        v->memory_mb = p->memory;
+        if (v->passes) {
+            double inv = 1.0 / cap;
+            v->terms[LP_TERM_HEADROOM] = p->w_headroom * (cap - after) * inv;
+            v->terms[LP_TERM_COLOCATE] = h->group_members > 0 ? p->w_colocate : 0;
+            /* 0.0 - x, not -x: no "-0" in output when there is no penalty */
+            v->terms[LP_TERM_SPREAD] = 0.0 - p->spread_unit * h->group_members * inv;
+            v->score = v->terms[LP_TERM_HEADROOM] + v->terms[LP_TERM_COLOCATE] +
+                       v->terms[LP_TERM_SPREAD];
+        } else {
+            v->terms[LP_TERM_HEADROOM] = v->terms[LP_TERM_COLOCATE] = v->terms[LP_TERM_SPREAD] = 0;
+            v->score = 0;
+        }
+    }
+}
+
+lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts, size_t n,
+                          lp_verdict *out)
+{
+    lp_status st;
+    lp_prep p;
+    if (!ctx)
+        return LP_EINVAL;
+    if (n && (!hosts || !out))
+        return lp_fail(ctx, LP_EINVAL, "lp_filter_score: %s is NULL", hosts ? "out" : "hosts");
+    if ((st = prepare(ctx, r, &p)) || (st = check_loads(ctx, hosts, n)))
+        return st;
+    run(&p, hosts, n, out);
+    return LP_OK;
+}
+
+long lp_best(const lp_verdict *v, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; v && i < n; i++)
+        if (v[i].passes && (best < 0 || v[i].score > v[best].score))
+            best = (long)i;
+    return best;
+}
+
+/* ---- multi-instance placement ---------------------------------------------- */
+
+struct lp_plan {
+    lp_assignment *a;
+    size_t n;
+    size_t unplaced;
+    lp_verdict *verdicts; /* n x hosts with LP_PLACE_KEEP_VERDICTS, else NULL */
+};
+
+void lp_plan_free(lp_plan *p)
+{
+    if (!p)
+        return;
+    free(p->a);
+    free(p->verdicts);
+    free(p);
+}
+
+size_t lp_plan_size(const lp_plan *p)
+{
+    return p ? p->n : 0;
+}
+
+const lp_assignment *lp_plan_get(const lp_plan *p, size_t i)
+{
+    return p && i < p->n ? &p->a[i] : NULL;
+}
+
+size_t lp_plan_unplaced(const lp_plan *p)
+{
+    return p ? p->unplaced : 0;
+}
+
+/* Group members of rs[ri]'s group: those in the cluster plus those placed so far. */
+static void count_members(const lp_cluster *c, const lp_requests *rs, size_t ri,
+                          const lp_assignment *done, size_t ndone, lp_host_load *loads, size_t n)
+{
+    const char *group = rs->items[ri]->group;
+    for (size_t i = 0; i < n; i++)
+        loads[i].group_members = group ? host_group_members(lp_cluster_host(c, i), group) : 0;
+    if (!group)
+        return;
+    for (size_t k = 0; k < ndone; k++) {
+        const char *g = rs->items[done[k].request]->group;
+        if (done[k].host >= 0 && g && strcmp(g, group) == 0)
+            loads[done[k].host].group_members++;
+    }
+}
+
+lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsigned flags,
+                   lp_plan **out)
+{
+    lp_status st;
+    if (!ctx)
+        return LP_EINVAL;
+    if (!c || !rs || !out)
+        return lp_fail(ctx, LP_EINVAL, "lp_place: %s is NULL", !c ? "cluster" : !rs ? "requests" : "out");
+    if (flags & ~(unsigned)LP_PLACE_KEEP_VERDICTS)
+        return lp_fail(ctx, LP_EINVAL, "lp_place: unknown flags 0x%x", flags);
+    size_t n = lp_cluster_size(c), total = 0;
+    for (size_t ri = 0; ri < rs->n; ri++)
+        total += rs->items[ri]->count; /* each count <= LP_MAX_COUNT: cannot overflow in practice */
+    int keep = (flags & LP_PLACE_KEEP_VERDICTS) != 0;
+    size_t nverd = keep ? total : 1;
+    if (n && nverd > SIZE_MAX / sizeof(lp_verdict) / n)
+        return lp_fail(ctx, LP_ELIMIT, "lp_place: %zu instances x %zu hosts of verdicts is too many",
+                       total, n);
+
+    lp_plan *plan = calloc(1, sizeof *plan);
+    lp_host_load *loads = calloc(n ? n : 1, sizeof *loads);
+    lp_verdict *verd = calloc(n && nverd ? n * nverd : 1, sizeof *verd);
+    if (plan)
+        plan->a = calloc(total ? total : 1, sizeof *plan->a);
+    if (!plan || !loads || !verd || !plan->a) {
+        st = lp_fail(ctx, LP_ENOMEM, "out of memory placing %zu instances on %zu hosts", total, n);
+        goto fail;
+    }
+    if ((st = lp_cluster_loads(ctx, c, NULL, loads, n)))
+        goto fail;
+
+    for (size_t ri = 0; ri < rs->n; ri++) {
+        const lp_request *r = rs->items[ri];
+        lp_prep p;
+        if ((st = prepare(ctx, r, &p)))
+            goto fail;
+        count_members(c, rs, ri, plan->a, plan->n, loads, n);
+        for (unsigned k = 0; k < r->count; k++) {
+            lp_verdict *v = keep ? verd + plan->n * n : verd;
+            run(&p, loads, n, v);
+            long best = lp_best(v, n);
+            lp_assignment *a = &plan->a[plan->n++];
+            a->request = ri;
+            a->instance = k;
+            a->host = best;
+            a->hosts = keep ? v : NULL;
+            if (best < 0) {
+                plan->unplaced++;
+                continue;
+            }
+            a->verdict = v[best];
+            lp_host_load *l = &loads[best];
+            l->demand += p.added;
+            if (l->memory_free_mb >= 0)
+                l->memory_free_mb = l->memory_free_mb > p.memory ? l->memory_free_mb - p.memory : 0;
+            if (r->group)
+                l->group_members++;
+        }
+    }
+    free(loads);
+    if (keep)
+        plan->verdicts = verd;
+    else
+        free(verd);
+    *out = plan;
+    return LP_OK;
+fail:
+    free(loads);
+    free(verd);
+    lp_plan_free(plan);
+    return st;
+}

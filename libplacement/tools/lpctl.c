@@ -1,0 +1,535 @@
+/*
+ * lpctl — drive libplacement on JSON files.
+ *
+ *   lpctl validate FILE...                      check snapshots, cluster and request files
+ *   lpctl classify --cluster C [--json]         class of every workload in a cluster
+ *   lpctl place --cluster C --requests R [--json] [--set NAME=VALUE]... [--order CLASS=LIST]...
+ *   lpctl explain --cluster C --requests R      every host's verdict for every instance
+ *
+ * Exit status: 0 success (all placed), 3 some instances unplaced, 2 bad input
+ * or usage (with a message naming the file, position and field), 1 internal error.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libplacement.h"
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BADINPUT = 2, EXIT_UNPLACED = 3 };
+
+#define MAX_POLICY_ARGS 64
+
+typedef struct options {
+    const char *cluster;
+    const char *requests;
+    int json;
+    int pretty;
+    const char *set[MAX_POLICY_ARGS];
+    size_t n_set;
+    const char *order[MAX_POLICY_ARGS];
+    size_t n_order;
+} options;
+
+static const char *prog = "lpctl";
+
+static void usage_main(FILE *out)
+{
+    fprintf(out,
+            "usage: lpctl COMMAND [OPTIONS]\n"
+            "\n"
+            "Parallelism-aware placement and runtime choice (libplacement %s).\n"
+            "\n"
+            "commands:\n"
+            "  validate FILE...     check snapshot, cluster and request files\n"
+            "  classify             print the class of every workload in a cluster\n"
+            "  place                place requests on a cluster\n"
+            "  explain              place, and print every host's verdict per instance\n"
+            "  params               list the policy parameters and their defaults\n"
+            "\n"
+            "Run 'lpctl COMMAND --help' for a command's options.\n"
+            "Exit status: 0 ok, 3 some instances unplaced, 2 bad input or usage,\n"
+            "1 internal error.  Formats: docs/formats.md; policy: docs/policy.md.\n",
+            lp_version());
+}
+
+static void usage_place(FILE *out, const char *cmd)
+{
+    fprintf(out,
+            "usage: lpctl %s --cluster FILE --requests FILE [--json [--pretty]]\n"
+            "                 [--set NAME=VALUE]... [--order CLASS=RUNTIME,...]...\n"
+            "\n"
+            "Place every instance of every request, one after another (each sees the\n"
+            "demand the earlier ones added), and print host, runtime, score and why;\n"
+            "for every unplaced instance, the reason each host refused it.\n"
+            "%s"
+            "\n"
+            "options:\n"
+            "  --cluster FILE     cluster file {\"hosts\": [snapshot, ...]}\n"
+            "  --requests FILE    request file {\"requests\": [...]}\n"
+            "  --json             machine-readable output (docs/formats.md, \"plan\")\n"
+            "  --pretty           indent JSON output\n"
+            "  --set NAME=VALUE   set a policy parameter (see 'lpctl params')\n"
+            "  --order CLASS=LIST runtime preference for a class, e.g. cpu=unikernel,vm\n"
+            "\n"
+            "Exit status: 0 all placed, 3 some unplaced, 2 bad input.\n",
+            cmd,
+            strcmp(cmd, "explain") == 0
+                ? "'explain' also prints every host's verdict for every instance.\n"
+                : "");
+}
+
+static void usage_classify(FILE *out)
+{
+    fprintf(out, "usage: lpctl classify --cluster FILE [--json] [--set NAME=VALUE]...\n"
+                 "\n"
+                 "Classify every workload of every host from its metrics (cpu, net, io,\n"
+                 "mixed, idle) and print the class, confidence and the reasons.\n");
+}
+
+static void usage_validate(FILE *out)
+{
+    fprintf(out, "usage: lpctl validate FILE...\n"
+                 "\n"
+                 "Check each file: a snapshot (has \"schema\"), a cluster file (has \"hosts\")\n"
+                 "or a request file (has \"requests\").  Prints 'FILE: ok (...)' or the\n"
+                 "problem; exit 2 if any file is invalid.\n");
+}
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(run 'lpctl --help' for usage)\n");
+    return EXIT_BADINPUT;
+}
+
+/* Read a whole file, refusing more than LP_JSON_MAX_BYTES. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: %s: cannot open: %s\n", prog, path, strerror(errno));
+        return EXIT_BADINPUT;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap);
+    int rc = EXIT_OK;
+    while (buf) {
+        if (n == cap) {
+            if (cap > LP_JSON_MAX_BYTES) {
+                fprintf(stderr, "%s: %s: larger than the %u-byte limit\n", prog, path,
+                        LP_JSON_MAX_BYTES);
+                rc = EXIT_BADINPUT;
+                break;
+            }
+            char *grown = realloc(buf, cap * 2);
+            if (!grown)
+                break;
+            buf = grown;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                fprintf(stderr, "%s: %s: read error: %s\n", prog, path, strerror(errno));
+                rc = EXIT_BADINPUT;
+            }
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    if (!buf) {
+        fprintf(stderr, "%s: %s: out of memory\n", prog, path);
+        return EXIT_INTERNAL;
+    }
+    if (rc != EXIT_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = n;
+    return EXIT_OK;
+}
+
+/* Map a library status to an exit code, printing the context's message. */
+static int report(lp_ctx *ctx, lp_status st)
+{
+    fprintf(stderr, "%s: %s\n", prog, lp_ctx_last_error(ctx));
+    return st == LP_ENOMEM ? EXIT_INTERNAL : EXIT_BADINPUT;
+}
+
+static int load_cluster(lp_ctx *ctx, const char *path, lp_cluster **out)
+{
+    char *buf;
+    size_t len;
+    int rc = read_file(path, &buf, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    lp_cluster *c = NULL;
+    lp_status st = lp_cluster_new(ctx, &c);
+    if (st == LP_OK)
+        st = lp_cluster_parse(ctx, c, buf, len, path);
+    free(buf);
+    if (st != LP_OK) {
+        lp_cluster_free(c);
+        return report(ctx, st);
+    }
+    *out = c;
+    return EXIT_OK;
+}
+
+static int load_requests(lp_ctx *ctx, const char *path, lp_requests **out)
+{
+    char *buf;
+    size_t len;
+    int rc = read_file(path, &buf, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    lp_status st = lp_requests_parse(ctx, buf, len, path, out);
+    free(buf);
+    return st == LP_OK ? EXIT_OK : report(ctx, st);
+}
+
+/* Apply --set NAME=VALUE and --order CLASS=LIST to the policy. */
+static int apply_policy(lp_ctx *ctx, const options *o)
+{
+    for (size_t i = 0; i < o->n_set; i++) {
+        const char *eq = strchr(o->set[i], '=');
+        char *end = NULL;
+        if (!eq || eq == o->set[i])
+            return bad_usage("--set '%s': expected NAME=VALUE", o->set[i]);
+        char name[128];
+        size_t nlen = (size_t)(eq - o->set[i]);
+        if (nlen >= sizeof name)
+            return bad_usage("--set '%s': name too long", o->set[i]);
+        memcpy(name, o->set[i], nlen);
+        name[nlen] = '\0';
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end != '\0' || errno == ERANGE)
+            return bad_usage("--set '%s': VALUE is not a number", o->set[i]);
+        if (lp_ctx_set(ctx, name, v) != LP_OK) {
+            fprintf(stderr, "%s: --set: %s\n", prog, lp_ctx_last_error(ctx));
+            return EXIT_BADINPUT;
+        }
+    }
+    for (size_t i = 0; i < o->n_order; i++) {
+        const char *eq = strchr(o->order[i], '=');
+        char cls[32];
+        lp_class k;
+        size_t nlen = eq ? (size_t)(eq - o->order[i]) : 0;
+        if (!eq || nlen == 0 || nlen >= sizeof cls)
+            return bad_usage("--order '%s': expected CLASS=RUNTIME,...", o->order[i]);
+        memcpy(cls, o->order[i], nlen);
+        cls[nlen] = '\0';
+        if (lp_class_parse(cls, &k) != LP_OK)
+            return bad_usage("--order '%s': unknown class", o->order[i]);
+        if (lp_ctx_set_runtime_order(ctx, k, eq + 1) != LP_OK) {
+            fprintf(stderr, "%s: --order: %s\n", prog, lp_ctx_last_error(ctx));
+            return EXIT_BADINPUT;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* Parse the options shared by classify, place and explain. */
+static int parse_options(int argc, char **argv, options *o, int *help)
+{
+    memset(o, 0, sizeof *o);
+    *help = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            *help = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(a, "--pretty") == 0) {
+            o->pretty = 1;
+        } else if (strcmp(a, "--cluster") == 0 && has_value) {
+            o->cluster = argv[++i];
+        } else if (strcmp(a, "--requests") == 0 && has_value) {
+            o->requests = argv[++i];
+        } else if (strcmp(a, "--set") == 0 && has_value) {
+            if (o->n_set == MAX_POLICY_ARGS)
+                return bad_usage("too many %s options", a);
+            o->set[o->n_set++] = argv[++i];
+        } else if (strcmp(a, "--order") == 0 && has_value) {
+            if (o->n_order == MAX_POLICY_ARGS)
+                return bad_usage("too many %s options", a);
+            o->order[o->n_order++] = argv[++i];
+        } else if (strncmp(a, "--", 2) == 0 && !has_value &&
+                   (strcmp(a, "--cluster") == 0 || strcmp(a, "--requests") == 0 ||
+                    strcmp(a, "--set") == 0 || strcmp(a, "--order") == 0)) {
+            return bad_usage("option %s needs a value", a);
+        } else {
+            return bad_usage("unknown argument '%s'", a);
+        }
+    }
+    return EXIT_OK;
+}
+
+/* What kind of document a file holds, judged by the keys it mentions
+ * ("requests", then "hosts", then "schema"). */
+static const char *detect_kind(const char *buf, size_t len)
+{
+    /* A cheap look: the codec does the real, strict parse afterwards. */
+    const char *kinds[] = {"\"requests\"", "\"hosts\"", "\"schema\""};
+    const char *names[] = {"requests", "cluster", "snapshot"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t kl = strlen(kinds[k]);
+        for (size_t i = 0; i + kl <= len && i < 4096; i++)
+            if (memcmp(buf + i, kinds[k], kl) == 0)
+                return names[k];
+    }
+    return NULL;
+}
+
+static int cmd_validate(lp_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 3)
+        return bad_usage("%s: no file given", "validate");
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage_validate(stdout);
+            return EXIT_OK;
+        }
+    int worst = EXIT_OK;
+    for (int i = 2; i < argc; i++) {
+        char *buf;
+        size_t len;
+        int rc = read_file(argv[i], &buf, &len);
+        if (rc != EXIT_OK) {
+            worst = rc > worst ? rc : worst;
+            continue;
+        }
+        const char *kind = detect_kind(buf, len);
+        lp_status st = LP_OK;
+        char what[96] = "";
+        lp_cluster *c = NULL;
+        if (kind && strcmp(kind, "requests") == 0) {
+            lp_requests *rs = NULL;
+            st = lp_requests_parse(ctx, buf, len, argv[i], &rs);
+            if (st == LP_OK)
+                snprintf(what, sizeof what, "request file, %zu requests", lp_requests_size(rs));
+            lp_requests_free(rs);
+        } else if ((st = lp_cluster_new(ctx, &c)) == LP_OK) {
+            /* Without a "schema" key it is taken as a cluster file, so that the
+             * codec names what is missing or wrong. */
+            int snapshot = kind && strcmp(kind, "snapshot") == 0;
+            st = snapshot ? lp_snapshot_parse(ctx, c, buf, len, argv[i])
+                          : lp_cluster_parse(ctx, c, buf, len, argv[i]);
+            if (st == LP_OK)
+                snprintf(what, sizeof what, "%s, %zu hosts", snapshot ? "snapshot" : "cluster file",
+                         lp_cluster_size(c));
+        }
+        lp_cluster_free(c);
+        free(buf);
+        if (st != LP_OK) {
+            rc = report(ctx, st);
+            worst = rc > worst ? rc : worst;
+        } else {
+            printf("%s: ok (%s)\n", argv[i], what);
+        }
+    }
+    return worst;
+}
+
+/* Print s as a JSON string literal. */
+static void print_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+}
+
+static int cmd_classify(lp_ctx *ctx, int argc, char **argv)
+{
+    options o;
+    int help, rc = parse_options(argc, argv, &o, &help);
+    if (rc != EXIT_OK)
+        return rc;
+    if (help) {
+        usage_classify(stdout);
+        return EXIT_OK;
+    }
+    if (!o.cluster)
+        return bad_usage("%s: --cluster FILE is required", "classify");
+    if ((rc = apply_policy(ctx, &o)) != EXIT_OK)
+        return rc;
+    lp_cluster *c;
+    if ((rc = load_cluster(ctx, o.cluster, &c)) != EXIT_OK)
+        return rc;
+    if (o.json)
+        printf("{\"workloads\": [");
+    int first = 1;
+    for (size_t h = 0; h < lp_cluster_size(c); h++) {
+        const lp_host *host = lp_cluster_host(c, h);
+        for (size_t w = 0; w < host->n_workloads; w++) {
+            lp_classification cl;
+            if (lp_classify(ctx, &host->workloads[w], &cl) != LP_OK) {
+                rc = report(ctx, LP_EINVAL);
+                goto out;
+            }
+            if (o.json) {
+                printf("%s\n  {\"host\": ", first ? "" : ",");
+                print_json_string(host->name);
+                printf(", \"id\": ");
+                print_json_string(host->workloads[w].id);
+                printf(", \"class\": \"%s\", \"confidence\": %.3f, \"reasons\": ",
+                       lp_class_name(cl.klass), cl.confidence);
+                print_json_string(cl.reasons);
+                printf("}");
+            } else {
+                printf("%-16s %-38s %-7s %.2f  %s\n", host->name, host->workloads[w].id,
+                       lp_class_name(cl.klass), cl.confidence, cl.reasons);
+            }
+            first = 0;
+        }
+    }
+    if (o.json)
+        printf("\n]}\n");
+out:
+    lp_cluster_free(c);
+    return rc;
+}
+
+static void print_terms(const lp_verdict *v)
+{
+    printf("score %.3f =", v->score);
+    for (int t = 0; t < LP_TERM_COUNT; t++)
+        printf(" %s%s %.3f", t ? "+ " : "", lp_term_name(t), v->terms[t]);
+}
+
+static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
+{
+    const char *cmd = explain ? "explain" : "place";
+    options o;
+    int help, rc = parse_options(argc, argv, &o, &help);
+    if (rc != EXIT_OK)
+        return rc;
+    if (help) {
+        usage_place(stdout, cmd);
+        return EXIT_OK;
+    }
+    if (!o.cluster || !o.requests)
+        return bad_usage("%s: --cluster FILE and --requests FILE are required", cmd);
+    if ((rc = apply_policy(ctx, &o)) != EXIT_OK)
+        return rc;
+    lp_cluster *c = NULL;
+    lp_requests *rs = NULL;
+    lp_plan *plan = NULL;
+    if ((rc = load_cluster(ctx, o.cluster, &c)) != EXIT_OK)
+        goto out;
+    if ((rc = load_requests(ctx, o.requests, &rs)) != EXIT_OK)
+        goto out;
+    lp_status st = lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &plan);
+    if (st != LP_OK) {
+        rc = report(ctx, st);
+        goto out;
+    }
+    size_t nh = lp_cluster_size(c);
+    if (o.json) {
+        char *text;
+        if ((st = lp_plan_write(ctx, plan, c, rs, o.pretty, &text, NULL)) != LP_OK) {
+            rc = report(ctx, st);
+            goto out;
+        }
+        printf("%s\n", text);
+        lp_free(text);
+    } else {
+        for (size_t i = 0; i < lp_plan_size(plan); i++) {
+            const lp_assignment *a = lp_plan_get(plan, i);
+            const lp_request *r = lp_requests_get(rs, a->request);
+            const lp_verdict *v = &a->verdict;
+            if (a->host >= 0) {
+                printf("%s#%u -> %s  runtime %s  class %s  demand %.2f+%.2f=%.2f/%.2f  ", r->id,
+                       a->instance, lp_cluster_host(c, (size_t)a->host)->name,
+                       lp_runtime_name(v->runtime), lp_class_name(v->klass), v->demand_before,
+                       v->added, v->demand_after, v->capacity);
+                print_terms(v);
+                printf("\n");
+            } else {
+                printf("%s#%u -> UNPLACED: no host passed\n", r->id, a->instance);
+            }
+            if ((explain || a->host < 0) && a->hosts) {
+                for (size_t h = 0; h < nh; h++) {
+                    char line[512];
+                    lp_explain_verdict(&a->hosts[h], NULL, line, sizeof line);
+                    printf("    %-16s %s\n", lp_cluster_host(c, h)->name, line);
+                }
+            }
+        }
+        printf("placed %zu of %zu instances\n", lp_plan_size(plan) - lp_plan_unplaced(plan),
+               lp_plan_size(plan));
+    }
+    rc = lp_plan_unplaced(plan) ? EXIT_UNPLACED : EXIT_OK;
+out:
+    lp_plan_free(plan);
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+    return rc;
+}
+
+static int cmd_params(lp_ctx *ctx)
+{
+    for (size_t i = 0; lp_policy_param_name(i); i++) {
+        double v = 0;
+        lp_ctx_get(ctx, lp_policy_param_name(i), &v);
+        printf("%-22s %-10g %s\n", lp_policy_param_name(i), v, lp_policy_param_help(i));
+    }
+    for (lp_class k = LP_CLASS_UNKNOWN; k < LP_CLASS_AUTO; k++) {
+        char order[64];
+        if (lp_ctx_get_runtime_order(ctx, k, order, sizeof order) == LP_OK)
+            printf("order %-16s %s\n", lp_class_name(k), order);
+    }
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage_main(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_BADINPUT : EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("lpctl %s\n", lp_version());
+        return EXIT_OK;
+    }
+    lp_ctx *ctx;
+    if (lp_ctx_new(&ctx) != LP_OK) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return EXIT_INTERNAL;
+    }
+    int rc;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "validate") == 0)
+        rc = cmd_validate(ctx, argc, argv);
+    else if (strcmp(cmd, "classify") == 0)
+        rc = cmd_classify(ctx, argc, argv);
+    else if (strcmp(cmd, "place") == 0)
+        rc = cmd_place(ctx, argc, argv, 0);
+    else if (strcmp(cmd, "explain") == 0)
+        rc = cmd_place(ctx, argc, argv, 1);
+    else if (strcmp(cmd, "params") == 0)
+        rc = cmd_params(ctx);
+    else
+        rc = bad_usage("unknown command '%s'", cmd);
+    lp_ctx_free(ctx);
+    return rc;
+}

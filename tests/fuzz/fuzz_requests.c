@@ -1,0 +1,61 @@
+/*
+ * libFuzzer harness: lp_requests_parse() on arbitrary bytes.  What parses is
+ * placed on a small fixed cluster and the plan written: the plan's text must
+ * be valid JSON with one placement per instance.
+ */
+#include <json-c/json.h>
+
+#include "fuzz_util.h"
+
+/* Place only small request lists: a count of 100000 is valid but slow to place. */
+#define FUZZ_MAX_INSTANCES 256
+
+static const char cluster_json[] =
+    "{\"hosts\": ["
+    "{\"host\": \"a\", \"cpu\": {\"cores\": 4, \"threads\": 8}, \"memory_mb\": 16384,"
+    " \"runtimes\": [\"container\", \"unikernel\", \"vm\"]},"
+    "{\"host\": \"b\", \"cpu\": {\"threads\": 2}, \"memory_mb\": 1024, \"runtimes\": [\"vm\"],"
+    " \"load\": {\"demand\": 1.5}, \"workloads\": [{\"id\": \"w\", \"class\": \"net\","
+    " \"group\": \"g\", \"demand\": 0.5}]}]}";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    lp_ctx *ctx = NULL;
+    lp_requests *rs = NULL;
+    fuzz_require(lp_ctx_new(&ctx) == LP_OK, "setup", ctx);
+    lp_status st = lp_requests_parse(ctx, (const char *)data, size, "fuzz.json", &rs);
+    if (st != LP_OK) {
+        fuzz_check_failure(ctx, st, 0);
+        fuzz_require(rs == NULL, "failed parse returned a list", ctx);
+        lp_ctx_free(ctx);
+        return 0;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < lp_requests_size(rs); i++)
+        total += lp_requests_get(rs, i)->count;
+    if (total <= FUZZ_MAX_INSTANCES) {
+        lp_cluster *c = NULL;
+        lp_plan *p = NULL;
+        char *text = NULL;
+        size_t len = 0;
+        fuzz_require(lp_cluster_new(ctx, &c) == LP_OK &&
+                         lp_cluster_parse(ctx, c, cluster_json, sizeof cluster_json - 1, "c") == LP_OK,
+                     "fixed cluster", ctx);
+        fuzz_require(lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &p) == LP_OK, "place", ctx);
+        fuzz_require(lp_plan_write(ctx, p, c, rs, (int)(size & 1), &text, &len) == LP_OK,
+                     "plan write", ctx);
+        json_object *o = json_tokener_parse(text), *pl = NULL;
+        fuzz_require(o && json_object_object_get_ex(o, "placements", &pl) &&
+                         json_object_array_length(pl) == total,
+                     "plan is JSON with one placement per instance", ctx);
+        json_object_put(o);
+        lp_free(text);
+        lp_plan_free(p);
+        lp_cluster_free(c);
+    }
+    lp_requests_free(rs);
+    lp_ctx_free(ctx);
+    return 0;
+}

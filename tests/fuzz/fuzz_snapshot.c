@@ -1,0 +1,36 @@
+/* libFuzzer harness: lp_snapshot_parse() on arbitrary bytes, round trip of what parses. */
+#include "fuzz_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    lp_ctx *ctx = NULL;
+    lp_cluster *c = NULL;
+    fuzz_require(lp_ctx_new(&ctx) == LP_OK && lp_cluster_new(ctx, &c) == LP_OK, "setup", ctx);
+    lp_status st = lp_snapshot_parse(ctx, c, (const char *)data, size, "fuzz.json");
+    if (st != LP_OK) {
+        fuzz_check_failure(ctx, st, lp_cluster_size(c));
+    } else {
+        fuzz_require(lp_cluster_size(c) == 1, "a snapshot adds one host", ctx);
+        /* the snapshot writer's text must parse back as a snapshot of an equal host */
+        char *text = NULL, *again = NULL;
+        size_t len = 0, alen = 0;
+        lp_cluster *back = NULL;
+        fuzz_require(lp_snapshot_write(ctx, lp_cluster_host(c, 0), 0, &text, &len) == LP_OK,
+                     "snapshot write", ctx);
+        fuzz_require(lp_cluster_new(ctx, &back) == LP_OK, "cluster new", ctx);
+        fuzz_require(lp_snapshot_parse(ctx, back, text, len, "round-trip") == LP_OK,
+                     "written snapshot parses back", ctx);
+        fuzz_require(lp_snapshot_write(ctx, lp_cluster_host(back, 0), 0, &again, &alen) == LP_OK,
+                     "rewrite", ctx);
+        fuzz_require(alen == len && memcmp(text, again, len) == 0, "round trip changed the host", ctx);
+        lp_free(text);
+        lp_free(again);
+        lp_cluster_free(back);
+        fuzz_cluster_round_trip(ctx, c);
+    }
+    lp_cluster_free(c);
+    lp_ctx_free(ctx);
+    return 0;
+}

@@ -1,0 +1,126 @@
+/* Explanations of verdicts, and the names of reasons and terms. */
+#include "testutil.h"
+
+/* Filter one host for a request and explain the verdict. */
+static void explain(lp_ctx *ctx, const lp_request *r, const lp_host_load *h, int with_host,
+                    char *buf, size_t len)
+{
+    lp_verdict v;
+    TU_OK(ctx, lp_filter_score(ctx, r, h, 1, &v));
+    size_t need = lp_explain_verdict(&v, with_host ? h : NULL, buf, len);
+    assert_int_equal(need, strlen(buf));
+}
+
+static lp_request worker(void)
+{
+    lp_request r = tu_request("spark", LP_CLASS_CPU, 1, 2, 2048);
+    r.parallelism = 2;
+    return r;
+}
+
+static void pass_shows_demand_runtime_and_terms(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load h = tu_load(8, 2);
+    lp_request r = worker();
+    char buf[256];
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_string_equal(buf, "pass: demand 2.00 + 2.00 = 4.00 <= cap 8.00; class cpu; runtime "
+                             "unikernel; score 0.500 = headroom 0.500 + colocate 0.000 + spread "
+                             "0.000");
+    r.group = "g";
+    h.group_members = 2;
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "score 0.250 = headroom 0.500 + colocate 0.000 - spread 0.250"));
+}
+
+static void parallelism_failure_shows_the_cap(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load h = tu_load(8, 7.5);
+    lp_request r = worker();
+    char buf[256];
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_string_equal(buf, "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 "
+                             "(8 threads x 1.00) for class cpu");
+    explain(ctx, &r, &h, 0, buf, sizeof buf);
+    assert_string_equal(buf, "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 for class cpu");
+    TU_OK(ctx, lp_ctx_set(ctx, "max_parallel_ratio", 0.5));
+    h.demand = 3;
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "> cap 4.00 (8 threads x 0.50)"));
+}
+
+static void runtime_failure_names_what_the_host_offers(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load h = tu_load(8, 0);
+    h.runtimes = LP_RUNTIME_CONTAINER;
+    lp_request r = worker();
+    r.allowed_runtimes = LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM;
+    char buf[256];
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_string_equal(buf, "fail runtime: host offers container, none that class cpu may use "
+                             "among the runtimes the request allows");
+    h.runtimes = 0;
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_non_null(strstr(buf, "host offers none,"));
+}
+
+static void memory_failure_shows_need_and_free(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load h = tu_load(8, 0);
+    h.memory_free_mb = 1024;
+    lp_request r = worker();
+    char buf[256];
+    explain(ctx, &r, &h, 1, buf, sizeof buf);
+    assert_string_equal(buf, "fail memory: needs 2048 MB, 1024 MB free");
+}
+
+static void text_is_truncated_like_snprintf(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load h = tu_load(8, 7.5);
+    lp_request r = worker();
+    lp_verdict v;
+    TU_OK(ctx, lp_filter_score(ctx, &r, &h, 1, &v));
+    char full[256], small[11];
+    size_t need = lp_explain_verdict(&v, &h, full, sizeof full);
+    memset(small, 'x', sizeof small);
+    assert_int_equal(lp_explain_verdict(&v, &h, small, sizeof small), need);
+    assert_string_equal(small, "fail paral");
+    assert_int_equal(lp_explain_verdict(&v, &h, NULL, 0), need);
+    char one = 'x';
+    assert_int_equal(lp_explain_verdict(&v, &h, &one, 1), need);
+    assert_int_equal(one, '\0');
+    assert_int_equal(lp_explain_verdict(NULL, &h, full, sizeof full), 0);
+}
+
+static void reason_and_term_names(void **state)
+{
+    (void)state;
+    assert_string_equal(lp_reason_name(LP_REASON_OK), "ok");
+    assert_string_equal(lp_reason_name(LP_REASON_PARALLELISM), "parallelism");
+    assert_string_equal(lp_reason_name(LP_REASON_RUNTIME), "runtime");
+    assert_string_equal(lp_reason_name(LP_REASON_MEMORY), "memory");
+    assert_string_equal(lp_reason_name((lp_reason)17), "?");
+    assert_string_equal(lp_term_name(LP_TERM_HEADROOM), "headroom");
+    assert_string_equal(lp_term_name(LP_TERM_COLOCATE), "colocate");
+    assert_string_equal(lp_term_name(LP_TERM_SPREAD), "spread");
+    assert_string_equal(lp_term_name(LP_TERM_COUNT), "?");
+    assert_string_equal(lp_term_name(-1), "?");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(pass_shows_demand_runtime_and_terms),
+        TU_TEST(parallelism_failure_shows_the_cap),
+        TU_TEST(runtime_failure_names_what_the_host_offers),
+        TU_TEST(memory_failure_shows_need_and_free),
+        TU_TEST(text_is_truncated_like_snprintf),
+        TU_TEST(reason_and_term_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

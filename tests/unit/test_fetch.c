@@ -1,0 +1,394 @@
+/*
+ * The snapshot fetcher against real HTTP agents on loopback (a forked child,
+ * fetch_agents.h): parallel fetch, misbehaving agents, cache TTL, token,
+ * host-name and option checks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "fetch_agents.h"
+#include "libplacement.h"
+
+#define TEMPLATE "http://{host}/v1/snapshot"
+
+static lp_fetcher *new_fetcher(lp_ctx *ctx, long timeout_ms, double ttl_s, const char *token)
+{
+    lp_fetch_options o;
+    lp_fetch_options_init(&o);
+    o.url_template = TEMPLATE;
+    o.timeout_ms = timeout_ms;
+    o.connect_timeout_ms = timeout_ms < 300 ? timeout_ms : 300;
+    o.max_bytes = 64 * 1024;
+    o.ttl_s = ttl_s;
+    o.token = token;
+    o.max_parallel = 512;
+    lp_fetcher *f = NULL;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_OK);
+    assert_non_null(f);
+    return f;
+}
+
+static char **host_names(const int *ports, size_t n)
+{
+    char **h = calloc(n, sizeof *h);
+    assert_non_null(h);
+    for (size_t i = 0; i < n; i++) {
+        h[i] = malloc(32);
+        assert_non_null(h[i]);
+        snprintf(h[i], 32, "127.0.0.1:%d", ports[i]);
+    }
+    return h;
+}
+
+static void free_names(char **h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(h[i]);
+    free(h);
+}
+
+static void test_options_checked(void **state)
+{
+    (void)state;
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    lp_fetcher *f = NULL;
+    lp_fetch_options o;
+    struct {
+        const char *tmpl;
+        long timeout, connect;
+        size_t max_bytes;
+        unsigned par;
+        const char *token;
+        lp_status want;
+        const char *says;
+    } bad[] = {
+        { NULL, 1000, 300, 1024, 8, NULL, LP_EINVAL, "url_template is required" },
+        { "http://example.org/x", 1000, 300, 1024, 8, NULL, LP_EINVAL, "has no {host}" },
+        { "ftp://{host}/x", 1000, 300, 1024, 8, NULL, LP_EINVAL, "http:// or https://" },
+        { "http://{host}/a b", 1000, 300, 1024, 8, NULL, LP_EINVAL, "position 15" },
+        { TEMPLATE, 0, 0, 1024, 8, NULL, LP_EINVAL, "timeout_ms 0" },
+        { TEMPLATE, 1000, 2000, 1024, 8, NULL, LP_EINVAL, "connect_timeout_ms 2000" },
+        { TEMPLATE, 1000, 300, 0, 8, NULL, LP_EINVAL, "max_bytes 0" },
+        { TEMPLATE, 1000, 300, 1024, 0, NULL, LP_EINVAL, "max_parallel 0" },
+        { TEMPLATE, 1000, 300, 1024, 8, "tok\r\nX-Evil: 1", LP_EINVAL, "token has a control" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lp_fetch_options_init(&o);
+        o.url_template = bad[i].tmpl;
+        o.timeout_ms = bad[i].timeout;
+        o.connect_timeout_ms = bad[i].connect;
+        o.max_bytes = bad[i].max_bytes;
+        o.max_parallel = bad[i].par;
+        o.token = bad[i].token;
+        assert_int_equal(lp_fetcher_new(ctx, &o, &f), bad[i].want);
+        assert_null(f);
+        if (!strstr(lp_ctx_last_error(ctx), bad[i].says))
+            fail_msg("case %zu: '%s' does not say '%s'", i, lp_ctx_last_error(ctx), bad[i].says);
+    }
+    /* Templates longer than the limit. */
+    char *big = malloc(LP_FETCH_MAX_URL + 64);
+    assert_non_null(big);
+    memset(big, 'a', LP_FETCH_MAX_URL + 63);
+    memcpy(big, "http://{host}/", 14);
+    big[LP_FETCH_MAX_URL + 63] = '\0';
+    lp_fetch_options_init(&o);
+    o.url_template = big;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_ELIMIT);
+    free(big);
+    lp_ctx_free(ctx);
+}
+
+static void test_host_names_checked(void **state)
+{
+    (void)state;
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    const char *good[] = { "compute1", "c-1.example.org", "10.0.0.7:9180", "node_7" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(lp_fetch_check_host(ctx, good[i]), LP_OK);
+    const char *bad[] = { "", "a b", "evil/path", "user@host", "h?q=1", "h#f", "%41", "[::1]",
+                          "h\nx" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(lp_fetch_check_host(ctx, bad[i]), LP_EINVAL);
+        assert_non_null(strstr(lp_ctx_last_error(ctx), bad[i][0] ? "position" : "empty"));
+    }
+    char longname[LP_FETCH_MAX_HOST + 2];
+    memset(longname, 'h', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    assert_int_equal(lp_fetch_check_host(ctx, longname), LP_EINVAL);
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "limit"));
+
+    /* In a fetch: bad and duplicate names are refused per host, without any I/O. */
+    lp_fetcher *f = new_fetcher(ctx, 500, 60, NULL);
+    lp_cluster *c;
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    const char *hosts[] = { "a b", "x/../y", NULL };
+    lp_fetch_result r[3];
+    size_t ok = 99;
+    assert_int_equal(lp_fetcher_fetch(ctx, f, hosts, 3, c, r, &ok), LP_OK);
+    assert_int_equal(ok, 0);
+    assert_int_equal(lp_cluster_size(c), 0);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(r[i].status, LP_EINVAL);
+        assert_int_equal(r[i].http_code, 0);
+    }
+    assert_non_null(strstr(r[1].message, "byte 0x2f at position 1"));
+    assert_non_null(strstr(r[2].message, "hosts[2] is NULL"));
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+}
+
+static void test_url_limit(void **state)
+{
+    (void)state;
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    /* A template just under the limit, with {host} twice: a long host name overflows it. */
+    char *t = malloc(LP_FETCH_MAX_URL + 1);
+    assert_non_null(t);
+    memset(t, 'p', LP_FETCH_MAX_URL - 50);
+    memcpy(t, "http://{host}/{host}/", 21);
+    t[LP_FETCH_MAX_URL - 50] = '\0';
+    lp_fetch_options o;
+    lp_fetch_options_init(&o);
+    o.url_template = t;
+    lp_fetcher *f = NULL;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_OK);
+    free(t); /* the fetcher keeps a copy */
+    char host[LP_FETCH_MAX_HOST + 1];
+    memset(host, 'h', LP_FETCH_MAX_HOST);
+    host[LP_FETCH_MAX_HOST] = '\0';
+    const char *hosts[] = { host };
+    lp_fetch_result r;
+    lp_cluster *c;
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, hosts, 1, c, &r, NULL), LP_OK);
+    assert_int_equal(r.status, LP_EINVAL);
+    if (!strstr(r.message, "longer than 2048"))
+        fail_msg("message: %s", r.message);
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+}
+
+/* Index of a port that nobody listens on: bind one and close it. */
+static int closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_many_agents_and_misbehaving_ones(void **state)
+{
+    (void)state;
+    enum { GOOD = 200 };
+    const fa_mode odd[] = { FA_HUNG, FA_SLOW, FA_HUGE, FA_HUGE_CL, FA_GARBAGE, FA_ERROR, FA_LATE_OK };
+    const lp_status want[] = { LP_ETIMEOUT, LP_ETIMEOUT, LP_ELIMIT, LP_ELIMIT,
+                               LP_EPARSE,   LP_EIO,      LP_OK };
+    const size_t nodd = sizeof odd / sizeof odd[0];
+    const size_t n = GOOD + nodd + 1; /* + a closed port */
+    fa_mode modes[GOOD + 8];
+    int ports[GOOD + 8];
+    for (size_t i = 0; i < GOOD; i++)
+        modes[i] = FA_GOOD;
+    memcpy(modes + GOOD, odd, sizeof odd);
+    fa_raise_nofile();
+    pid_t pid = fa_start(modes, n - 1, ports, NULL);
+    assert_true(pid > 0);
+    ports[n - 1] = closed_port();
+    char **names = host_names(ports, n);
+
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    const long timeout_ms = 1000;
+    lp_fetcher *f = new_fetcher(ctx, timeout_ms, 60, NULL);
+    lp_cluster *c;
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    lp_fetch_result *r = calloc(n, sizeof *r);
+    assert_non_null(r);
+    size_t ok = 0;
+    double t0 = fa_now();
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, n, c, r, &ok), LP_OK);
+    double took_ms = (fa_now() - t0) * 1000.0;
+
+    /* Correctness bound, not a benchmark: the hung and slow agents cost one timeout, not more. */
+    if (took_ms > timeout_ms + 2000)
+        fail_msg("fetch took %.0f ms, more than timeout %ld ms + 2000 ms slack", took_ms, timeout_ms);
+    for (size_t i = 0; i < GOOD; i++) {
+        if (r[i].status != LP_OK)
+            fail_msg("good agent %s: %s", names[i], r[i].message);
+        assert_int_equal(r[i].http_code, 200);
+        assert_int_equal(r[i].from_cache, 0);
+        assert_true(r[i].elapsed_ms < timeout_ms);
+        long k = lp_cluster_find(c, names[i]);
+        assert_true(k >= 0);
+        const lp_host *h = lp_cluster_host(c, (size_t)k);
+        assert_int_equal(h->threads, 8);
+        assert_true(h->load_demand == ports[i] % 8 + 0.5);
+        assert_int_equal(h->n_workloads, 1);
+    }
+    for (size_t j = 0; j < nodd; j++) {
+        const lp_fetch_result *x = &r[GOOD + j];
+        if (x->status != want[j])
+            fail_msg("agent mode %d: status %s, want %s (%s)", (int)odd[j], lp_status_str(x->status),
+                     lp_status_str(want[j]), x->message);
+        assert_int_equal(lp_cluster_find(c, names[GOOD + j]) >= 0, want[j] == LP_OK);
+        if (want[j] != LP_OK)
+            assert_non_null(strstr(x->message, names[GOOD + j]));
+    }
+    assert_int_equal(r[GOOD + 5].http_code, 500);
+    assert_non_null(strstr(r[GOOD + 5].message, "HTTP status 500"));
+    assert_non_null(strstr(r[GOOD + 2].message, "larger than max_bytes"));
+    assert_int_equal(r[n - 1].status, LP_EIO);
+    assert_int_equal(r[n - 1].http_code, 0);
+    assert_int_equal(ok, GOOD + 1);
+    assert_int_equal(lp_cluster_size(c), GOOD + 1);
+
+    /* A second call takes the good ones from the cache and retries only the failed. */
+    lp_cluster *c2;
+    assert_int_equal(lp_cluster_new(ctx, &c2), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, GOOD, c2, r, &ok), LP_OK);
+    assert_int_equal(ok, GOOD);
+    for (size_t i = 0; i < GOOD; i++)
+        assert_int_equal(r[i].from_cache, 1);
+
+    lp_cluster_free(c2);
+    lp_cluster_free(c);
+    free(r);
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+    free_names(names, n);
+    fa_stop(pid);
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static void test_cache_ttl(void **state)
+{
+    (void)state;
+    fa_mode mode = FA_GOOD;
+    int port;
+    pid_t pid = fa_start(&mode, 1, &port, NULL);
+    assert_true(pid > 0);
+    char **names = host_names(&port, 1);
+    const char *host = names[0];
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    const double ttl = 0.5;
+    lp_fetcher *f = new_fetcher(ctx, 1000, ttl, NULL);
+    lp_cluster *c;
+    lp_fetch_result r;
+    double age = -1;
+
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
+    assert_int_equal(r.status, LP_OK);
+    assert_int_equal(r.from_cache, 0);
+    lp_cluster_free(c);
+
+    /* The agent goes away: within the TTL the cache still answers. */
+    fa_stop(pid);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
+    assert_int_equal(r.status, LP_OK);
+    assert_int_equal(r.from_cache, 1);
+    assert_int_equal(lp_cluster_size(c), 1);
+    lp_cluster_free(c);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_OK);
+    assert_true(age >= 0 && age < ttl);
+    assert_string_equal(lp_cluster_host(c, 0)->name, host);
+    /* ... and it refuses to add a host the cluster already has. */
+    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, NULL), LP_EINVAL);
+    lp_cluster_free(c);
+
+    /* Past the TTL the snapshot is stale: never used, the host is reported missing. */
+    sleep_s(ttl + 0.1);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "older than ttl"));
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
+    assert_int_equal(r.status, LP_EIO);
+    assert_int_equal(r.from_cache, 0);
+    assert_int_equal(lp_cluster_size(c), 0);
+    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
+    lp_cluster_free(c);
+
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+    free_names(names, 1);
+}
+
+static void test_token_and_duplicates(void **state)
+{
+    (void)state;
+    fa_mode mode = FA_GOOD;
+    int port;
+    pid_t pid = fa_start(&mode, 1, &port, "s3cret");
+    assert_true(pid > 0);
+    char **names = host_names(&port, 1);
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    lp_cluster *c;
+    lp_fetch_result r[2];
+
+    lp_fetcher *anon = new_fetcher(ctx, 1000, 60, NULL);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, anon, (const char *const *)names, 1, c, r, NULL), LP_OK);
+    assert_int_equal(r[0].status, LP_EIO);
+    assert_int_equal(r[0].http_code, 401);
+    lp_fetcher_free(anon);
+
+    lp_fetcher *f = new_fetcher(ctx, 1000, 60, "s3cret");
+    const char *twice[] = { names[0], names[0] };
+    assert_int_equal(lp_fetcher_fetch(ctx, f, twice, 2, c, r, NULL), LP_OK);
+    assert_int_equal(r[0].status, LP_OK);
+    assert_int_equal(r[0].http_code, 200);
+    assert_int_equal(r[1].status, LP_EINVAL);
+    assert_non_null(strstr(r[1].message, "listed twice"));
+    assert_int_equal(lp_cluster_size(c), 1);
+    /* The cluster already has the host: the cached snapshot is not added again. */
+    assert_int_equal(lp_fetcher_fetch(ctx, f, twice, 1, c, r, NULL), LP_OK);
+    assert_int_equal(r[0].from_cache, 1);
+    assert_int_equal(r[0].status, LP_EINVAL);
+    assert_int_equal(lp_cluster_size(c), 1);
+
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+    free_names(names, 1);
+    fa_stop(pid);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options_checked),
+        cmocka_unit_test(test_host_names_checked),
+        cmocka_unit_test(test_url_limit),
+        cmocka_unit_test(test_many_agents_and_misbehaving_ones),
+        cmocka_unit_test(test_cache_ttl),
+        cmocka_unit_test(test_token_and_duplicates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,592 @@
+/* Filter, score and multi-instance placement: the acceptance, on the C API. */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+/* Place one request on a cluster; the caller frees the plan. */
+static lp_plan *place_one(lp_ctx *ctx, const lp_cluster *c, const lp_request *r, unsigned flags)
+{
+    lp_requests *rs = NULL;
+    lp_plan *plan = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_add(ctx, rs, r));
+    TU_OK(ctx, lp_place(ctx, c, rs, flags, &plan));
+    lp_requests_free(rs);
+    return plan;
+}
+
+/* The Spark workers of the research: 2 vCPUs, parallelism 2, 2 GB, cpu class. */
+static lp_request spark(unsigned count)
+{
+    lp_request r = tu_request("spark", LP_CLASS_CPU, count, 2, 2048);
+    r.parallelism = 2;
+    return r;
+}
+
+static void testbed_16_cpu_workers_4_per_host_unikernel(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 4);
+    lp_request r = spark(16);
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_size(plan), 16);
+    assert_int_equal(lp_plan_unplaced(plan), 0);
+    int per_host[4] = {0};
+    for (size_t i = 0; i < 16; i++) {
+        const lp_assignment *a = lp_plan_get(plan, i);
+        assert_non_null(a);
+        assert_int_equal(a->request, 0);
+        assert_int_equal(a->instance, i);
+        assert_in_range(a->host, 0, 3);
+        per_host[a->host]++;
+        assert_int_equal(a->verdict.runtime, LP_RUNTIME_UNIKERNEL);
+        assert_int_equal(a->verdict.klass, LP_CLASS_CPU);
+        assert_null(a->hosts); /* verdicts only kept on request */
+    }
+    for (int h = 0; h < 4; h++)
+        assert_int_equal(per_host[h], 4);
+    assert_null(lp_plan_get(plan, 16));
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void testbed_17th_worker_refused_by_every_host_for_parallelism(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 4);
+    lp_request r = spark(17);
+    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    assert_int_equal(lp_plan_size(plan), 17);
+    assert_int_equal(lp_plan_unplaced(plan), 1);
+    const lp_assignment *last = lp_plan_get(plan, 16);
+    assert_int_equal(last->host, -1);
+    assert_non_null(last->hosts);
+    for (size_t h = 0; h < 4; h++) {
+        assert_false(last->hosts[h].passes);
+        assert_int_equal(last->hosts[h].reason, LP_REASON_PARALLELISM);
+        assert_true(last->hosts[h].demand_before == 8.0);
+        assert_true(last->hosts[h].demand_after == 10.0);
+        assert_true(last->hosts[h].capacity == 8.0);
+    }
+    /* earlier instances kept their own verdicts: the first saw 4 empty hosts */
+    const lp_assignment *first = lp_plan_get(plan, 0);
+    for (size_t h = 0; h < 4; h++)
+        assert_true(first->hosts[h].passes && first->hosts[h].demand_before == 0.0);
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void raising_the_ratio_admits_more_per_host(void **state)
+{
+    lp_ctx *ctx = *state;
+    TU_OK(ctx, lp_ctx_set(ctx, "max_parallel_ratio", 1.5));
+    lp_cluster *c = tu_testbed(ctx, 4);
+    lp_request r = spark(25);
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_unplaced(plan), 1); /* 6 per host fit a cap of 12 */
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+/* The Tomcat servers of the research: net class, one group, measured 0.5 each. */
+static lp_request tomcat(unsigned count, const char *group)
+{
+    lp_request r = tu_request("tomcat", LP_CLASS_NET, count, 2, 1024);
+    r.demand = 0.5;
+    r.group = group;
+    return r;
+}
+
+static void net_group_colocates_on_one_host_as_containers(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 4);
+    lp_request r = tomcat(6, "web");
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_unplaced(plan), 0);
+    long host = lp_plan_get(plan, 0)->host;
+    for (size_t i = 0; i < 6; i++) {
+        const lp_assignment *a = lp_plan_get(plan, i);
+        assert_int_equal(a->host, host);
+        assert_int_equal(a->verdict.runtime, LP_RUNTIME_CONTAINER);
+        assert_true(a->verdict.added == 0.5);
+        /* from the second on, the bonus is what keeps them together */
+        if (i > 0)
+            assert_true(a->verdict.terms[LP_TERM_COLOCATE] > 0);
+    }
+    lp_plan_free(plan);
+
+    /* without a group the same servers spread by headroom alone */
+    r.group = NULL;
+    plan = place_one(ctx, c, &r, 0);
+    assert_int_not_equal(lp_plan_get(plan, 0)->host, lp_plan_get(plan, 1)->host);
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void net_group_colocation_stops_at_the_cap(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 2);
+    lp_request r = tomcat(20, "web"); /* 16 x 0.5 fill one host's 8 threads */
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_unplaced(plan), 0);
+    size_t on_first = 0;
+    for (size_t i = 0; i < 20; i++)
+        on_first += lp_plan_get(plan, i)->host == lp_plan_get(plan, 0)->host;
+    assert_int_equal(on_first, 16);
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void busy_host_is_refused_for_a_parallel_request(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        lp_host h = tu_host(names[i]);
+        if (i == 2)
+            h.load_demand = 7.5;
+        TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    }
+    lp_host_load loads[4];
+    lp_verdict v[4];
+    TU_OK(ctx, lp_cluster_loads(ctx, c, NULL, loads, 4));
+    lp_request r = spark(1);
+    TU_OK(ctx, lp_filter_score(ctx, &r, loads, 4, v));
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) {
+            assert_false(v[i].passes);
+            assert_int_equal(v[i].reason, LP_REASON_PARALLELISM);
+            assert_true(v[i].demand_after == 9.5);
+            assert_true(v[i].score == 0);
+        } else {
+            assert_true(v[i].passes);
+            assert_int_equal(v[i].reason, LP_REASON_OK);
+            assert_true(v[i].score > 0);
+        }
+    }
+    /* a net-class request of measured 0.5 still fits there (7.5 + 0.5 = 8) */
+    lp_request n = tomcat(1, NULL);
+    TU_OK(ctx, lp_filter_score(ctx, &n, loads, 4, v));
+    assert_true(v[2].passes);
+    assert_true(v[2].terms[LP_TERM_HEADROOM] == 0);
+    lp_cluster_free(c);
+}
+
+static void cpu_group_spreads_across_hosts(void **state)
+{
+    lp_ctx *ctx = *state;
+    /* a big host (16 threads) first, a small one (8) second: headroom alone
+       puts both instances on the big host; the spread term moves the second */
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    lp_host big = tu_host("big");
+    big.cores = 8;
+    big.threads = 16;
+    lp_host small = tu_host("small");
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &big));
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &small));
+
+    lp_request r = spark(2);
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_get(plan, 0)->host, 0);
+    assert_int_equal(lp_plan_get(plan, 1)->host, 0);
+    lp_plan_free(plan);
+
+    r.group = "pi";
+    plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_get(plan, 0)->host, 0);
+    assert_int_equal(lp_plan_get(plan, 1)->host, 1);
+    lp_plan_free(plan);
+
+    /* with the spread weight at 0 the group no longer matters */
+    TU_OK(ctx, lp_ctx_set(ctx, "weight_spread", 0));
+    plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_get(plan, 1)->host, 0);
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void group_members_already_on_hosts_count(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    lp_host a = tu_host("a"), b = tu_host("b");
+    lp_workload w;
+    lp_workload_init(&w);
+    w.id = "tomcat-0";
+    w.runtime = LP_RUNTIME_CONTAINER;
+    w.klass = LP_CLASS_NET;
+    w.demand = 0.5;
+    w.group = "web";
+    b.workloads = &w;
+    b.n_workloads = 1;
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &a));
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &b));
+    lp_request r = tomcat(1, "web");
+    lp_plan *plan = place_one(ctx, c, &r, 0);
+    assert_int_equal(lp_plan_get(plan, 0)->host, 1); /* joins the running member */
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void memory_refusal(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load l[2] = {tu_load(8, 0), tu_load(8, 0)};
+    l[0].memory_free_mb = 1024;
+    l[1].memory_free_mb = -1; /* unknown: not checked */
+    lp_request r = spark(1);
+    lp_verdict v[2];
+    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    assert_false(v[0].passes);
+    assert_int_equal(v[0].reason, LP_REASON_MEMORY);
+    assert_true(v[0].memory_mb == 2048);
+    assert_true(v[1].passes);
+
+    /* in a plan, each instance uses up memory for the next */
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    lp_host h = tu_host("h");
+    h.cores = 16;
+    h.threads = 32;
+    h.memory_mb = 5000;
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    r.count = 3;
+    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    assert_int_equal(lp_plan_unplaced(plan), 1);
+    assert_int_equal(lp_plan_get(plan, 2)->hosts[0].reason, LP_REASON_MEMORY);
+    lp_plan_free(plan);
+    lp_cluster_free(c);
+}
+
+static void runtime_refusal(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load l[2] = {tu_load(8, 0), tu_load(8, 0)};
+    l[0].runtimes = LP_RUNTIME_CONTAINER;
+    l[1].runtimes = LP_RUNTIME_CONTAINER | LP_RUNTIME_VM;
+    lp_request r = spark(1);
+    r.allowed_runtimes = LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM;
+    lp_verdict v[2];
+    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    assert_false(v[0].passes);
+    assert_int_equal(v[0].reason, LP_REASON_RUNTIME);
+    assert_int_equal(v[0].runtime, LP_RUNTIME_NONE);
+    assert_true(v[1].passes);
+    assert_int_equal(v[1].runtime, LP_RUNTIME_VM); /* no unikernel there: next preference */
+
+    /* an explicit runtime is taken as is, where offered */
+    r.runtime = LP_RUNTIME_VM;
+    l[0].runtimes = LP_RUNTIME_ALL;
+    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    assert_int_equal(v[0].runtime, LP_RUNTIME_VM);
+    assert_int_equal(v[1].runtime, LP_RUNTIME_VM);
+}
+
+static void checks_run_in_order_parallelism_runtime_memory(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load l = tu_load(8, 7.5);
+    l.runtimes = LP_RUNTIME_NONE;
+    l.memory_free_mb = 0;
+    lp_request r = spark(1);
+    lp_verdict v;
+    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    assert_int_equal(v.reason, LP_REASON_PARALLELISM);
+    l.demand = 0;
+    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    assert_int_equal(v.reason, LP_REASON_RUNTIME);
+    l.runtimes = LP_RUNTIME_ALL;
+    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    assert_int_equal(v.reason, LP_REASON_MEMORY);
+}
+
+static void score_terms_follow_the_formula(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load l = tu_load(8, 2);
+    l.group_members = 1;
+    lp_request r = spark(1);
+    r.group = "g";
+    lp_verdict v;
+    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    TU_NEAR(v.terms[LP_TERM_HEADROOM], (8.0 - 4.0) / 8.0, 1e-12);
+    TU_NEAR(v.terms[LP_TERM_COLOCATE], 0, 0);
+    TU_NEAR(v.terms[LP_TERM_SPREAD], -0.5 * 1 * 2 / 8.0, 1e-12);
+    TU_NEAR(v.score, 0.5 - 0.125, 1e-12);
+
+    lp_request n = tomcat(1, "g");
+    TU_OK(ctx, lp_filter_score(ctx, &n, &l, 1, &v));
+    TU_NEAR(v.terms[LP_TERM_HEADROOM], (8.0 - 2.5) / 8.0, 1e-12);
+    TU_NEAR(v.terms[LP_TERM_COLOCATE], 1.0, 0);
+    TU_NEAR(v.terms[LP_TERM_SPREAD], 0, 0);
+}
+
+static void best_prefers_highest_score_then_lowest_index(void **state)
+{
+    (void)state;
+    lp_verdict v[4] = {{.passes = 0, .score = 9}, {.passes = 1, .score = 0.5},
+                       {.passes = 1, .score = 0.7}, {.passes = 1, .score = 0.7}};
+    assert_int_equal(lp_best(v, 4), 2);
+    assert_int_equal(lp_best(v, 1), -1);
+    assert_int_equal(lp_best(v, 0), -1);
+    assert_int_equal(lp_best(NULL, 3), -1);
+}
+
+static void cluster_loads_use_max_of_measured_and_reserved(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    lp_workload w[3];
+    for (int i = 0; i < 3; i++)
+        lp_workload_init(&w[i]);
+    w[0].id = "vm-cpu"; /* measured 1 of 4 vCPUs, but may use all 4 any time */
+    w[0].klass = LP_CLASS_CPU;
+    w[0].vcpus = 4;
+    w[0].demand = 1;
+    w[0].memory_mb = 4096;
+    w[0].group = "pi";
+    w[1].id = "ct-net"; /* measured */
+    w[1].klass = LP_CLASS_NET;
+    w[1].threads = 50;
+    w[1].demand = 0.5;
+    w[1].memory_mb = 512;
+    w[1].group = "web";
+    w[2].id = "ct-io"; /* not measured: estimate_io x 2 threads */
+    w[2].klass = LP_CLASS_IO;
+    w[2].threads = 2;
+    w[2].group = "pi";
+    lp_host a = tu_host("a");
+    a.workloads = w;
+    a.n_workloads = 3;
+    a.load_demand = 3; /* less than what is reserved */
+    lp_host b = tu_host("b");
+    b.load_demand = 6.25; /* measured more than declared */
+    b.memory_used_mb = 20000; /* more than the total: none free, not "unknown" */
+    lp_host d = tu_host("d");
+    d.memory_mb = 0; /* total unknown */
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &a));
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &b));
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &d));
+    lp_host_load l[3];
+    TU_OK(ctx, lp_cluster_loads(ctx, c, "pi", l, 3));
+    TU_NEAR(l[0].demand, 4 + 0.5 + 0.25 * 2, 1e-12);
+    TU_NEAR(l[0].memory_free_mb, 16384 - 4096 - 512, 0);
+    TU_NEAR(l[0].group_members, 2, 0);
+    TU_NEAR(l[0].threads, 8, 0);
+    assert_int_equal(l[0].runtimes, LP_RUNTIME_ALL);
+    TU_NEAR(l[1].demand, 6.25, 0);
+    TU_NEAR(l[1].memory_free_mb, 0, 0);
+    TU_NEAR(l[1].group_members, 0, 0);
+    TU_NEAR(l[2].demand, 0, 0);
+    assert_true(l[2].memory_free_mb < 0);
+
+    TU_OK(ctx, lp_cluster_loads(ctx, c, NULL, l, 3));
+    TU_NEAR(l[0].group_members, 0, 0);
+    TU_FAILS(ctx, lp_cluster_loads(ctx, c, NULL, l, 2), LP_EINVAL, "3 hosts");
+    lp_cluster_free(c);
+}
+
+static void resolve_classifies_auto_requests(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_request r = tu_request("web", LP_CLASS_AUTO, 1, 4, 0);
+    r.metrics.util = 0.3;
+    r.metrics.vcpus = 4;
+    r.metrics.net_bps = 5e7;
+    lp_class k;
+    double added;
+    TU_OK(ctx, lp_request_resolve(ctx, &r, &k, &added));
+    assert_int_equal(k, LP_CLASS_NET);
+    TU_NEAR(added, 0.5 * 4, 1e-12); /* estimate_net x parallelism */
+    r.metrics.demand = 0.7;
+    TU_OK(ctx, lp_request_resolve(ctx, &r, &k, &added));
+    TU_NEAR(added, 0.7, 0);
+    r.demand = 0.9; /* the request's own measurement wins */
+    TU_OK(ctx, lp_request_resolve(ctx, &r, &k, &added));
+    TU_NEAR(added, 0.9, 0);
+
+    lp_request u = tu_request("x", LP_CLASS_AUTO, 1, 3, 0); /* nothing known */
+    TU_OK(ctx, lp_request_resolve(ctx, &u, &k, &added));
+    assert_int_equal(k, LP_CLASS_UNKNOWN);
+    TU_NEAR(added, 3, 0);
+    u.parallelism = 5;
+    u.demand = 6.5; /* a cpu-like class counts measured demand above its parallelism */
+    TU_OK(ctx, lp_request_resolve(ctx, &u, &k, &added));
+    TU_NEAR(added, 6.5, 0);
+}
+
+static void invalid_requests_are_refused_naming_the_field(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host_load l = tu_load(8, 0);
+    lp_verdict v;
+    lp_request r = spark(1);
+    r.vcpus = NAN;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "request 'spark': vcpus");
+    r = spark(1);
+    r.memory_mb = -5;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "memory_mb (-5)");
+    r = spark(1);
+    r.parallelism = -1;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "parallelism");
+    r = spark(1);
+    r.count = 0;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "count (0)");
+    r = spark(1);
+    r.allowed_runtimes = LP_RUNTIME_ALL | 0x10;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "allowed_runtimes");
+    r = spark(1);
+    r.runtime = LP_RUNTIME_VM | LP_RUNTIME_CONTAINER;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "runtime (0x5)");
+    r = spark(1);
+    r.runtime = LP_RUNTIME_VM;
+    r.allowed_runtimes = LP_RUNTIME_CONTAINER;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "not among its allowed");
+    r = spark(1);
+    r.klass = (lp_class)42;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "class (42)");
+    r = spark(1);
+    r.metrics.net_bps = INFINITY;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "metrics: net_bps");
+    r = spark(1);
+    r.id = NULL;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "id is NULL");
+    TU_FAILS(ctx, lp_filter_score(ctx, NULL, &l, 1, &v), LP_EINVAL, "request is NULL");
+    r = spark(1);
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, NULL, 1, &v), LP_EINVAL, "hosts is NULL");
+    TU_OK(ctx, lp_filter_score(ctx, &r, NULL, 0, NULL));
+    assert_int_equal(lp_filter_score(NULL, &r, &l, 1, &v), LP_EINVAL);
+}
+
+static void invalid_host_loads_are_refused_naming_index_and_field(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_request r = spark(1);
+    lp_verdict v[3] = {{.score = 42}};
+    lp_host_load l[3] = {tu_load(8, 0), tu_load(8, NAN), tu_load(8, 0)};
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: demand");
+    assert_true(v[0].score == 42); /* outputs untouched on failure */
+    l[1] = tu_load(0, 0);
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: threads");
+    l[1] = tu_load(8, -1);
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "demand (-1)");
+    l[1] = tu_load(8, 0);
+    l[2].runtimes = 0x20;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [2]: runtimes");
+    l[2] = tu_load(8, 0);
+    l[2].memory_free_mb = NAN;
+    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "memory_free_mb");
+}
+
+static void request_lists_copy_and_stay_unchanged_on_failure(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    char id[] = "job", group[] = "grp", mid[] = "m1";
+    lp_request r = spark(2);
+    r.id = id;
+    r.group = group;
+    r.metrics.id = mid;
+    TU_OK(ctx, lp_requests_add(ctx, rs, &r));
+    id[0] = group[0] = mid[0] = 'X'; /* the list holds its own copies */
+    const lp_request *got = lp_requests_get(rs, 0);
+    assert_string_equal(got->id, "job");
+    assert_string_equal(got->group, "grp");
+    assert_string_equal(got->metrics.id, "m1");
+    assert_int_equal(got->count, 2);
+    r.vcpus = -1;
+    TU_FAILS(ctx, lp_requests_add(ctx, rs, &r), LP_EINVAL, "vcpus (-1)");
+    assert_int_equal(lp_requests_size(rs), 1);
+    for (int i = 0; i < 40; i++) { /* growth keeps borrowed pointers valid */
+        lp_request more = spark(1);
+        TU_OK(ctx, lp_requests_add(ctx, rs, &more));
+    }
+    assert_ptr_equal(lp_requests_get(rs, 0), got);
+    assert_int_equal(lp_requests_size(rs), 41);
+    assert_null(lp_requests_get(rs, 41));
+    lp_requests_free(rs);
+    lp_requests_free(NULL);
+    assert_int_equal(lp_requests_size(NULL), 0);
+}
+
+static void several_requests_share_the_cluster_state(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 4);
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    lp_request a = spark(12), b = tomcat(6, "web"), d = spark(5);
+    TU_OK(ctx, lp_requests_add(ctx, rs, &a));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &b));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &d));
+    lp_plan *plan = NULL;
+    TU_OK(ctx, lp_place(ctx, c, rs, 0, &plan));
+    assert_int_equal(lp_plan_size(plan), 23);
+    /* 12 workers: 3 per host, demand 6 each.  The 6 servers join each other
+       on h0 until it is full (4 x 0.5), then gather on h1.  Of 5 more
+       workers only 2 find 2 free threads (h2, h3). */
+    const long want[23] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, /* workers */
+                           0, 0, 0, 0, 1, 1,                   /* servers */
+                           2, 3, -1, -1, -1};                  /* more workers */
+    for (size_t i = 0; i < 23; i++)
+        assert_int_equal(lp_plan_get(plan, i)->host, want[i]);
+    assert_int_equal(lp_plan_get(plan, 12)->request, 1);
+    assert_int_equal(lp_plan_get(plan, 12)->instance, 0);
+    assert_int_equal(lp_plan_unplaced(plan), 3);
+    lp_plan_free(plan);
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+}
+
+static void placing_on_no_hosts_leaves_all_unplaced(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 0);
+    lp_request r = spark(3);
+    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    assert_int_equal(lp_plan_size(plan), 3);
+    assert_int_equal(lp_plan_unplaced(plan), 3);
+    lp_plan_free(plan);
+    lp_plan_free(NULL);
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_FAILS(ctx, lp_place(ctx, c, rs, 0x80, &plan), LP_EINVAL, "flags");
+    TU_FAILS(ctx, lp_place(ctx, NULL, rs, 0, &plan), LP_EINVAL, "cluster");
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TU_TEST(testbed_16_cpu_workers_4_per_host_unikernel),
+        TU_TEST(testbed_17th_worker_refused_by_every_host_for_parallelism),
+        TU_TEST(raising_the_ratio_admits_more_per_host),
+        TU_TEST(net_group_colocates_on_one_host_as_containers),
+        TU_TEST(net_group_colocation_stops_at_the_cap),
+        TU_TEST(busy_host_is_refused_for_a_parallel_request),
+        TU_TEST(cpu_group_spreads_across_hosts),
+        TU_TEST(group_members_already_on_hosts_count),
+        TU_TEST(memory_refusal),
+        TU_TEST(runtime_refusal),
+        TU_TEST(checks_run_in_order_parallelism_runtime_memory),
+        TU_TEST(score_terms_follow_the_formula),
+        TU_TEST(best_prefers_highest_score_then_lowest_index),
+        TU_TEST(cluster_loads_use_max_of_measured_and_reserved),
+        TU_TEST(resolve_classifies_auto_requests),
+        TU_TEST(invalid_requests_are_refused_naming_the_field),
+        TU_TEST(invalid_host_loads_are_refused_naming_index_and_field),
+        TU_TEST(request_lists_copy_and_stay_unchanged_on_failure),
+        TU_TEST(several_requests_share_the_cluster_state),
+        TU_TEST(placing_on_no_hosts_leaves_all_unplaced),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
