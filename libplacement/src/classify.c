@@ -42,17 +42,9 @@ lp_status lp_classify(lp_ctx *ctx, const lp_workload *w, lp_classification *out)
         return LP_EINVAL;
     if (!w || !out)
         return lp_fail(ctx, LP_EINVAL, "lp_classify: %s is NULL", w ? "out" : "workload");
-    const struct {
-        const char *name;
-        double v;
-    } metrics[] = {{"util", w->util},       {"demand", w->demand},   {"wait_ratio", w->wait_ratio},
-                   {"iowait", w->iowait},   {"net_bps", w->net_bps}, {"disk_bps", w->disk_bps},
-                   {"vcpus", w->vcpus},     {"threads", w->threads}};
-    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0]; i++)
-        if (!isfinite(metrics[i].v))
-            return lp_fail(ctx, LP_EINVAL, "workload '%.100s': metric %s (%g) must be finite",
-                           w->id ? w->id : "", metrics[i].name, metrics[i].v);
-    if ((st = lp_workload_check(ctx, w, "workload")))
+    char where[120];
+    snprintf(where, sizeof where, "workload '%.100s'", w->id ? w->id : "");
+    if ((st = lp_workload_check(ctx, w, where)))
         return st;
 
     const lp_policy *p = &ctx->policy;

@@ -190,12 +190,22 @@ lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h)
 
 /* ---- cluster ------------------------------------------------------------ */
 
+/* Hosts live in fixed blocks: borrowed pointers stay valid as the cluster
+   grows, and a pass over all hosts reads memory in order. */
+#define LP_BLOCK_HOSTS 256
+
 struct lp_cluster {
-    lp_host **hosts;  /* each host separately allocated so that borrowed pointers stay valid */
-    size_t n, cap;
+    size_t n;
+    lp_host **blocks; /* host i is blocks[i / LP_BLOCK_HOSTS][i % LP_BLOCK_HOSTS] */
+    size_t nblocks, blocks_cap;
     size_t *index;    /* open-addressing hash of names: host index + 1, 0 = empty slot */
     size_t index_cap; /* power of two, at least 2 x n */
 };
+
+static lp_host *host_at(const lp_cluster *c, size_t i)
+{
+    return &c->blocks[i / LP_BLOCK_HOSTS][i % LP_BLOCK_HOSTS];
+}
 
 static uint64_t name_hash(const char *s)
 {
@@ -205,10 +215,9 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
-static void host_free(lp_host *h)
+/* Free what a host owns (not the host struct, which lives in a block). */
+static void host_release(lp_host *h)
 {
-    if (!h)
-        return;
     lp_workload *ws = (lp_workload *)h->workloads;
     for (size_t i = 0; ws && i < h->n_workloads; i++) {
         free((char *)ws[i].id);
@@ -216,14 +225,12 @@ static void host_free(lp_host *h)
     }
     free(ws);
     free((char *)h->name);
-    free(h);
+    memset(h, 0, sizeof *h);
 }
 
-static lp_host *host_copy(const lp_host *src)
+/* Deep-copy src into *h; on failure nothing is held and 0 is returned. */
+static int host_copy(lp_host *h, const lp_host *src)
 {
-    lp_host *h = calloc(1, sizeof *h);
-    if (!h)
-        return NULL;
     *h = *src;
     h->workloads = NULL;
     h->n_workloads = 0;
@@ -239,17 +246,17 @@ static lp_host *host_copy(const lp_host *src)
             ws[i] = src->workloads[i];
             ws[i].group = NULL;
             ws[i].id = lp_strdup(src->workloads[i].id);
-            h->n_workloads = i + 1; /* so that host_free frees what was copied */
+            h->n_workloads = i + 1; /* so that host_release frees what was copied */
             if (!ws[i].id)
                 goto fail;
             if (src->workloads[i].group && !(ws[i].group = lp_strdup(src->workloads[i].group)))
                 goto fail;
         }
     }
-    return h;
+    return 1;
 fail:
-    host_free(h);
-    return NULL;
+    host_release(h);
+    return 0;
 }
 
 lp_status lp_cluster_new(lp_ctx *ctx, lp_cluster **out)
@@ -268,8 +275,10 @@ void lp_cluster_free(lp_cluster *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->n; i++)
-        host_free(c->hosts[i]);
-    free(c->hosts);
+        host_release(host_at(c, i));
+    for (size_t b = 0; b < c->nblocks; b++)
+        free(c->blocks[b]);
+    free(c->blocks);
     free(c->index);
     free(c);
 }
@@ -281,7 +290,7 @@ size_t lp_cluster_size(const lp_cluster *c)
 
 const lp_host *lp_cluster_host(const lp_cluster *c, size_t i)
 {
-    return c && i < c->n ? c->hosts[i] : NULL;
+    return c && i < c->n ? host_at(c, i) : NULL;
 }
 
 long lp_cluster_find(const lp_cluster *c, const char *name)
@@ -293,7 +302,7 @@ long lp_cluster_find(const lp_cluster *c, const char *name)
         size_t v = c->index[s];
         if (!v)
             return -1;
-        if (strcmp(c->hosts[v - 1]->name, name) == 0)
+        if (strcmp(host_at(c, v - 1)->name, name) == 0)
             return (long)(v - 1);
     }
 }
@@ -318,29 +327,33 @@ lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_host *h)
         return lp_fail(ctx, LP_EINVAL, "host '%.100s' is already in the cluster", h->name);
 
     /* Grow everything first so that nothing can fail once the host is in. */
-    if (c->n == c->cap) {
-        size_t ncap = c->cap ? 2 * c->cap : 16;
-        lp_host **nh = realloc(c->hosts, ncap * sizeof *nh);
-        if (!nh)
-            return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
-        c->hosts = nh;
-        c->cap = ncap;
-    }
     if (2 * (c->n + 1) > c->index_cap) {
         size_t ncap = c->index_cap ? 2 * c->index_cap : 32;
         size_t *ni = calloc(ncap, sizeof *ni);
         if (!ni)
             return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
         for (size_t i = 0; i < c->n; i++)
-            index_put(ni, ncap, c->hosts[i]->name, i);
+            index_put(ni, ncap, host_at(c, i)->name, i);
         free(c->index);
         c->index = ni;
         c->index_cap = ncap;
     }
-    lp_host *copy = host_copy(h);
-    if (!copy)
+    if (c->n == c->nblocks * LP_BLOCK_HOSTS) {
+        if (c->nblocks == c->blocks_cap) {
+            size_t ncap = c->blocks_cap ? 2 * c->blocks_cap : 4;
+            lp_host **nb = realloc(c->blocks, ncap * sizeof *nb);
+            if (!nb)
+                return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
+            c->blocks = nb;
+            c->blocks_cap = ncap;
+        }
+        if (!(c->blocks[c->nblocks] = calloc(LP_BLOCK_HOSTS, sizeof(lp_host))))
+            return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
+        c->nblocks++;
+    }
+    lp_host *copy = host_at(c, c->n);
+    if (!host_copy(copy, h))
         return lp_fail(ctx, LP_ENOMEM, "out of memory adding host '%.100s'", h->name);
-    c->hosts[c->n] = copy;
     index_put(c->index, c->index_cap, copy->name, c->n);
     c->n++;
     return LP_OK;

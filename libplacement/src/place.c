@@ -275,7 +275,7 @@ lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass, 
     }
     double par = r->parallelism > 0 ? r->parallelism : r->vcpus;
     *klass = k;
-    *added = demand_of(&ctx->policy, k, par, measured < 0 ? -1 : measured);
+    *added = demand_of(&ctx->policy, k, par, measured);
     return LP_OK;
 }
 
@@ -325,44 +325,66 @@ static lp_status check_loads(lp_ctx *ctx, const lp_host_load *h, size_t n)
     return LP_OK;
 }
 
-/* The hot loop: arithmetic and one division per host, no allocation, no strings. */
+/* One host's verdict: arithmetic and one division, no allocation, no strings. */
+static inline void judge(const lp_prep *p, const lp_host_load *h, lp_verdict *v)
+{
+    double cap = h->threads * p->ratio;
+    double after = h->demand + p->added;
+    lp_runtime rt = p->rt[h->runtimes & 7u];
+    lp_reason reason = LP_REASON_OK;
+    if (after > cap + LP_CAP_EPS)
+        reason = LP_REASON_PARALLELISM;
+    else if (rt == LP_RUNTIME_NONE)
+        reason = LP_REASON_RUNTIME;
+    else if (h->memory_free_mb >= 0 && h->memory_free_mb < p->memory)
+        reason = LP_REASON_MEMORY;
+    v->passes = reason == LP_REASON_OK;
+    v->reason = reason;
+    v->klass = p->klass;
+    v->runtime = rt;
+    v->added = p->added;
+    v->demand_before = h->demand;
+    v->demand_after = after;
+    v->capacity = cap;
+    v->memory_mb = p->memory;
+    if (v->passes) {
+        double inv = 1.0 / cap;
+        v->terms[LP_TERM_HEADROOM] = p->w_headroom * (cap - after) * inv;
+        v->terms[LP_TERM_COLOCATE] = h->group_members > 0 ? p->w_colocate : 0;
+        /* 0.0 - x, not -x: no "-0" in output when there is no penalty */
+        v->terms[LP_TERM_SPREAD] = 0.0 - p->spread_unit * h->group_members * inv;
+        v->score = v->terms[LP_TERM_HEADROOM] + v->terms[LP_TERM_COLOCATE] +
+                   v->terms[LP_TERM_SPREAD];
+    } else {
+        v->terms[LP_TERM_HEADROOM] = v->terms[LP_TERM_COLOCATE] = v->terms[LP_TERM_SPREAD] = 0;
+        v->score = 0;
+    }
+}
+
+/* The batch loop: every host's verdict into out. */
 static void run(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_verdict *out)
 {
+    for (size_t i = 0; i < n; i++)
+        judge(p, &hosts[i], &out[i]);
+}
+
+/*
+ * The same decisions when only the winner matters (lp_place without
+ * LP_PLACE_KEEP_VERDICTS): no verdict array to write and read back.
+ * Returns lp_best()'s index, with its verdict in *best.
+ */
+static long run_best(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_verdict *best)
+{
+    long bi = -1;
     for (size_t i = 0; i < n; i++) {
-        const lp_host_load *h = &hosts[i];
-        lp_verdict *v = &out[i];
-        double cap = h->threads * p->ratio;
-        double after = h->demand + p->added;
-        lp_runtime rt = p->rt[h->runtimes & 7u];
-        lp_reason reason = LP_REASON_OK;
-        if (after > cap + LP_CAP_EPS)
-            reason = LP_REASON_PARALLELISM;
-        else if (rt == LP_RUNTIME_NONE)
-            reason = LP_REASON_RUNTIME;
-        else if (h->memory_free_mb >= 0 && h->memory_free_mb < p->memory)
-            reason = LP_REASON_MEMORY;
-        v->passes = reason == LP_REASON_OK;
-        v->reason = reason;
-        v->klass = p->klass;
-        v->runtime = rt;
-        v->added = p->added;
-        v->demand_before = h->demand;
-        v->demand_after = after;
-        v->capacity = cap;
-        v->memory_mb = p->memory;
-        if (v->passes) {
-            double inv = 1.0 / cap;
-            v->terms[LP_TERM_HEADROOM] = p->w_headroom * (cap - after) * inv;
-            v->terms[LP_TERM_COLOCATE] = h->group_members > 0 ? p->w_colocate : 0;
-            /* 0.0 - x, not -x: no "-0" in output when there is no penalty */
-            v->terms[LP_TERM_SPREAD] = 0.0 - p->spread_unit * h->group_members * inv;
-            v->score = v->terms[LP_TERM_HEADROOM] + v->terms[LP_TERM_COLOCATE] +
-                       v->terms[LP_TERM_SPREAD];
-        } else {
-            v->terms[LP_TERM_HEADROOM] = v->terms[LP_TERM_COLOCATE] = v->terms[LP_TERM_SPREAD] = 0;
-            v->score = 0;
+        lp_verdict v;
+        judge(p, &hosts[i], &v);
+        if (v.passes && (bi < 0 || v.score > best->score)) {
+            *best = v;
+            bi = (long)i;
         }
     }
+    return bi;
 }
 
 lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts, size_t n,
@@ -452,17 +474,16 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
     for (size_t ri = 0; ri < rs->n; ri++)
         total += rs->items[ri]->count; /* each count <= LP_MAX_COUNT: cannot overflow in practice */
     int keep = (flags & LP_PLACE_KEEP_VERDICTS) != 0;
-    size_t nverd = keep ? total : 1;
-    if (n && nverd > SIZE_MAX / sizeof(lp_verdict) / n)
+    if (keep && n && total > SIZE_MAX / sizeof(lp_verdict) / n)
         return lp_fail(ctx, LP_ELIMIT, "lp_place: %zu instances x %zu hosts of verdicts is too many",
                        total, n);
 
     lp_plan *plan = calloc(1, sizeof *plan);
-    lp_host_load *loads = calloc(n ? n : 1, sizeof *loads);
-    lp_verdict *verd = calloc(n && nverd ? n * nverd : 1, sizeof *verd);
+    lp_host_load *loads = malloc((n ? n : 1) * sizeof *loads);
+    lp_verdict *verd = keep ? malloc((n && total ? n * total : 1) * sizeof *verd) : NULL;
     if (plan)
         plan->a = calloc(total ? total : 1, sizeof *plan->a);
-    if (!plan || !loads || !verd || !plan->a) {
+    if (!plan || !loads || (keep && !verd) || !plan->a) {
         st = lp_fail(ctx, LP_ENOMEM, "out of memory placing %zu instances on %zu hosts", total, n);
         goto fail;
     }
@@ -476,19 +497,26 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
             goto fail;
         count_members(c, rs, ri, plan->a, plan->n, loads, n);
         for (unsigned k = 0; k < r->count; k++) {
-            lp_verdict *v = keep ? verd + plan->n * n : verd;
-            run(&p, loads, n, v);
-            long best = lp_best(v, n);
-            lp_assignment *a = &plan->a[plan->n++];
+            lp_assignment *a = &plan->a[plan->n];
+            long best;
+            if (keep) {
+                lp_verdict *v = verd + plan->n * n;
+                run(&p, loads, n, v);
+                best = lp_best(v, n);
+                a->hosts = v;
+                if (best >= 0)
+                    a->verdict = v[best];
+            } else {
+                best = run_best(&p, loads, n, &a->verdict);
+            }
+            plan->n++;
             a->request = ri;
             a->instance = k;
             a->host = best;
-            a->hosts = keep ? v : NULL;
             if (best < 0) {
                 plan->unplaced++;
                 continue;
             }
-            a->verdict = v[best];
             lp_host_load *l = &loads[best];
             l->demand += p.added;
             if (l->memory_free_mb >= 0)
@@ -498,10 +526,7 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
         }
     }
     free(loads);
-    if (keep)
-        plan->verdicts = verd;
-    else
-        free(verd);
+    plan->verdicts = verd;
     *out = plan;
     return LP_OK;
 fail:

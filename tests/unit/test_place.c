@@ -1,6 +1,8 @@
 /* Filter, score and multi-instance placement: the acceptance, on the C API. */
 #include "testutil.h"
 
+#include <pthread.h>
+
 #include <stdlib.h>
 
 /* Place one request on a cluster; the caller frees the plan. */
@@ -546,6 +548,98 @@ static void several_requests_share_the_cluster_state(void **state)
     lp_cluster_free(c);
 }
 
+static void kept_verdicts_do_not_change_decisions(void **state)
+{
+    lp_ctx *ctx = *state;
+    /* hosts of different sizes, loads and runtimes, and mixed requests */
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    for (unsigned i = 0; i < 40; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "n%u", i);
+        lp_host h = tu_host(name);
+        h.threads = 8u << (i % 3);
+        h.cores = h.threads / 2;
+        h.load_demand = (double)(i * 37 % 11);
+        h.memory_mb = 4096.0 * (1 + i % 5);
+        h.runtimes = i % 4 == 0 ? LP_RUNTIME_CONTAINER : LP_RUNTIME_ALL;
+        TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    }
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    lp_request a = spark(30), b = tomcat(25, "web"), d = spark(20);
+    d.group = "pi";
+    TU_OK(ctx, lp_requests_add(ctx, rs, &a));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &b));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &d));
+    lp_plan *fast = NULL, *kept = NULL;
+    TU_OK(ctx, lp_place(ctx, c, rs, 0, &fast));
+    TU_OK(ctx, lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &kept));
+    assert_int_equal(lp_plan_size(fast), 75);
+    assert_int_equal(lp_plan_size(kept), 75);
+    assert_int_equal(lp_plan_unplaced(fast), lp_plan_unplaced(kept));
+    for (size_t i = 0; i < 75; i++) {
+        const lp_assignment *x = lp_plan_get(fast, i), *y = lp_plan_get(kept, i);
+        assert_int_equal(x->host, y->host);
+        assert_memory_equal(&x->verdict, &y->verdict, sizeof x->verdict);
+        if (y->host >= 0)
+            assert_memory_equal(&y->verdict, &y->hosts[y->host], sizeof y->verdict);
+    }
+    lp_plan_free(fast);
+    lp_plan_free(kept);
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+}
+
+/* One thread's share of the concurrency test: its own context, shared data. */
+typedef struct placer {
+    lp_ctx *ctx;
+    const lp_cluster *c;
+    const lp_requests *rs;
+    lp_plan *plan;
+    lp_status st;
+} placer;
+
+static void *place_thread(void *arg)
+{
+    placer *p = arg;
+    p->st = lp_place(p->ctx, p->c, p->rs, LP_PLACE_KEEP_VERDICTS, &p->plan);
+    return NULL;
+}
+
+static void threads_share_a_cluster_with_own_contexts(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 50);
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    lp_request a = spark(120), b = tomcat(40, "web");
+    TU_OK(ctx, lp_requests_add(ctx, rs, &a));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &b));
+    enum { T = 4 };
+    placer p[T];
+    pthread_t tid[T];
+    for (int i = 0; i < T; i++) {
+        p[i] = (placer){.c = c, .rs = rs};
+        TU_OK(ctx, lp_ctx_dup(ctx, &p[i].ctx));
+        assert_int_equal(pthread_create(&tid[i], NULL, place_thread, &p[i]), 0);
+    }
+    for (int i = 0; i < T; i++)
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+    for (int i = 0; i < T; i++) {
+        assert_int_equal(p[i].st, LP_OK);
+        assert_int_equal(lp_plan_size(p[i].plan), 160);
+        for (size_t k = 0; k < 160; k++)
+            assert_int_equal(lp_plan_get(p[i].plan, k)->host, lp_plan_get(p[0].plan, k)->host);
+    }
+    for (int i = 0; i < T; i++) {
+        lp_plan_free(p[i].plan);
+        lp_ctx_free(p[i].ctx);
+    }
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+}
+
 static void placing_on_no_hosts_leaves_all_unplaced(void **state)
 {
     lp_ctx *ctx = *state;
@@ -586,6 +680,8 @@ int main(void)
         TU_TEST(invalid_host_loads_are_refused_naming_index_and_field),
         TU_TEST(request_lists_copy_and_stay_unchanged_on_failure),
         TU_TEST(several_requests_share_the_cluster_state),
+        TU_TEST(kept_verdicts_do_not_change_decisions),
+        TU_TEST(threads_share_a_cluster_with_own_contexts),
         TU_TEST(placing_on_no_hosts_leaves_all_unplaced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,9 +13,12 @@ extern "C" {
 
 /**
  * Describe a verdict, e.g.
- *   "pass: demand 2.00 + 2.00 = 4.00 <= cap 8.00; runtime unikernel; score 0.500 =
- *    headroom 0.500 + colocate 0.000 + spread 0.000"
- *   "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 (8 threads x 1.00)"
+ *   "pass: demand 2.00 + 2.00 = 4.00 <= cap 8.00; class cpu; runtime unikernel;
+ *    score 0.500 = headroom 0.500 + colocate 0.000 + spread 0.000"
+ *   "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 (8 threads x 1.00) for class cpu"
+ *   "fail runtime: host offers container, none that class cpu may use among the
+ *    runtimes the request allows"
+ *   "fail memory: needs 2048 MB, 1024 MB free"
  * h (may be NULL) adds the host's thread count to the text.
  * Always NUL-terminates buf when len > 0 (truncating).
  * @return number of characters the full text needs (like snprintf), or 0 if

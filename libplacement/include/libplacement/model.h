@@ -116,10 +116,13 @@ LP_EXPORT lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_hos
 /** Number of hosts. */
 LP_EXPORT size_t lp_cluster_size(const lp_cluster *c);
 
-/** The i-th host (borrowed, valid while c lives), or NULL if i is out of range. */
+/**
+ * The i-th host (borrowed, valid while c lives, also after more hosts are
+ * added), or NULL if i is out of range.
+ */
 LP_EXPORT const lp_host *lp_cluster_host(const lp_cluster *c, size_t i);
 
-/** Index of the host named name, or -1. */
+/** Index of the host named name, or -1 (O(1) on average: a hash index). */
 LP_EXPORT long lp_cluster_find(const lp_cluster *c, const char *name);
 
 #ifdef __cplusplus

@@ -65,8 +65,10 @@ typedef struct lp_host_load {
  * demand = max(measured load demand, sum of what its workloads reserve), where a
  * cpu/mixed/unknown-class workload reserves max(demand, vcpus or threads) and
  * others their measured demand (-> never "zero load" for declared work).
- * @param out array of lp_cluster_size(c) entries.
- * @return LP_OK, LP_EINVAL.
+ * memory_free_mb = memory_mb - used (never below 0), or -1 when memory_mb is 0
+ * (unknown total); group_members counts workloads whose group equals group.
+ * @param out array of n entries; n must equal lp_cluster_size(c).
+ * @return LP_OK, LP_EINVAL (NULL argument, n differs from the cluster size).
  */
 LP_EXPORT lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
                                      lp_host_load *out, size_t n);
