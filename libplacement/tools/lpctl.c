@@ -5,6 +5,7 @@
  *   lpctl classify --cluster C [--json]         class of every workload in a cluster
  *   lpctl place --cluster C --requests R [--json] [--set NAME=VALUE]... [--order CLASS=LIST]...
  *   lpctl explain --cluster C --requests R      every host's verdict for every instance
+ *   lpctl fetch --url-template T HOST...        the cluster as the scheduler sees it
  *
  * Exit status: 0 success (all placed), 3 some instances unplaced, 2 bad input
  * or usage (with a message naming the file, position and field), 1 internal error.
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "libplacement.h"
+#include "lpctl_fetch.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BADINPUT = 2, EXIT_UNPLACED = 3 };
 
@@ -46,6 +48,7 @@ static void usage_main(FILE *out)
             "  classify             print the class of every workload in a cluster\n"
             "  place                place requests on a cluster\n"
             "  explain              place, and print every host's verdict per instance\n"
+            "  fetch                fetch agents' snapshots: the cluster as the scheduler sees it\n"
             "  params               list the policy parameters and their defaults\n"
             "\n"
             "Run 'lpctl COMMAND --help' for a command's options.\n"
@@ -511,6 +514,8 @@ int main(int argc, char **argv)
         printf("lpctl %s\n", lp_version());
         return EXIT_OK;
     }
+    if (strcmp(argv[1], "fetch") == 0)
+        return lpctl_fetch_main(argc - 1, argv + 1);
     lp_ctx *ctx;
     if (lp_ctx_new(&ctx) != LP_OK) {
         fprintf(stderr, "%s: out of memory\n", prog);
