@@ -57,7 +57,12 @@ extern const lp_fieldset lp_codec_workload_fields;
 /* Request members. */
 extern const lp_fieldset lp_codec_request_fields;
 
-/* Shortest text that strtod() reads back as exactly d (d finite). */
-void lp_codec_format_double(double d, char buf[32]);
+/* d is within f's range (min, or above it with LP_FF_MIN_OPEN, up to max). */
+static inline int lp_field_in_range(const lp_field *f, double d)
+{
+    if ((f->flags & LP_FF_MIN_OPEN) ? d <= f->min : d < f->min)
+        return 0;
+    return d <= f->max;
+}
 
 #endif

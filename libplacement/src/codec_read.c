@@ -243,8 +243,9 @@ static lp_status parse_text(const pctx *pc, const char *buf, size_t len, json_ob
     }
     if (!json_object_is_type(v, json_type_object)) {
         char got[64];
-        lp_status st = lp_fail(pc->ctx, LP_EPARSE, "%s: the top level must be a JSON object (got %s)",
-                               pc->origin, describe(v, got, sizeof got));
+        lp_status st = lp_fail(pc->ctx, LP_EPARSE,
+                               "%s: the top level must be a JSON object (got %s)", pc->origin,
+                               describe(v, got, sizeof got));
         json_object_put(v);
         return st;
     }
@@ -264,13 +265,6 @@ static const char *expect_text(const lp_field *f, char *buf, size_t len)
     else
         snprintf(buf, len, "%s %s %.15g", what, (f->flags & LP_FF_MIN_OPEN) ? ">" : ">=", f->min);
     return buf;
-}
-
-static int in_range(const lp_field *f, double d)
-{
-    if (f->flags & LP_FF_MIN_OPEN ? d <= f->min : d < f->min)
-        return 0;
-    return d <= f->max;
 }
 
 static lp_status parse_string(const pctx *pc, const char *path, const char *name, json_object *v,
@@ -358,7 +352,7 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s (got %s)",
                            expect_text(f, expect, sizeof expect), describe(v, got, sizeof got));
         int64_t i = json_object_get_int64(v);
-        if (!in_range(f, (double)i))
+        if (!lp_field_in_range(f, (double)i))
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s (got %s)",
                            expect_text(f, expect, sizeof expect), describe(v, got, sizeof got));
         if (f->kind == LP_F_UINT)
@@ -372,7 +366,7 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s (got %s)",
                            expect_text(f, expect, sizeof expect), describe(v, got, sizeof got));
         double d = json_object_get_double(v);
-        if (!isfinite(d) || !in_range(f, d))
+        if (!isfinite(d) || !lp_field_in_range(f, d))
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s%s (got %s)",
                            isfinite(d) ? "" : "finite: ", expect_text(f, expect, sizeof expect),
                            describe(v, got, sizeof got));
@@ -425,13 +419,17 @@ static lp_status check_known(const pctx *pc, json_object *o, const lp_fieldset *
         char list[256];
         size_t off = 0;
         list[0] = '\0';
-        for (size_t i = 0; extra && extra[i]; i++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "", extra[i]);
         for (size_t i = 0; i < set->n && off < sizeof list; i++)
             off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "",
                                     set->fields[i].name);
+        for (size_t i = 0; extra && extra[i] && off < sizeof list; i++)
+            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "",
+                                    extra[i]);
         char shown[80];
         snprintf(shown, sizeof shown, "%.60s%s", key, strlen(key) > 60 ? "..." : "");
+        for (char *p = shown; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == '"')
+                *p = '?'; /* keep the message on one line and its quotes balanced */
         return fail_at(pc, LP_EPARSE, path, "", "unknown field \"%s\" (known fields: %s)", shown,
                        list);
     }
@@ -477,7 +475,8 @@ static lp_status get_array(const pctx *pc, json_object *o, const char *path, con
                        describe(v, got, sizeof got));
     *n = json_object_array_length(v);
     if (*n > max)
-        return fail_at(pc, LP_ELIMIT, path, name, "has %zu entries, over the limit of %zu", *n, max);
+        return fail_at(pc, LP_ELIMIT, path, name, "has %zu entries, over the limit of %zu", *n,
+                       max);
     *out = v;
     return LP_OK;
 }
@@ -642,8 +641,9 @@ lp_status lp_cluster_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t l
             goto out;
         void *prev;
         if (lh_table_lookup_ex(names, hosts[done].name, &prev)) {
-            st = fail_at(&pc, LP_EPARSE, path, "host", "duplicate host name \"%s\" (also hosts[%zu])",
-                         hosts[done].name, (size_t)(uintptr_t)prev);
+            st = fail_at(&pc, LP_EPARSE, path, "host",
+                         "duplicate host name \"%s\" (also hosts[%zu])", hosts[done].name,
+                         (size_t)(uintptr_t)prev);
             done++;
             goto out;
         }
@@ -716,8 +716,9 @@ lp_status lp_requests_parse(lp_ctx *ctx, const char *buf, size_t len, const char
         if ((st = parse_request(&pc, json_object_array_get_idx(arr, i), path, &r)))
             goto out;
         if (lh_table_lookup_ex(ids, r.id, &prev)) {
-            st = fail_at(&pc, LP_EPARSE, path, "id", "duplicate request id \"%s\" (also requests[%zu])",
-                         r.id, (size_t)(uintptr_t)prev);
+            st = fail_at(&pc, LP_EPARSE, path, "id",
+                         "duplicate request id \"%s\" (also requests[%zu])", r.id,
+                         (size_t)(uintptr_t)prev);
             goto out;
         }
         if (lh_table_insert(ids, r.id, (void *)(uintptr_t)i) != 0) {

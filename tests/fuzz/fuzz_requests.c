@@ -41,15 +41,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = NULL;
         size_t len = 0;
         fuzz_require(lp_cluster_new(ctx, &c) == LP_OK &&
-                         lp_cluster_parse(ctx, c, cluster_json, sizeof cluster_json - 1, "c") == LP_OK,
+                         lp_cluster_parse(ctx, c, cluster_json, sizeof cluster_json - 1, "c") ==
+                             LP_OK,
                      "fixed cluster", ctx);
         fuzz_require(lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &p) == LP_OK, "place", ctx);
         fuzz_require(lp_plan_write(ctx, p, c, rs, (int)(size & 1), &text, &len) == LP_OK,
                      "plan write", ctx);
-        json_object *o = json_tokener_parse(text), *pl = NULL;
-        fuzz_require(o && json_object_object_get_ex(o, "placements", &pl) &&
+        /* strict JSON: one value, nothing after it, valid UTF-8 */
+        json_tokener *tok = json_tokener_new();
+        fuzz_require(tok != NULL, "tokener", ctx);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        json_object *o = json_tokener_parse_ex(tok, text, (int)len), *pl = NULL;
+        fuzz_require(o && json_tokener_get_parse_end(tok) == len &&
+                         json_object_object_get_ex(o, "placements", &pl) &&
                          json_object_array_length(pl) == total,
                      "plan is JSON with one placement per instance", ctx);
+        json_tokener_free(tok);
         json_object_put(o);
         lp_free(text);
         lp_plan_free(p);

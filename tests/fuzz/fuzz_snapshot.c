@@ -24,7 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      "written snapshot parses back", ctx);
         fuzz_require(lp_snapshot_write(ctx, lp_cluster_host(back, 0), 0, &again, &alen) == LP_OK,
                      "rewrite", ctx);
-        fuzz_require(alen == len && memcmp(text, again, len) == 0, "round trip changed the host", ctx);
+        fuzz_require(alen == len && memcmp(text, again, len) == 0, "round trip changed the host",
+                     ctx);
         lp_free(text);
         lp_free(again);
         lp_cluster_free(back);

@@ -73,7 +73,7 @@ static lp_host full_host(lp_workload ws[2])
     ws[0].confidence = 0.875;
     ws[0].group = "spark \"pi\" / \u00e9";
     lp_workload_init(&ws[1]); /* everything unknown */
-    ws[1].id = "container-only-id";
+    ws[1].id = "container\t\x01\\\"id\"/\x7f"; /* escapes must round-trip */
     h.workloads = ws;
     h.n_workloads = 2;
     return h;
@@ -121,7 +121,45 @@ static void test_unknown_metrics_are_omitted(void **state)
     lp_free(text);
 }
 
-static void test_write_rejects_non_finite(void **state)
+static void test_pretty_layout(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host h = tu_host("a");
+    char *text = NULL;
+    TU_OK(ctx, lp_snapshot_write(ctx, &h, 1, &text, NULL));
+    assert_string_equal(text, "{\n"
+                              "  \"schema\": \"libplacement/snapshot/v1\",\n"
+                              "  \"host\": \"a\",\n"
+                              "  \"cpu\": {\n"
+                              "    \"cores\": 4,\n"
+                              "    \"threads\": 8\n"
+                              "  },\n"
+                              "  \"memory_mb\": 16384.0,\n"
+                              "  \"runtimes\": [\n"
+                              "    \"container\",\n"
+                              "    \"unikernel\",\n"
+                              "    \"vm\"\n"
+                              "  ],\n"
+                              "  \"workloads\": []\n"
+                              "}");
+    lp_free(text);
+    TU_OK(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL));
+    assert_string_equal(text, "{\"schema\":\"libplacement/snapshot/v1\",\"host\":\"a\","
+                              "\"cpu\":{\"cores\":4,\"threads\":8},\"memory_mb\":16384.0,"
+                              "\"runtimes\":[\"container\",\"unikernel\",\"vm\"],"
+                              "\"workloads\":[]}");
+    lp_free(text);
+    lp_workload w;
+    lp_workload_init(&w);
+    w.id = "q\"b\\n\n\x01";
+    h.workloads = &w;
+    h.n_workloads = 1;
+    TU_OK(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL));
+    assert_non_null(strstr(text, "\"workloads\":[{\"id\":\"q\\\"b\\\\n\\n\\u0001\"}]"));
+    lp_free(text);
+}
+
+static void test_write_rejects_unwritable(void **state)
 {
     lp_ctx *ctx = *state;
     lp_host h = tu_host("a");
@@ -130,6 +168,18 @@ static void test_write_rejects_non_finite(void **state)
     TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL, "memory_mb");
     assert_null(text);
     TU_FAILS(ctx, lp_snapshot_write(ctx, NULL, 0, &text, NULL), LP_EINVAL, "host is NULL");
+    /* what the reader would refuse is not written either */
+    h = tu_host("a");
+    h.threads = 2000000;
+    TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL,
+             "host 'a': cpu.threads is out of range");
+    char name[300];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    h = tu_host(name);
+    TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL,
+             ": host is longer than 255 bytes");
+    assert_null(text);
 }
 
 static void test_cluster_round_trip(void **state)
@@ -250,10 +300,12 @@ static const bad_case bad_cases[] = {
     /* syntax */
     {CLUSTER, "", LP_EPARSE, "bad.json: line 1, column 1: empty input"},
     {CLUSTER, " \n\t ", LP_EPARSE, "line 2, column 3: empty input"},
-    {CLUSTER, "{\"hosts\": [" H1 "}]} xyz", LP_EPARSE, "column 97: trailing data after the JSON value"},
+    {CLUSTER, "{\"hosts\": [" H1 "}]} xyz", LP_EPARSE,
+     "column 97: trailing data after the JSON value"},
     {CLUSTER, "{\"hosts\": []}\n\n  {}", LP_EPARSE, "line 3, column 3: trailing data"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"cpu\": {\"thr", LP_EPARSE, "unexpected end of data"},
-    {CLUSTER, "{\"hosts\": [\n  {\"host\": \"a\",,}]}", LP_EPARSE, "line 2, column 16: quoted object property name expected"},
+    {CLUSTER, "{\"hosts\": [\n  {\"host\": \"a\",,}]}", LP_EPARSE,
+     "line 2, column 16: quoted object property name expected"},
     {CLUSTER, "{\"hosts\": [1,]}", LP_EPARSE, "line 1, column 14"},
     {CLUSTER, "{\"hosts\": [/* c */]}", LP_EPARSE, "line 1, column 12"},
     {CLUSTER, "{\"hosts\": [01]}", LP_EPARSE, "line 1, column"},
@@ -265,7 +317,9 @@ static const bad_case bad_cases[] = {
     /* structure */
     {CLUSTER, "{}", LP_EPARSE, "bad.json: hosts: missing"},
     {CLUSTER, "{\"hosts\": {}}", LP_EPARSE, "hosts: must be a list (got an object)"},
-    {CLUSTER, "{\"hosts\": [], \"hostz\": 1}", LP_EPARSE, "unknown field \"hostz\" (known fields: hosts)"},
+    {CLUSTER, "{\"hosts\": [], \"a\\n\\\"b\": 1}", LP_EPARSE, "unknown field \"a??b\""},
+    {CLUSTER, "{\"hosts\": [], \"hostz\": 1}", LP_EPARSE,
+     "unknown field \"hostz\" (known fields: hosts)"},
     {CLUSTER, "{\"hosts\": [3]}", LP_EPARSE, "hosts[0]: must be a snapshot object (got 3)"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"memroy_mb\": 1}]}", LP_EPARSE,
      "hosts[0]: unknown field \"memroy_mb\""},
@@ -274,11 +328,14 @@ static const bad_case bad_cases[] = {
     {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"cls\": \"cpu\"}]}]}",
      LP_EPARSE, "hosts[0].workloads[0]: unknown field \"cls\""},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\"}]}", LP_EPARSE, "hosts[0].cpu: missing"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {}}]}", LP_EPARSE, "hosts[0].cpu.threads: missing"},
+    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {}}]}", LP_EPARSE,
+     "hosts[0].cpu.threads: missing"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": 8}]}", LP_EPARSE,
      "hosts[0].cpu: must be an object (got 8)"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{}]}]}", LP_EPARSE, "hosts[0].workloads[0].id: missing"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": 1}]}", LP_EPARSE, "hosts[0].workloads: must be a list"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{}]}]}", LP_EPARSE,
+     "hosts[0].workloads[0].id: missing"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": 1}]}", LP_EPARSE,
+     "hosts[0].workloads: must be a list"},
     /* types and ranges */
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": \"eight\"}}]}", LP_EPARSE,
      "bad.json: hosts[0].cpu.threads: must be an integer in [1, 1048576] (got \"eight\")"},
@@ -290,19 +347,23 @@ static const bad_case bad_cases[] = {
      "cpu.threads: must be an integer in [1, 1048576] (got 4.0)"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 99999999999999999999}}]}",
      LP_EPARSE, "cpu.threads: must be an integer"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"cores\": 8, \"threads\": 4}}]}", LP_EPARSE,
-     "hosts[0].cpu.cores: must be <= cpu.threads (got 8 > 4)"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"sockets\": 2, \"threads\": 4}}]}", LP_EPARSE,
-     "hosts[0].cpu.sockets: must be <= cpu.cores (got 2 > 1)"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": -1}]}", LP_EPARSE, "hosts[0].time: must be an integer in [0,"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": 1.5}]}", LP_EPARSE, "hosts[0].time: must be an integer"},
+    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"cores\": 8, \"threads\": 4}}]}",
+     LP_EPARSE, "hosts[0].cpu.cores: must be <= cpu.threads (got 8 > 4)"},
+    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"sockets\": 2, \"threads\": 4}}]}",
+     LP_EPARSE, "hosts[0].cpu.sockets: must be <= cpu.cores (got 2 > 1)"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": -1}]}", LP_EPARSE,
+     "hosts[0].time: must be an integer in [0,"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": 1.5}]}", LP_EPARSE,
+     "hosts[0].time: must be an integer"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"memory_used_mb\": -1}]}", LP_EPARSE,
      "hosts[0].memory_used_mb: must be a number >= 0 (got -1)"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": NaN}]}",
      LP_EPARSE, "hosts[0].memory_mb: must be finite: a number >= 0 (got NaN)"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": Infinity}]}",
+    {CLUSTER,
+     "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": Infinity}]}",
      LP_EPARSE, "memory_mb: must be finite"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": -Infinity}]}",
+    {CLUSTER,
+     "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": -Infinity}]}",
      LP_EPARSE, "memory_mb: must be finite"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": 1e999}]}",
      LP_EPARSE, "memory_mb: must be finite: a number >= 0 (got 1e999)"},
@@ -314,31 +375,42 @@ static const bad_case bad_cases[] = {
      "hosts[0].load.steal: must be a number in [0, 1] (got 1.5)"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"load\": {\"util\": true}}]}", LP_EPARSE,
      "load.util: must be a number >= 0 (got true)"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"confidence\": 2}]}]}", LP_EPARSE,
-     "hosts[0].workloads[0].confidence: must be a number in [0, 1] (got 2)"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"confidence\": 2}]}]}",
+     LP_EPARSE, "hosts[0].workloads[0].confidence: must be a number in [0, 1] (got 2)"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"vcpus\": -2}]}]}", LP_EPARSE,
      "workloads[0].vcpus: must be a number >= 0 (got -2)"},
     /* strings */
-    {CLUSTER, "{\"hosts\": [{\"host\": 7, " HOST_REST "}]}", LP_EPARSE, "hosts[0].host: must be a string (got 7)"},
-    {CLUSTER, "{\"hosts\": [{\"host\": \"\", " HOST_REST "}]}", LP_EPARSE, "hosts[0].host: must not be empty"},
+    {CLUSTER, "{\"hosts\": [{\"host\": 7, " HOST_REST "}]}", LP_EPARSE,
+     "hosts[0].host: must be a string (got 7)"},
+    {CLUSTER, "{\"hosts\": [{\"host\": \"\", " HOST_REST "}]}", LP_EPARSE,
+     "hosts[0].host: must not be empty"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\\u0000b\", " HOST_REST "}]}", LP_EPARSE,
      "hosts[0].host: must not contain NUL characters"},
     /* enums */
     {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": [\"vm\", \"jail\"]}]}", LP_EPARSE,
      "hosts[0].runtimes[1]: unknown runtime \"jail\" (expected one of container, unikernel, vm)"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": [\"auto\"]}]}", LP_EPARSE, "runtimes[0]: unknown runtime \"auto\""},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": [\"auto\"]}]}", LP_EPARSE,
+     "runtimes[0]: unknown runtime \"auto\""},
     {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": [\"vm\", \"vm\"]}]}", LP_EPARSE,
      "runtimes[1]: runtime \"vm\" is listed twice"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": \"vm\"}]}", LP_EPARSE, "runtimes: must be a list of runtime names"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"runtimes\": \"vm\"}]}", LP_EPARSE,
+     "runtimes: must be a list of runtime names"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"runtime\": \"none\"}]}]}",
      LP_EPARSE, "workloads[0].runtime: unknown runtime \"none\""},
     {CLUSTER, "{\"hosts\": [" H1 ", \"workloads\": [{\"id\": \"w\", \"class\": \"auto\"}]}]}",
-     LP_EPARSE, "workloads[0].class: unknown class \"auto\" (expected one of cpu, net, io, mixed, idle, unknown)"},
+     LP_EPARSE,
+     "workloads[0].class: unknown class \"auto\" (expected one of cpu, net, io, mixed, idle, "
+     "unknown)"},
     /* schema and names */
-    {CLUSTER, "{\"hosts\": [{\"schema\": \"libplacement/snapshot/v9\", " HOST_REST ", \"host\": \"a\"}]}",
-     LP_EPARSE, "hosts[0].schema: unknown schema \"libplacement/snapshot/v9\" (expected \"libplacement/snapshot/v1\")"},
-    {SNAPSHOT, "{\"host\": \"a\", " HOST_REST "}", LP_EPARSE, "bad.json: schema: missing (expected \"libplacement/snapshot/v1\")"},
-    {SNAPSHOT, "{" SCHEMA ", \"host\": \"a\", " HOST_REST ", \"extra\": 1}", LP_EPARSE, "bad.json: unknown field \"extra\""},
+    {CLUSTER,
+     "{\"hosts\": [{\"schema\": \"libplacement/snapshot/v9\", " HOST_REST ", \"host\": \"a\"}]}",
+     LP_EPARSE,
+     "hosts[0].schema: unknown schema \"libplacement/snapshot/v9\" (expected "
+     "\"libplacement/snapshot/v1\")"},
+    {SNAPSHOT, "{\"host\": \"a\", " HOST_REST "}", LP_EPARSE,
+     "bad.json: schema: missing (expected \"libplacement/snapshot/v1\")"},
+    {SNAPSHOT, "{" SCHEMA ", \"host\": \"a\", " HOST_REST ", \"extra\": 1}", LP_EPARSE,
+     "bad.json: unknown field \"extra\""},
     {CLUSTER, "{\"hosts\": [" H1 "}, {\"host\": \"b\", " HOST_REST "}, " H1 "}]}", LP_EPARSE,
      "hosts[2].host: duplicate host name \"a\" (also hosts[0])"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"existing\", " HOST_REST "}]}", LP_EINVAL,
@@ -346,18 +418,26 @@ static const bad_case bad_cases[] = {
     /* requests */
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": 0}]}", LP_EPARSE,
      "bad.json: requests[0].count: must be an integer in [1, 100000] (got 0)"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": -1}]}", LP_EPARSE, "requests[0].count: must be an integer"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": 2.5}]}", LP_EPARSE, "requests[0].count: must be an integer in [1, 100000] (got 2.5)"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": -1}]}", LP_EPARSE,
+     "requests[0].count: must be an integer"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": 2.5}]}", LP_EPARSE,
+     "requests[0].count: must be an integer in [1, 100000] (got 2.5)"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"count\": 100001}]}", LP_EPARSE, "(got 100001)"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"vcpus\": 0}]}", LP_EPARSE, "requests[0].vcpus: must be a number > 0 (got 0)"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"vcpus\": -2}]}", LP_EPARSE, "requests[0].vcpus: must be a number > 0 (got -2)"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"vcpus\": 0}]}", LP_EPARSE,
+     "requests[0].vcpus: must be a number > 0 (got 0)"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"vcpus\": -2}]}", LP_EPARSE,
+     "requests[0].vcpus: must be a number > 0 (got -2)"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"class\": \"bogus\"}]}", LP_EPARSE,
-     "requests[0].class: unknown class \"bogus\" (expected one of cpu, net, io, mixed, idle, unknown, auto)"},
+     "requests[0].class: unknown class \"bogus\" (expected one of cpu, net, io, mixed, idle, "
+     "unknown, auto)"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"runtime\": \"jail\"}]}", LP_EPARSE,
-     "requests[0].runtime: unknown runtime \"jail\" (expected one of container, unikernel, vm, auto)"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"runtime\": \"vm\", \"runtimes\": [\"container\"]}]}",
+     "requests[0].runtime: unknown runtime \"jail\" (expected one of container, unikernel, vm, "
+     "auto)"},
+    {REQUESTS,
+     "{\"requests\": [{\"id\": \"x\", \"runtime\": \"vm\", \"runtimes\": [\"container\"]}]}",
      LP_EPARSE, "requests[0].runtime: \"vm\" is not one of the request's runtimes"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"runtimes\": []}]}", LP_EPARSE, "requests[0].runtimes: must name at least one runtime"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"runtimes\": []}]}", LP_EPARSE,
+     "requests[0].runtimes: must name at least one runtime"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"metrics\": {\"util\": -1}}]}", LP_EPARSE,
      "requests[0].metrics.util: must be a number >= 0 (got -1)"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"metrics\": {\"id\": \"y\"}}]}", LP_EPARSE,
@@ -367,9 +447,11 @@ static const bad_case bad_cases[] = {
     {REQUESTS, "{\"requests\": [{\"id\": \"x\"}, {\"id\": \"x\"}]}", LP_EPARSE,
      "requests[1].id: duplicate request id \"x\" (also requests[0])"},
     {REQUESTS, "{\"requests\": [{\"count\": 1}]}", LP_EPARSE, "requests[0].id: missing"},
-    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"group\": \"\"}]}", LP_EPARSE, "requests[0].group: must not be empty"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"group\": \"\"}]}", LP_EPARSE,
+     "requests[0].group: must not be empty"},
     {REQUESTS, "{\"requests\": 1}", LP_EPARSE, "requests: must be a list (got 1)"},
-    {REQUESTS, "{\"requests\": [], \"hosts\": []}", LP_EPARSE, "unknown field \"hosts\" (known fields: requests)"},
+    {REQUESTS, "{\"requests\": [], \"hosts\": []}", LP_EPARSE,
+     "unknown field \"hosts\" (known fields: requests)"},
 };
 
 static lp_status parse_kind(lp_ctx *ctx, int kind, lp_cluster *c, const char *text, size_t len,
@@ -410,7 +492,8 @@ static void test_all_or_nothing(void **state)
     const char *in = "{\"hosts\": [" H1 "}, {\"host\": \"b\", " HOST_REST "},"
                      " {\"host\": \"c\", \"cpu\": {\"threads\": -1}}]}";
     lp_cluster *c = tu_testbed(ctx, 2);
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "x.json"), LP_EPARSE, "hosts[2].cpu.threads");
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "x.json"), LP_EPARSE,
+             "hosts[2].cpu.threads");
     assert_int_equal(lp_cluster_size(c), 2);
     assert_int_equal(lp_cluster_find(c, "a"), -1);
     /* and the same file without the bad host adds both */
@@ -459,7 +542,8 @@ static void test_limits(void **state)
     lp_cluster *c = tu_testbed(ctx, 0);
     lp_requests *rs = NULL;
     size_t len;
-    char *buf = repeat("{\"hosts\": [" H1 ", \"workloads\": [", "0", LP_MAX_WORKLOADS + 1, "]}]}", &len);
+    char *buf =
+        repeat("{\"hosts\": [" H1 ", \"workloads\": [", "0", LP_MAX_WORKLOADS + 1, "]}]}", &len);
     TU_FAILS(ctx, lp_cluster_parse(ctx, c, buf, len, "w.json"), LP_ELIMIT,
              "w.json: hosts[0].workloads: has 100001 entries, over the limit of 100000");
     free(buf);
@@ -571,6 +655,8 @@ static void test_plan_write(void **state)
     assert_true(json_object_is_type(get(last, "score"), json_type_null));
     assert_string_equal(json_object_get_string(get(last, "reason")), "parallelism");
     assert_string_equal(json_object_get_string(get(last, "class")), "cpu");
+    assert_string_equal(json_object_get_string(get(last, "explain")),
+                        "no host passed among 2 hosts: parallelism 2");
 
     json_object *ref = get(o, "refusals");
     assert_int_equal(json_object_array_length(ref), 1);
@@ -585,6 +671,10 @@ static void test_plan_write(void **state)
     o = plan_json(ctx, c, reqs, 0);
     r0 = json_object_array_get_idx(get(o, "refusals"), 0);
     assert_false(json_object_object_get_ex(r0, "hosts", NULL));
+    last = json_object_array_get_idx(get(o, "placements"), 8);
+    assert_string_equal(json_object_get_string(get(last, "reason")), "unplaced");
+    assert_string_equal(json_object_get_string(get(last, "explain")),
+                        "no host passed among 2 hosts");
     json_object_put(o);
 
     /* memory refusals quote the memory left after earlier instances */
@@ -610,15 +700,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot_round_trip, tu_ctx_setup, tu_ctx_teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_metrics_are_omitted, tu_ctx_setup, tu_ctx_teardown),
-        cmocka_unit_test_setup_teardown(test_write_rejects_non_finite, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_metrics_are_omitted, tu_ctx_setup,
+                                        tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_pretty_layout, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_rejects_unwritable, tu_ctx_setup,
+                                        tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_cluster_round_trip, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_defaults, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_cluster_values, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_requests, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tu_ctx_setup, tu_ctx_teardown),
-        cmocka_unit_test_setup_teardown(test_embedded_nul_and_origin, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_embedded_nul_and_origin, tu_ctx_setup,
+                                        tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_limits, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_hosts, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_plan_write, tu_ctx_setup, tu_ctx_teardown),

@@ -29,7 +29,8 @@ extern "C" {
 /**
  * Parse one snapshot (a JSON object) and append its host to c.
  * @param origin name for messages (file name, URL); may be NULL ("<input>").
- * @return LP_OK; LP_EPARSE, LP_ELIMIT (message in ctx); LP_ENOMEM.
+ * @return LP_OK; LP_EPARSE, LP_ELIMIT (message in ctx); LP_EINVAL (NULL
+ *         argument, or the host is already in c); LP_ENOMEM.
  *         c is unchanged on failure.
  */
 LP_EXPORT lp_status lp_snapshot_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t len,
@@ -64,7 +65,8 @@ LP_EXPORT lp_status lp_cluster_write(lp_ctx *ctx, const lp_cluster *c, int prett
 
 /**
  * Write a plan as JSON: {"placements": [{request, instance, host, runtime,
- * class, score, terms, reason}], "unplaced": N, "refusals": [...]} where
+ * class, score, terms, reason, explain}], "placed": N, "unplaced": N,
+ * "refusals": [...]} where
  * refusals list, for every unplaced instance, each host's reason (needs
  * LP_PLACE_KEEP_VERDICTS for per-host detail).  Same contract as above.
  */
