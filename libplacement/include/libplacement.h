@@ -8,6 +8,7 @@
  *   place.h     filter + score in batch; multi-instance placement
  *   explain.h   human-readable reasons
  *   codec.h     JSON snapshots, cluster and request files, plans
+ *   fetch.h     agents' snapshots fetched in parallel (libcurl multi), TTL cache
  */
 #ifndef LIBPLACEMENT_H
 #define LIBPLACEMENT_H

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TOKEN_MAX 4096
 
@@ -34,6 +36,8 @@ struct lp_fetcher {
     CURLM *multi;     /* kept between calls so connections to agents stay open */
     lp_ctx *pctx;     /* private: parse and add errors go into per-host messages */
     strtab cache;     /* name -> cache_entry* */
+    int ep;           /* epoll fd watching the multi handle's sockets */
+    double deadline;  /* when libcurl wants its timeout action (monotonic s), -1 none */
     int curl_inited;
 };
 
@@ -200,6 +204,35 @@ static int build_url(const char *tmpl, const char *host, char *out)
     return 0;
 }
 
+/* ---- libcurl multi-socket callbacks ---------------------------------------- */
+
+/* libcurl says which events a socket waits for: mirror that in the epoll set. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *sockp)
+{
+    (void)e;
+    (void)sockp;
+    lp_fetcher *f = userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(f->ep, EPOLL_CTL_DEL, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = { 0 };
+    ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    ev.data.fd = s;
+    if (epoll_ctl(f->ep, EPOLL_CTL_MOD, s, &ev) != 0 &&
+        (errno != ENOENT || epoll_ctl(f->ep, EPOLL_CTL_ADD, s, &ev) != 0))
+        return -1;
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    (void)m;
+    lp_fetcher *f = userp;
+    f->deadline = timeout_ms < 0 ? -1 : mono_s() + (double)timeout_ms / 1000.0;
+    return 0;
+}
+
 /* ---- options and lifetime ------------------------------------------------ */
 
 void lp_fetch_options_init(lp_fetch_options *o)
@@ -269,17 +302,28 @@ lp_status lp_fetcher_new(lp_ctx *ctx, const lp_fetch_options *opts, lp_fetcher *
     lp_fetcher *f = calloc(1, sizeof *f);
     if (!f)
         return lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
+    f->ep = -1;
     f->o = *opts;
-    /* Thread-safe and reference-counted since libcurl 7.84 (CURL_VERSION_THREADSAFE). */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        free(f);
-        return lp_fail(ctx, LP_EUNAVAIL, "fetch: curl_global_init failed");
+    /*
+     * curl_global_init() is thread-safe and reference-counted only where
+     * libcurl says so (7.84+); with an older libcurl the application does it
+     * once before starting threads (fetch.h).
+     */
+#ifdef CURL_VERSION_THREADSAFE
+    if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            free(f);
+            return lp_fail(ctx, LP_EUNAVAIL, "fetch: curl_global_init failed");
+        }
+        f->curl_inited = 1;
     }
-    f->curl_inited = 1;
+#endif
     f->tmpl = lp_strdup(opts->url_template);
     f->token = lp_strdup(opts->token);
     f->o.url_template = f->tmpl;
     f->o.token = f->token;
+    f->deadline = -1;
+    f->ep = epoll_create1(EPOLL_CLOEXEC); /* failure is checked with the allocations below */
     f->multi = curl_multi_init();
     f->headers = curl_slist_append(NULL, "Accept: application/json");
     if (f->token && f->headers) {
@@ -299,12 +343,19 @@ lp_status lp_fetcher_new(lp_ctx *ctx, const lp_fetch_options *opts, lp_fetcher *
         }
     }
     if (lp_ctx_new(&f->pctx) != LP_OK || !f->tmpl || (opts->token && !f->token) || !f->multi ||
-        !f->headers) {
+        !f->headers || f->ep < 0) {
         lp_fetcher_free(f);
         return lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
     }
-    /* Keep a connection per agent across calls (the default cache is 4 x running handles). */
-    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)LP_FETCH_MAX_PARALLEL * 4);
+    /*
+     * Idle connections kept for the next call: bounded, since every one is an
+     * open file in the scheduler's process (often limited to 1024).
+     */
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->o.max_parallel * 4);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, (void *)f);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, (void *)f);
     *out = f;
     return LP_OK;
 }
@@ -323,7 +374,9 @@ void lp_fetcher_free(lp_fetcher *f)
     }
     strtab_free(&f->cache);
     if (f->multi)
-        curl_multi_cleanup(f->multi);
+        curl_multi_cleanup(f->multi); /* may still call on_socket: close the epoll fd after */
+    if (f->ep >= 0)
+        close(f->ep);
     if (f->headers) {
         /* The Authorization header holds the token. */
         for (struct curl_slist *l = f->headers; l; l = l->next)
@@ -536,7 +589,47 @@ static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *hos
     jb->snap = one;
 }
 
-/* Run all jobs through the multi handle, at most max_parallel at once. */
+/* Give slot x the next job that starts (jobs that fail to start are done). @return 1 if one did. */
+static int fill(lp_fetcher *f, xfer *x, size_t *next, size_t nj, const job *jobs,
+                const char *const *hosts, lp_fetch_result *results)
+{
+    while (*next < nj) {
+        size_t j = (*next)++;
+        if (start(f, x, j, jobs, hosts, results) == 0)
+            return 1;
+    }
+    x->job = SIZE_MAX;
+    return 0;
+}
+
+/* Collect finished transfers; refill their slots. @return the change in running transfers. */
+static long reap(lp_fetcher *f, size_t *next, size_t nj, job *jobs, const char *const *hosts,
+                 lp_fetch_result *results)
+{
+    long delta = 0;
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(f->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = m->easy_handle;
+        CURLcode rc = m->data.result; /* read before removing the handle */
+        xfer *x = NULL;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+        curl_multi_remove_handle(f->multi, e);
+        job *jb = &jobs[x->job];
+        finish(f, x, rc, jb, hosts[jb->host], &results[jb->host]);
+        delta += fill(f, x, next, nj, jobs, hosts, results) - 1;
+    }
+    return delta;
+}
+
+/*
+ * Run all jobs through the multi handle, at most max_parallel at once, with
+ * the multi-socket API: epoll tells which sockets are ready, so each wake-up
+ * costs only the transfers that have something to do (curl_multi_perform()
+ * would poll every running transfer's socket each time).
+ */
 static lp_status run(lp_ctx *ctx, lp_fetcher *f, job *jobs, size_t nj, const char *const *hosts,
                      lp_fetch_result *results)
 {
@@ -547,61 +640,51 @@ static lp_status run(lp_ctx *ctx, lp_fetcher *f, job *jobs, size_t nj, const cha
     lp_status st = LP_OK;
     for (size_t i = 0; i < nx && st == LP_OK; i++) {
         xs[i].max = f->o.max_bytes;
+        xs[i].job = SIZE_MAX;
         if (!(xs[i].easy = curl_easy_init()))
             st = lp_fail(ctx, LP_ENOMEM, "fetch: curl_easy_init failed");
         else if (setup_easy(f, &xs[i]) != LP_OK)
             st = lp_fail(ctx, LP_EIO, "fetch: could not set up a libcurl handle");
     }
-    size_t next = 0, active = 0;
-    /* Fill a free slot with the next job that starts; jobs that fail to start are done. */
-    for (size_t i = 0; i < nx && st == LP_OK; i++) {
-        while (next < nj && start(f, &xs[i], next, jobs, hosts, results) != 0)
-            next++;
-        if (next < nj) {
-            next++;
-            active++;
-        } else {
-            xs[i].job = SIZE_MAX;
-        }
-    }
+    size_t next = 0;
+    long active = 0;
+    for (size_t i = 0; i < nx && st == LP_OK; i++)
+        active += fill(f, &xs[i], &next, nj, jobs, hosts, results);
+    struct epoll_event evs[64];
     while (st == LP_OK && active > 0) {
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(f->multi, &running);
-        if (mc != CURLM_OK) {
-            st = lp_fail(ctx, LP_EIO, "fetch: curl_multi_perform: %s", curl_multi_strerror(mc));
+        int running, wait = 1000;
+        if (f->deadline >= 0) {
+            double left = (f->deadline - mono_s()) * 1000.0;
+            wait = left <= 0 ? 0 : left >= 1000 ? 1000 : (int)left + 1;
+        }
+        int k = epoll_wait(f->ep, evs, 64, wait);
+        if (k < 0 && errno != EINTR) {
+            st = lp_fail(ctx, LP_EIO, "fetch: epoll_wait: %s", strerror(errno));
             break;
         }
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(f->multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            CURL *e = m->easy_handle;
-            CURLcode rc = m->data.result; /* read before removing the handle */
-            xfer *x = NULL;
-            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
-            curl_multi_remove_handle(f->multi, e);
-            job *jb = &jobs[x->job];
-            finish(f, x, rc, jb, hosts[jb->host], &results[jb->host]);
-            active--;
-            while (next < nj && start(f, x, next, jobs, hosts, results) != 0)
-                next++;
-            if (next < nj) {
-                next++;
-                active++;
-            } else {
-                x->job = SIZE_MAX;
-            }
+        CURLMcode mc = CURLM_OK;
+        for (int i = 0; i < k && mc == CURLM_OK; i++) {
+            int ev = evs[i].events, flags = 0;
+            flags |= (ev & EPOLLIN) ? CURL_CSELECT_IN : 0;
+            flags |= (ev & EPOLLOUT) ? CURL_CSELECT_OUT : 0;
+            flags |= (ev & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0;
+            mc = curl_multi_socket_action(f->multi, evs[i].data.fd, flags, &running);
         }
-        if (active > 0) {
-            mc = curl_multi_poll(f->multi, NULL, 0, 1000, NULL);
-            if (mc != CURLM_OK)
-                st = lp_fail(ctx, LP_EIO, "fetch: curl_multi_poll: %s", curl_multi_strerror(mc));
+        /* The timer also drives new transfers (set to 0 ms when one is added). */
+        if (mc == CURLM_OK && (k == 0 || (f->deadline >= 0 && mono_s() >= f->deadline))) {
+            f->deadline = -1;
+            mc = curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
+        if (mc != CURLM_OK) {
+            st = lp_fail(ctx, LP_EIO, "fetch: curl_multi_socket_action: %s",
+                         curl_multi_strerror(mc));
+            break;
+        }
+        active += reap(f, &next, nj, jobs, hosts, results);
     }
     for (size_t i = 0; i < nx; i++) {
         if (xs[i].easy) {
-            if (st != LP_OK && xs[i].job != SIZE_MAX)
+            if (xs[i].job != SIZE_MAX)
                 curl_multi_remove_handle(f->multi, xs[i].easy);
             curl_easy_cleanup(xs[i].easy);
         }

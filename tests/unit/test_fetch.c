@@ -273,6 +273,52 @@ static void test_many_agents_and_misbehaving_ones(void **state)
     fa_stop(pid);
 }
 
+/* Fewer slots than hosts: a hung agent holds one slot; the others go through the rest. */
+static void test_queue_with_few_slots(void **state)
+{
+    (void)state;
+    enum { N = 9 };
+    fa_mode modes[N] = { FA_HUNG };
+    for (size_t i = 1; i < N; i++)
+        modes[i] = FA_GOOD;
+    int ports[N];
+    pid_t pid = fa_start(modes, N, ports, NULL);
+    assert_true(pid > 0);
+    char **names = host_names(ports, N);
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    lp_fetch_options o;
+    lp_fetch_options_init(&o);
+    o.url_template = TEMPLATE;
+    o.timeout_ms = 700;
+    o.max_parallel = 2;
+    lp_fetcher *f;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_OK);
+    lp_cluster *c;
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    lp_fetch_result r[N];
+    size_t ok = 0;
+    double t0 = fa_now();
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, N, c, r, &ok), LP_OK);
+    double took_ms = (fa_now() - t0) * 1000.0;
+    assert_int_equal(r[0].status, LP_ETIMEOUT);
+    assert_int_equal(ok, N - 1);
+    if (took_ms > o.timeout_ms + 2000)
+        fail_msg("fetch took %.0f ms, more than timeout %ld ms + 2000 ms slack", took_ms,
+                 o.timeout_ms);
+    /* NULL arguments are refused as a whole. */
+    assert_int_equal(lp_fetcher_fetch(ctx, f, NULL, 1, c, r, NULL), LP_EINVAL);
+    assert_int_equal(lp_fetcher_fetch(ctx, NULL, (const char *const *)names, 1, c, r, NULL),
+                     LP_EINVAL);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, NULL, r, NULL),
+                     LP_EINVAL);
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+    free_names(names, N);
+    fa_stop(pid);
+}
+
 static void sleep_s(double s)
 {
     struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
@@ -387,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_host_names_checked),
         cmocka_unit_test(test_url_limit),
         cmocka_unit_test(test_many_agents_and_misbehaving_ones),
+        cmocka_unit_test(test_queue_with_few_slots),
         cmocka_unit_test(test_cache_ttl),
         cmocka_unit_test(test_token_and_duplicates),
     };

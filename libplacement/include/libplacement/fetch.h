@@ -14,11 +14,12 @@
  * and logs the reason.  A cached snapshot older than the TTL is never used.
  *
  * Thread safety: an lp_fetcher, like an lp_ctx, must not be used by two
- * threads at once; different fetchers may run in parallel.  lp_fetcher_new()
- * calls curl_global_init(), which is thread-safe when libcurl reports the
- * CURL_VERSION_THREADSAFE feature (7.84 and later; Debian 12 has 7.88).
- * With an older libcurl the application must call curl_global_init() itself
- * before it starts threads.
+ * threads at once; different fetchers may run in parallel.  When libcurl
+ * reports the CURL_VERSION_THREADSAFE feature (7.84 and later; Debian 12 has
+ * 7.88), lp_fetcher_new() calls curl_global_init() and lp_fetcher_free()
+ * curl_global_cleanup() (reference-counted, thread-safe).  With an older
+ * libcurl the application must call curl_global_init() itself, once, before
+ * it starts threads.  Linux only (the transfers are driven with epoll).
  */
 #ifndef LIBPLACEMENT_FETCH_H
 #define LIBPLACEMENT_FETCH_H
@@ -84,7 +85,10 @@ typedef struct lp_fetch_result {
     char message[LP_FETCH_MSG_LEN]; /**< "" on success; else the reason, naming the host */
 } lp_fetch_result;
 
-/** A fetcher: options, a libcurl multi handle (connections kept alive between calls) and the cache. */
+/**
+ * A fetcher: options, the cache and a libcurl multi handle, which keeps up to
+ * 4 x max_parallel idle connections open between calls.
+ */
 typedef struct lp_fetcher lp_fetcher;
 
 /**

@@ -1,0 +1,23 @@
+# The scheduler-side snapshot fetcher (libplacement/src/fetch.c): its unit
+# test is built by the generic tests/unit rule; this adds the fake agents'
+# header as a dependency, and the benchmark.
+#
+#   make bench-fetch    bench fetch hosts=N ms=X over loopback (N = 200, 1000)
+
+$(B)/rel/tests/test_fetch $(B)/san/tests/test_fetch: tests/unit/fetch_agents.h
+
+$(B)/bench_fetch: bench/bench_fetch.c tests/unit/fetch_agents.h $(LIB_A)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIB_LIBS)
+
+.PHONY: bench-fetch
+bench-fetch: $(B)/bench_fetch
+	$(B)/bench_fetch
+
+BENCH_TARGETS += bench-fetch
+
+# `lpctl fetch` against fake agents (pytest; the test needs no Python extension).
+.PHONY: check-fetch-cli
+check-fetch-cli: $(B)/lpctl
+	LPCTL=$(CURDIR)/$(B)/lpctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_lpctl_fetch.py
+
+CHECK_TARGETS += check-fetch-cli
