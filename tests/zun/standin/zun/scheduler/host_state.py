@@ -1,0 +1,39 @@
+"""Stand-in for Zun (openstack/zun 023280e4, 15.0.0-4): the interface the
+libplacement plugin touches, written for its tests (see docs/zun.md).
+
+HostState: what the scheduler knows of a compute node (cpus and memory in
+Zun's units: CPUs and MB; runtimes = the names Docker's info lists; labels =
+Docker daemon labels).  consume_from_request() adds a chosen container.
+"""
+
+
+class HostState(object):
+    def __init__(self, host):
+        self.hostname = host
+        self.uuid = None
+        self.mem_available = 0
+        self.mem_total = 0
+        self.mem_free = 0
+        self.mem_used = 0
+        self.cpus = 0
+        self.cpu_used = 0
+        self.disk_total = 0
+        self.disk_used = 0
+        self.numa_topology = None
+        self.labels = None
+        self.pci_stats = None
+        self.disk_quota_supported = False
+        self.runtimes = []
+        self.enable_cpu_pinning = False
+        self.limits = {}
+        self.updated = None
+
+    def consume_from_request(self, container):
+        self.mem_used += int(container.memory) if container.memory else 0
+        self.disk_used += container.disk if container.disk else 0
+        self.cpu_used += container.cpu if container.cpu else 0
+        self.mem_free = self.mem_total - self.mem_used
+
+    def __repr__(self):
+        return '%s ram: %sMB cpus: %s' % (self.hostname, self.mem_free,
+                                          self.cpus - self.cpu_used)

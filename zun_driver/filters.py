@@ -1,0 +1,117 @@
+"""Zun scheduler filter: parallelism cap, best-first order, runtime choice.
+
+Enable it in zun.conf (docs/zun.md), last in enabled_filters::
+
+    [scheduler]
+    available_filters = zun.scheduler.filters.all_filters
+    available_filters = zun_driver.filters.LibplacementFilter
+    enabled_filters = ComputeFilter,RuntimeFilter,LibplacementFilter
+"""
+
+from oslo_log import log as logging
+import zun.conf
+from zun.scheduler import filters
+
+from zun_driver import loads as lp_loads
+from zun_driver import opts
+from zun_driver import policy as lp_policy
+from zun_driver import request as lp_request
+
+CONF = zun.conf.CONF
+opts.register_opts(CONF)
+LOG = logging.getLogger(__name__)
+
+
+class LibplacementFilter(filters.BaseHostFilter):
+    """Keep hosts within physical parallelism; return them best-first.
+
+    A host passes when the container's demand (its cpu for cpu-class and
+    unclassified work, its estimated demand for net/io work) keeps the
+    host's demand within its logical CPUs x ``max_parallel_ratio``, its
+    memory fits and it offers the chosen runtime.  Zun has no weighers and
+    claims the first host it can, so ``filter_all`` returns the passing
+    hosts ordered by libplacement's score, best first; list this filter
+    last in ``enabled_filters`` so that no later filter sees an order it
+    would not keep.
+
+    When the container has no runtime and its class is known (label
+    ``libplacement.workload``), the runtime the best host would use is
+    recorded on the container (``container.runtime``, a Docker runtime
+    name from ``[libplacement] docker_runtimes``) and only hosts offering
+    it are returned.  A runtime chosen by the user is never changed.
+
+    Errors never reach Zun: they are logged, then every host passes
+    (``fail_open = True``, the default) or none does.
+    """
+
+    def __init__(self):
+        super(LibplacementFilter, self).__init__()
+        self._policy = None
+
+    def host_passes(self, host_state, container, extra_spec):
+        """Single-host form of filter_all (Zun's contract for filters)."""
+        return bool(self.filter_all([host_state], container, extra_spec))
+
+    def filter_all(self, filter_obj_list, container, extra_spec):
+        """The hosts that pass, best first (a list)."""
+        hosts = list(filter_obj_list)
+        if not hosts:
+            return hosts
+        try:
+            return self._rank(hosts, container, extra_spec)
+        except Exception:
+            fail_open = CONF.libplacement.fail_open
+            LOG.exception('libplacement filter failed for container %s; '
+                          '%s', lp_request.container_field(container, 'uuid'),
+                          'passing all hosts' if fail_open
+                          else 'passing no host')
+            return hosts if fail_open else []
+
+    def _get_policy(self):
+        # Built on first use, so that a bad option is reported through the
+        # fail-open/closed path instead of breaking Zun's scheduler start.
+        if self._policy is None:
+            self._policy = lp_policy.Policy(CONF.libplacement)
+        return self._policy
+
+    def _rank(self, hosts, container, extra_spec):
+        policy = self._get_policy()
+        request = lp_request.ContainerRequest(container, extra_spec,
+                                              policy.default_workload)
+        klass = policy.deciding_class(request)
+        req = dict(request.request)
+        if klass is not None:
+            req['allowed_runtimes'] = policy.runtimes.allowed_mask
+        masks = lp_loads.runtime_masks(hosts, policy.runtimes,
+                                       klass is not None)
+        loads = lp_loads.HostLoads(policy.fetcher).loads(
+            hosts, request.group, masks)
+
+        # A host that reports no CPUs yet cannot be judged: refuse it
+        # rather than let it fail the whole batch.
+        judged = [i for i, load in enumerate(loads) if load[0] > 0]
+        for i in sorted(set(range(len(hosts))) - set(judged)):
+            LOG.debug('libplacement: %s fails: reports no CPUs',
+                      hosts[i].hostname)
+        verdicts = policy.ctx.filter_score(req, [loads[i] for i in judged])
+        passing = []
+        for k, i in enumerate(judged):
+            LOG.debug('libplacement: %s %s', hosts[i].hostname,
+                      verdicts.explain(k))
+            if verdicts.passes[k]:
+                passing.append(k)
+        # Best first; sorted() is stable, so ties keep Zun's order.
+        passing.sort(key=lambda k: -verdicts.scores[k])
+
+        if klass is not None and passing:
+            chosen = verdicts.runtimes[passing[0]]
+            passing = [k for k in passing if verdicts.runtimes[k] == chosen]
+            container.runtime = policy.runtimes.docker_name(chosen)
+            LOG.debug('libplacement: container %s (%s) gets runtime %s',
+                      request.request['id'], klass, container.runtime)
+        return [hosts[judged[k]] for k in passing]
+
+
+def all_filters():
+    """The filter classes of this package, for ``available_filters``."""
+    return [LibplacementFilter]

@@ -1,0 +1,64 @@
+"""What a Zun container asks of libplacement."""
+
+import libplacement as lp
+
+#: Container label that declares the workload class (cpu, net, io, ...).
+WORKLOAD_LABEL = 'libplacement.workload'
+#: Scheduler hint naming the placement group of the container.
+GROUP_HINT = 'libplacement_group'
+
+
+def container_field(container, name):
+    """A container field, or None when it is not set.
+
+    Zun's Container raises ObjectActionError (not AttributeError) for an
+    unset field, so ask the object first instead of using getattr's default.
+    """
+    is_set = getattr(container, 'obj_attr_is_set', None)
+    if is_set is not None and not is_set(name):
+        return None
+    return getattr(container, name, None)
+
+
+class ContainerRequest(object):
+    """A libplacement request for one Zun container.
+
+    ``workload`` comes from the container label ``libplacement.workload``
+    (else default_workload; ``auto`` leaves a new container, which has no
+    measurements, unclassified), ``vcpus``
+    from the container's cpu, ``memory_mb`` from its memory, ``group`` from
+    the scheduler hint ``libplacement_group``.  ``user_runtime`` is the
+    Docker runtime the user chose, or None.
+    """
+
+    def __init__(self, container, extra_spec=None, default_workload='auto'):
+        """:raises ValueError: naming the label, hint or field that is bad."""
+        self.user_runtime = container_field(container, 'runtime') or None
+        labels = container_field(container, 'labels') or {}
+        workload = labels.get(WORKLOAD_LABEL, default_workload)
+        if workload != 'auto' and workload not in lp.CLASSES:
+            raise ValueError(
+                'container label %s=%r is not one of auto, %s'
+                % (WORKLOAD_LABEL, workload, ', '.join(lp.CLASSES)))
+        hints = (extra_spec or {}).get('hints') or {}
+        group = hints.get(GROUP_HINT) or None
+        if group is not None and not isinstance(group, str):
+            raise ValueError('scheduler hint %s must be a string, not %r'
+                             % (GROUP_HINT, group))
+        cpu = container_field(container, 'cpu')
+        memory = container_field(container, 'memory')
+        try:
+            memory_mb = float(memory) if memory else 0.0
+        except ValueError:
+            raise ValueError('container memory %r is not a number of MB'
+                             % (memory,))
+        self.group = group
+        self.request = {
+            'id': str(container_field(container, 'uuid') or
+                      container_field(container, 'name') or 'container'),
+            'vcpus': float(cpu) if cpu else 1.0,
+            'memory_mb': memory_mb,
+            'workload': workload,
+            'runtime': 'auto',
+            'group': group,
+        }
