@@ -73,11 +73,16 @@ CHECK_TARGETS += check-python check-python-leaks
 # (/usr/lib/python3/dist-packages), PREFIX=/usr/local gives
 # /usr/local/lib/python3.X/dist-packages.  Build tree and egg-info go under
 # $(B), never into the source tree.
+# Debian's setuptools inserts "local" into a --prefix other than /usr (giving
+# /usr/local/local/...), so other prefixes name the library directory outright.
+PY_SITE_LOCAL := $(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')/dist-packages
+
 install-python: $(LIB_A)
 	@mkdir -p $(B)/python-setup
 	LP_LIB_A=$(LIB_A) $(PYTHON) setup.py -q egg_info --egg-base $(B)/python-setup \
 	    build --build-base $(B)/python-setup \
 	    install --root=$(if $(DESTDIR),$(DESTDIR),/) --prefix=$(PREFIX) \
-	    $(if $(filter /usr,$(PREFIX)),--install-layout=deb) --single-version-externally-managed
+	    $(if $(filter /usr,$(PREFIX)),--install-layout=deb,--install-lib=$(PY_SITE_LOCAL)) \
+	    --single-version-externally-managed
 
 INSTALL_TARGETS += install-python
