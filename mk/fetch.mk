@@ -14,10 +14,3 @@ bench-fetch: $(B)/bench_fetch
 	$(B)/bench_fetch
 
 BENCH_TARGETS += bench-fetch
-
-# `lpctl fetch` against fake agents (pytest; the test needs no Python extension).
-.PHONY: check-fetch-cli
-check-fetch-cli: $(B)/lpctl
-	LPCTL=$(CURDIR)/$(B)/lpctl $(PYTHON) -m pytest -q -p no:cacheprovider tests/python/test_lpctl_fetch.py
-
-CHECK_TARGETS += check-fetch-cli

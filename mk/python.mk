@@ -41,8 +41,9 @@ $(PY_EGG): setup.py $(wildcard nova_filter/*.py zun_driver/*.py)
 	@mkdir -p $(PY_BUILD)
 	$(PYTHON) setup.py -q egg_info --egg-base $(PY_BUILD)
 
-check-python: python
-	PYTHONPATH=$(PYTHONPATH_BUILD) $(PYTEST) tests/python
+# tests/python/test_lpctl_fetch.py drives the lpctl binary.
+check-python: python $(B)/lpctl
+	LPCTL=$(CURDIR)/$(B)/lpctl PYTHONPATH=$(PYTHONPATH_BUILD) $(PYTEST) tests/python
 
 $(B)/pysan/%.o: %.c $(wildcard libplacement/include/*.h libplacement/include/libplacement/*.h libplacement/src/*.h)
 	@mkdir -p $(dir $@)
