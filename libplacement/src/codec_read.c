@@ -566,12 +566,15 @@ static lp_status add_hosts(const pctx *pc, lp_cluster *c, const lp_host *hosts, 
             return fail_at(pc, LP_EPARSE, path, "", "%s", why);
         }
     }
-    /* Everything is checked: only running out of memory can fail from here. */
+    /* Everything is checked: only running out of memory can fail from here,
+       and then the hosts added so far are taken out again (all or nothing). */
+    size_t before = lp_cluster_size(c);
     for (size_t i = 0; i < n; i++) {
         lp_status st = lp_cluster_add_host(pc->ctx, c, &hosts[i]);
         if (st) {
             char why[LP_ERRMSG_LEN];
             snprintf(why, sizeof why, "%s", lp_ctx_last_error(pc->ctx));
+            lp_cluster_truncate(c, before);
             return lp_fail(pc->ctx, st, "%s: %s", pc->origin, why);
         }
     }

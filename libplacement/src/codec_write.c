@@ -495,6 +495,9 @@ lp_status lp_plan_write(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c, cons
         return lp_fail(ctx, LP_EINVAL, "lp_plan_write: %s is NULL",
                        !p ? "plan" : !c ? "cluster" : !rs ? "requests" : "out");
     size_t n = lp_cluster_size(c), np = lp_plan_size(p);
+    if (n != lp_plan_hosts(p))
+        return lp_fail(ctx, LP_EINVAL, "lp_plan_write: the plan was made on %zu hosts, the cluster "
+                                       "has %zu", lp_plan_hosts(p), n);
     for (size_t i = 0; i < np; i++) {
         const lp_assignment *a = lp_plan_get(p, i);
         if (a->request >= lp_requests_size(rs) || (a->host >= 0 && (size_t)a->host >= n))

@@ -44,4 +44,16 @@ char *lp_strdup(const char *s);
  */
 lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where);
 
+/*
+ * Remove the hosts at positions n and later (the ones added last), freeing
+ * their copies and dropping them from the name index; the rest keep their
+ * positions.  Used to undo a batch of lp_cluster_add_host() calls that ran out
+ * of memory midway.  Cannot fail: it allocates nothing.  No-op if n >= size.
+ */
+void lp_cluster_truncate(lp_cluster *c, size_t n);
+
+/* Size of the cluster a plan was made on (its verdict rows have this many
+ * entries); 0 for NULL. */
+size_t lp_plan_hosts(const lp_plan *p);
+
 #endif

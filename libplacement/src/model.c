@@ -316,6 +316,21 @@ static void index_put(size_t *index, size_t cap, const char *name, size_t i)
     index[s] = i + 1;
 }
 
+void lp_cluster_truncate(lp_cluster *c, size_t n)
+{
+    if (!c || n >= c->n)
+        return;
+    for (size_t i = n; i < c->n; i++)
+        host_release(host_at(c, i));
+    c->n = n;
+    /* Rebuild the index in place rather than delete entries one by one:
+       removing from a linear-probing table would need to re-seat later
+       entries anyway, and this path only runs after a failure. */
+    memset(c->index, 0, c->index_cap * sizeof *c->index);
+    for (size_t i = 0; i < n; i++)
+        index_put(c->index, c->index_cap, host_at(c, i)->name, i);
+}
+
 lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_host *h)
 {
     lp_status st;

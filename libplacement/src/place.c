@@ -418,7 +418,13 @@ struct lp_plan {
     size_t n;
     size_t unplaced;
     lp_verdict *verdicts; /* n x hosts with LP_PLACE_KEEP_VERDICTS, else NULL */
+    size_t hosts;         /* size of the cluster it was made on */
 };
+
+size_t lp_plan_hosts(const lp_plan *p)
+{
+    return p ? p->hosts : 0;
+}
 
 void lp_plan_free(lp_plan *p)
 {
@@ -527,6 +533,7 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
     }
     free(loads);
     plan->verdicts = verd;
+    plan->hosts = n;
     *out = plan;
     return LP_OK;
 fail:

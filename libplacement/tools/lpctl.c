@@ -6,6 +6,7 @@
  *   lpctl place --cluster C --requests R [--json] [--set NAME=VALUE]... [--order CLASS=LIST]...
  *   lpctl explain --cluster C --requests R      every host's verdict for every instance
  *   lpctl fetch --url-template T HOST...        the cluster as the scheduler sees it
+ *   lpctl params                                the policy parameters and their defaults
  *
  * Exit status: 0 success (all placed), 3 some instances unplaced, 2 bad input
  * or usage (with a message naming the file, position and field), 1 internal error.
@@ -76,7 +77,8 @@ static void usage_place(FILE *out, const char *cmd)
             "  --set NAME=VALUE   set a policy parameter (see 'lpctl params')\n"
             "  --order CLASS=LIST runtime preference for a class, e.g. cpu=unikernel,vm\n"
             "\n"
-            "Exit status: 0 all placed, 3 some unplaced, 2 bad input.\n",
+            "Exit status: 0 all placed, 3 some unplaced, 2 bad input or usage,\n"
+            "1 internal error (out of memory, cannot write the output).\n",
             cmd,
             strcmp(cmd, "explain") == 0
                 ? "'explain' also prints every host's verdict for every instance.\n"
@@ -88,16 +90,34 @@ static void usage_classify(FILE *out)
     fprintf(out, "usage: lpctl classify --cluster FILE [--json] [--set NAME=VALUE]...\n"
                  "\n"
                  "Classify every workload of every host from its metrics (cpu, net, io,\n"
-                 "mixed, idle) and print the class, confidence and the reasons.\n");
+                 "mixed, idle) and print the class, confidence and the reasons.\n"
+                 "\n"
+                 "options:\n"
+                 "  --cluster FILE     cluster file {\"hosts\": [snapshot, ...]}\n"
+                 "  --json             machine-readable output: {\"workloads\": [{host, id,\n"
+                 "                     class, confidence, reasons}, ...]}\n"
+                 "  --set NAME=VALUE   set a classification threshold (see 'lpctl params')\n"
+                 "\n"
+                 "Exit status: 0 ok, 2 bad input or usage, 1 internal error.\n");
+}
+
+static void usage_params(FILE *out)
+{
+    fprintf(out, "usage: lpctl params\n"
+                 "\n"
+                 "List the policy parameters (name, default, meaning) that --set changes,\n"
+                 "and the runtime preference order per class that --order changes.\n");
 }
 
 static void usage_validate(FILE *out)
 {
     fprintf(out, "usage: lpctl validate FILE...\n"
                  "\n"
-                 "Check each file: a snapshot (has \"schema\"), a cluster file (has \"hosts\")\n"
-                 "or a request file (has \"requests\").  Prints 'FILE: ok (...)' or the\n"
-                 "problem; exit 2 if any file is invalid.\n");
+                 "Check each file: a snapshot, a cluster file or a request file, told apart\n"
+                 "by the first of the top-level keys \"schema\", \"hosts\" and \"requests\"\n"
+                 "(no such key: a cluster file).  Prints 'FILE: ok (...)' or the\n"
+                 "problem.  Exit status: 0 all valid, 2 some file invalid or unreadable,\n"
+                 "1 internal error.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -125,17 +145,22 @@ static int read_file(const char *path, char **out, size_t *len)
     int rc = EXIT_OK;
     while (buf) {
         if (n == cap) {
-            if (cap > LP_JSON_MAX_BYTES) {
+            /* One byte past the limit is enough to know the file is too large. */
+            if (n > LP_JSON_MAX_BYTES) {
                 fprintf(stderr, "%s: %s: larger than the %u-byte limit\n", prog, path,
                         LP_JSON_MAX_BYTES);
                 rc = EXIT_BADINPUT;
                 break;
             }
-            char *grown = realloc(buf, cap * 2);
-            if (!grown)
+            size_t ncap = cap > LP_JSON_MAX_BYTES / 2 ? (size_t)LP_JSON_MAX_BYTES + 1 : cap * 2;
+            char *grown = realloc(buf, ncap);
+            if (!grown) {
+                free(buf);
+                buf = NULL; /* reported below: never parse a truncated read */
                 break;
+            }
             buf = grown;
-            cap *= 2;
+            cap = ncap;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
@@ -280,18 +305,37 @@ static int parse_options(int argc, char **argv, options *o, int *help)
     return EXIT_OK;
 }
 
-/* What kind of document a file holds, judged by the keys it mentions
- * ("requests", then "hosts", then "schema"). */
+/* What kind of document a file holds, judged by its first top-level key
+ * among "requests", "hosts" and "schema" (the same words deeper down, as a
+ * host name or a workload id, do not count). */
 static const char *detect_kind(const char *buf, size_t len)
 {
-    /* A cheap look: the codec does the real, strict parse afterwards. */
-    const char *kinds[] = {"\"requests\"", "\"hosts\"", "\"schema\""};
-    const char *names[] = {"requests", "cluster", "snapshot"};
-    for (size_t k = 0; k < 3; k++) {
-        size_t kl = strlen(kinds[k]);
-        for (size_t i = 0; i + kl <= len && i < 4096; i++)
-            if (memcmp(buf + i, kinds[k], kl) == 0)
-                return names[k];
+    /* A cheap scan of strings and nesting: the codec does the real, strict
+     * parse afterwards and names whatever is wrong. */
+    static const char *const keys[] = {"requests", "hosts", "schema"};
+    static const char *const names[] = {"requests", "cluster", "snapshot"};
+    int depth = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] == '{' || buf[i] == '[') {
+            depth++;
+        } else if (buf[i] == '}' || buf[i] == ']') {
+            depth--;
+        } else if (buf[i] == '"') {
+            size_t start = ++i;
+            for (; i < len && buf[i] != '"'; i++)
+                if (buf[i] == '\\')
+                    i++;
+            if (i >= len)
+                return NULL;
+            size_t klen = i - start, j = i + 1;
+            while (j < len && (buf[j] == ' ' || buf[j] == '\t' || buf[j] == '\n' || buf[j] == '\r'))
+                j++;
+            if (depth != 1 || j == len || buf[j] != ':')
+                continue;
+            for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+                if (klen == strlen(keys[k]) && memcmp(buf + start, keys[k], klen) == 0)
+                    return names[k];
+        }
     }
     return NULL;
 }
@@ -322,7 +366,8 @@ static int cmd_validate(lp_ctx *ctx, int argc, char **argv)
             lp_requests *rs = NULL;
             st = lp_requests_parse(ctx, buf, len, argv[i], &rs);
             if (st == LP_OK)
-                snprintf(what, sizeof what, "request file, %zu requests", lp_requests_size(rs));
+                snprintf(what, sizeof what, "request file, %zu request%s", lp_requests_size(rs),
+                         lp_requests_size(rs) == 1 ? "" : "s");
             lp_requests_free(rs);
         } else if ((st = lp_cluster_new(ctx, &c)) == LP_OK) {
             /* Without a "schema" key it is taken as a cluster file, so that the
@@ -331,8 +376,8 @@ static int cmd_validate(lp_ctx *ctx, int argc, char **argv)
             st = snapshot ? lp_snapshot_parse(ctx, c, buf, len, argv[i])
                           : lp_cluster_parse(ctx, c, buf, len, argv[i]);
             if (st == LP_OK)
-                snprintf(what, sizeof what, "%s, %zu hosts", snapshot ? "snapshot" : "cluster file",
-                         lp_cluster_size(c));
+                snprintf(what, sizeof what, "%s, %zu host%s", snapshot ? "snapshot" : "cluster file",
+                         lp_cluster_size(c), lp_cluster_size(c) == 1 ? "" : "s");
         }
         lp_cluster_free(c);
         free(buf);
@@ -373,6 +418,9 @@ static int cmd_classify(lp_ctx *ctx, int argc, char **argv)
     }
     if (!o.cluster)
         return bad_usage("%s: --cluster FILE is required", "classify");
+    if (o.requests || o.n_order)
+        return bad_usage("classify: %s belongs to place and explain, not classify",
+                         o.requests ? "--requests" : "--order");
     if ((rc = apply_policy(ctx, &o)) != EXIT_OK)
         return rc;
     lp_cluster *c;
@@ -489,8 +537,15 @@ out:
     return rc;
 }
 
-static int cmd_params(lp_ctx *ctx)
+static int cmd_params(lp_ctx *ctx, int argc, char **argv)
 {
+    if (argc > 2) {
+        if (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+            usage_params(stdout);
+            return EXIT_OK;
+        }
+        return bad_usage("params: unknown argument '%s'", argv[2]);
+    }
     for (size_t i = 0; lp_policy_param_name(i); i++) {
         double v = 0;
         lp_ctx_get(ctx, lp_policy_param_name(i), &v);
@@ -504,18 +559,29 @@ static int cmd_params(lp_ctx *ctx)
     return EXIT_OK;
 }
 
+/* A result that did not reach stdout (full disk, closed pipe) is a failure,
+ * not a success: check once, at the end, what every printf left behind. */
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "%s: cannot write the output: %s\n", prog, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage_main(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_BADINPUT : EXIT_OK;
+        return finish(argc < 2 ? EXIT_BADINPUT : EXIT_OK);
     }
     if (strcmp(argv[1], "--version") == 0) {
         printf("lpctl %s\n", lp_version());
-        return EXIT_OK;
+        return finish(EXIT_OK);
     }
     if (strcmp(argv[1], "fetch") == 0)
-        return lpctl_fetch_main(argc - 1, argv + 1);
+        return finish(lpctl_fetch_main(argc - 1, argv + 1));
     lp_ctx *ctx;
     if (lp_ctx_new(&ctx) != LP_OK) {
         fprintf(stderr, "%s: out of memory\n", prog);
@@ -532,9 +598,9 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "explain") == 0)
         rc = cmd_place(ctx, argc, argv, 1);
     else if (strcmp(cmd, "params") == 0)
-        rc = cmd_params(ctx);
+        rc = cmd_params(ctx, argc, argv);
     else
         rc = bad_usage("unknown command '%s'", cmd);
     lp_ctx_free(ctx);
-    return rc;
+    return finish(rc);
 }

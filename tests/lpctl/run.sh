@@ -80,8 +80,23 @@ done
 run 0 "params lists the policy" -- params
 grep -q '^max_parallel_ratio' "$tmp/out" && ok "params shows max_parallel_ratio" || fail "params shows max_parallel_ratio"
 
+# validate tells the kinds apart by the top-level key, wherever the words occur inside
+printf '{"hosts": [{"host": "requests", "cpu": {"threads": 8}, "workloads": [{"id": "schema"}]}]}' > "$tmp/k-cluster.json"
+printf '{"host": "pc1", "cpu": {"threads": 8}, "workloads": [{"id": "w", "group": "hosts"}], "schema": "libplacement/snapshot/v1"}' > "$tmp/k-snapshot.json"
+printf '{"requests": [{"id": "hosts"}, {"id": "schema"}]}' > "$tmp/k-requests.json"
+for k in "k-cluster.json:cluster file, 1 host)" "k-snapshot.json:snapshot, 1 host)" "k-requests.json:request file, 2 requests)"; do
+    run 0 "validate ${k%%:*}" -- validate "$tmp/${k%%:*}"
+    grep -qF "${k#*:}" "$tmp/out" && ok "${k%%:*} is a ${k#*:}" || fail "${k%%:*} is a ${k#*:} (got: $(cat "$tmp/out"))"
+done
+
+# output that cannot be written is a failure (exit 1), not a silent success
+"$LPCTL" place --cluster "$ex/testbed.json" --requests "$ex/requests-spark.json" >/dev/full 2>"$tmp/err"
+got=$?
+[ "$got" -eq 1 ] && grep -q "cannot write the output" "$tmp/err" && ok "place >/dev/full exits 1 (exit $got)" \
+    || fail "place >/dev/full: exit $got, wanted 1 with a message"
+
 # ---- usage -----------------------------------------------------------------
-for c in validate classify place explain; do
+for c in validate classify place explain params; do
     run 0 "$c --help" -- "$c" --help
     grep -q "usage: lpctl $c" "$tmp/out" && ok "$c --help prints usage" || fail "$c --help prints usage"
 done
@@ -89,6 +104,9 @@ run 0 "--help" -- --help
 run 2 "no command" --
 run 2 "unknown command" -- frobnicate
 run 2 "place without --requests" -- place --cluster "$ex/testbed.json"
+run 2 "classify with --requests" -- classify --cluster "$ex/testbed.json" --requests "$ex/requests-spark.json"
+run 2 "params with an argument" -- params --bogus
+grep -q "bogus" "$tmp/err" && ok "message names the argument" || fail "message names the argument"
 run 2 "unknown policy parameter" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-spark.json" --set nonsense=1
 grep -q "nonsense" "$tmp/err" && ok "message names the parameter" || fail "message names the parameter"
 run 2 "policy value out of range" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-spark.json" --set max_parallel_ratio=-1

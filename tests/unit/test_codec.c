@@ -696,6 +696,30 @@ static void test_plan_write_args(void **state)
     assert_null(text);
 }
 
+/* A plan keeps one verdict per host of the cluster it was made on: writing it
+   with another cluster, even one whose indices all fit, is refused. */
+static void test_plan_write_other_cluster(void **state)
+{
+    lp_ctx *ctx = *state;
+    const char *reqs = "{\"requests\": [{\"id\": \"big\", \"vcpus\": 64, \"class\": \"cpu\"}]}";
+    lp_cluster *small = tu_testbed(ctx, 2), *large = tu_testbed(ctx, 3);
+    lp_requests *rs = NULL;
+    lp_plan *p = NULL;
+    char *text = NULL;
+    TU_OK(ctx, lp_requests_parse(ctx, reqs, strlen(reqs), "r.json", &rs));
+    TU_OK(ctx, lp_place(ctx, small, rs, LP_PLACE_KEEP_VERDICTS, &p));
+    assert_int_equal(lp_plan_unplaced(p), 1);
+    TU_FAILS(ctx, lp_plan_write(ctx, p, large, rs, 0, &text, NULL), LP_EINVAL,
+             "made on 2 hosts, the cluster has 3");
+    assert_null(text);
+    TU_OK(ctx, lp_plan_write(ctx, p, small, rs, 0, &text, NULL));
+    lp_free(text);
+    lp_plan_free(p);
+    lp_requests_free(rs);
+    lp_cluster_free(small);
+    lp_cluster_free(large);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +740,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_ten_thousand_hosts, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_plan_write, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_write_other_cluster, tu_ctx_setup,
+                                        tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_plan_write_args, tu_ctx_setup, tu_ctx_teardown),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);

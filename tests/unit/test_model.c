@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "internal.h" /* lp_cluster_truncate */
+
 static void class_names_round_trip(void **state)
 {
     (void)state;
@@ -215,6 +217,56 @@ static void cluster_finds_every_host_among_many(void **state)
     lp_cluster_free(c);
 }
 
+/* Adds host name with one workload (so that a leak of what a host owns shows). */
+static void add_named(lp_ctx *ctx, lp_cluster *c, const char *name)
+{
+    lp_workload w;
+    lp_workload_init(&w);
+    w.id = "w";
+    w.group = "g";
+    lp_host h = tu_host(name);
+    h.workloads = &w;
+    h.n_workloads = 1;
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+}
+
+/* The codec's undo after running out of memory midway (all or nothing). */
+static void cluster_truncate_drops_the_last_hosts_from_the_index(void **state)
+{
+    lp_ctx *ctx = *state;
+    enum { N = 600, KEEP = 300 }; /* more than two blocks of hosts */
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        add_named(ctx, c, name);
+    }
+    const lp_host *first = lp_cluster_host(c, 0);
+    lp_cluster_truncate(c, N); /* nothing after position N: no-op */
+    assert_int_equal(lp_cluster_size(c), N);
+    lp_cluster_truncate(c, KEEP);
+    assert_int_equal(lp_cluster_size(c), KEEP);
+    assert_null(lp_cluster_host(c, KEEP));
+    assert_ptr_equal(lp_cluster_host(c, 0), first);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        assert_int_equal(lp_cluster_find(c, name), i < KEEP ? i : -1);
+    }
+    /* A removed name can be added again and takes the next position. */
+    add_named(ctx, c, "n599");
+    assert_int_equal(lp_cluster_find(c, "n599"), KEEP);
+    assert_string_equal(lp_cluster_host(c, KEEP)->workloads[0].id, "w");
+    lp_cluster_truncate(c, 0);
+    assert_int_equal(lp_cluster_size(c), 0);
+    assert_int_equal(lp_cluster_find(c, "n0"), -1);
+    assert_int_equal(lp_cluster_find(c, "n599"), -1);
+    add_named(ctx, c, "n0");
+    assert_int_equal(lp_cluster_find(c, "n0"), 0);
+    lp_cluster_truncate(NULL, 0);
+    lp_cluster_free(c);
+}
+
 static void empty_cluster(void **state)
 {
     lp_ctx *ctx = *state;
@@ -236,6 +288,7 @@ int main(void)
         TU_TEST(cluster_copies_hosts_deeply),
         TU_TEST(cluster_refuses_duplicates_and_invalid_hosts_unchanged),
         TU_TEST(cluster_finds_every_host_among_many),
+        TU_TEST(cluster_truncate_drops_the_last_hosts_from_the_index),
         TU_TEST(empty_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,7 @@ typedef struct lp_classification {
  * Classify a workload from its metrics (util, demand, wait_ratio, iowait,
  * net_bps, disk_bps, threads, vcpus).  Unknown metrics (-1) are ignored;
  * with no usable metric the class is LP_CLASS_UNKNOWN, confidence 0.
+ * @param out receives the result (caller's storage; nothing to free).
  * @return LP_OK; LP_EINVAL for NULL arguments or NaN/infinite metrics (message
  *         names the metric).
  */
@@ -36,7 +37,8 @@ LP_EXPORT lp_status lp_classify(lp_ctx *ctx, const lp_workload *w, lp_classifica
  * (defaults: cpu -> unikernel, vm; net, io, idle -> container, vm;
  * mixed, unknown -> vm).
  * @param out receives one LP_RUNTIME_* bit, or LP_RUNTIME_NONE if none fits.
- * @return LP_OK (also when none fits), LP_EINVAL for bad arguments.
+ * @return LP_OK (also when none fits), LP_EINVAL for a NULL ctx or out or a
+ *         class out of range (no message: ctx is const).
  */
 LP_EXPORT lp_status lp_choose_runtime(const lp_ctx *ctx, lp_class klass, unsigned host_runtimes,
                                       unsigned allowed, lp_runtime *out);
@@ -44,14 +46,17 @@ LP_EXPORT lp_status lp_choose_runtime(const lp_ctx *ctx, lp_class klass, unsigne
 /**
  * Set the preference order of runtimes for a class, as a comma-separated
  * list of names ("unikernel,vm").  Each runtime at most once, 1 to 3 names.
- * @return LP_OK; LP_EINVAL (bad class, empty list) or LP_ENOTFOUND (unknown
- *         name), with a message naming the entry.  Unchanged on failure.
+ * @return LP_OK; LP_EINVAL (NULL ctx, class out of range or LP_CLASS_AUTO,
+ *         empty list or entry, a runtime listed twice) or LP_ENOTFOUND
+ *         (unknown name), with a message naming the entry.  Unchanged on failure.
  */
 LP_EXPORT lp_status lp_ctx_set_runtime_order(lp_ctx *ctx, lp_class klass, const char *order);
 
 /**
- * Write the preference order for a class into buf as "unikernel,vm".
- * @return LP_OK, LP_EINVAL (bad args), LP_ELIMIT (buf too small).
+ * Write the preference order for a class into buf (len bytes, caller's) as
+ * "unikernel,vm", NUL-terminated.
+ * @return LP_OK, LP_EINVAL (NULL ctx or buf, class out of range), LP_ELIMIT
+ *         (buf too small).  No message is stored (ctx is const).
  */
 LP_EXPORT lp_status lp_ctx_get_runtime_order(const lp_ctx *ctx, lp_class klass, char *buf, size_t len);
 

@@ -27,7 +27,9 @@ extern "C" {
 #define LP_MAX_COUNT 100000u
 
 /**
- * Parse one snapshot (a JSON object) and append its host to c.
+ * Parse one snapshot (a JSON object) and append a copy of its host to c.
+ * @param buf len bytes of JSON text (need not be NUL-terminated; the caller
+ *        keeps it); may be NULL only when len is 0.
  * @param origin name for messages (file name, URL); may be NULL ("<input>").
  * @return LP_OK; LP_EPARSE, LP_ELIMIT (message in ctx); LP_EINVAL (NULL
  *         argument, or the host is already in c); LP_ENOMEM.
@@ -37,24 +39,28 @@ LP_EXPORT lp_status lp_snapshot_parse(lp_ctx *ctx, lp_cluster *c, const char *bu
                                       const char *origin);
 
 /**
- * Parse a cluster file {"hosts": [snapshot, ...]} and append all hosts to c
- * (all or nothing).  @return as lp_snapshot_parse().
+ * Parse a cluster file {"hosts": [snapshot, ...]} and append copies of all
+ * its hosts to c, in file order (all or nothing: c is unchanged on any
+ * failure, running out of memory included).  @return as lp_snapshot_parse().
  */
 LP_EXPORT lp_status lp_cluster_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t len,
                                      const char *origin);
 
 /**
  * Parse a request file {"requests": [request, ...]} into a new list.
- * @param out receives the list (lp_requests_free()).
- * @return as lp_snapshot_parse().
+ * @param out receives the list (the caller frees it with lp_requests_free());
+ *        untouched on failure.
+ * @return as lp_snapshot_parse() (LP_EINVAL: NULL out).
  */
 LP_EXPORT lp_status lp_requests_parse(lp_ctx *ctx, const char *buf, size_t len,
                                       const char *origin, lp_requests **out);
 
 /**
  * Write a host as snapshot JSON (compact unless pretty).
- * @param out receives NUL-terminated text, freed with lp_free(); @param len its length (may be NULL).
- * @return LP_OK, LP_EINVAL, LP_ENOMEM.
+ * @param out receives NUL-terminated text, freed with lp_free(); untouched on
+ *        failure.  @param len receives its length (may be NULL).
+ * @return LP_OK, LP_EINVAL (NULL argument; a host, field or name the reader
+ *         would refuse: the message names the host and field), LP_ENOMEM.
  */
 LP_EXPORT lp_status lp_snapshot_write(lp_ctx *ctx, const lp_host *h, int pretty, char **out,
                                       size_t *len);
@@ -68,7 +74,10 @@ LP_EXPORT lp_status lp_cluster_write(lp_ctx *ctx, const lp_cluster *c, int prett
  * class, score, terms, reason, explain}], "placed": N, "unplaced": N,
  * "refusals": [...]} where
  * refusals list, for every unplaced instance, each host's reason (needs
- * LP_PLACE_KEEP_VERDICTS for per-host detail).  Same contract as above.
+ * LP_PLACE_KEEP_VERDICTS for per-host detail).  c and rs must be the cluster
+ * and requests the plan was made from; ctx is needed (it resolves classes).
+ * Same contract as above; LP_EINVAL also for a NULL ctx (no message) and for
+ * a c or rs that does not match the plan.
  */
 LP_EXPORT lp_status lp_plan_write(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
                                   const lp_requests *rs, int pretty, char **out, size_t *len);

@@ -20,7 +20,8 @@ extern "C" {
  *    runtimes the request allows"
  *   "fail memory: needs 2048 MB, 1024 MB free"
  * h (may be NULL) adds the host's thread count to the text.
- * Always NUL-terminates buf when len > 0 (truncating).
+ * buf is the caller's (may be NULL when len is 0, to ask for the length).
+ * Always NUL-terminates buf when len > 0 (truncating).  Cannot fail.
  * @return number of characters the full text needs (like snprintf), or 0 if
  *         v is NULL.
  */

@@ -38,13 +38,20 @@ typedef enum lp_runtime {
 } lp_runtime;
 #define LP_RUNTIME_ALL (LP_RUNTIME_CONTAINER | LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM)
 
-/** "cpu", "net", "io", "mixed", "idle", "unknown", "auto". Never NULL. */
+/** "cpu", "net", "io", "mixed", "idle", "unknown", "auto"; "?" out of range. Static, never NULL. */
 LP_EXPORT const char *lp_class_name(lp_class c);
-/** Parse a class name (exact, lower case). @return LP_OK or LP_ENOTFOUND. */
+/**
+ * Parse a class name (exact, lower case; "auto" included) into *out.
+ * @return LP_OK, LP_ENOTFOUND, LP_EINVAL (NULL argument); *out is untouched
+ *         on failure.  No ctx: no message.
+ */
 LP_EXPORT lp_status lp_class_parse(const char *name, lp_class *out);
-/** "container", "unikernel", "vm", "auto", "none" for one bit; "?" otherwise. */
+/** "container", "unikernel", "vm", "auto", "none" for one bit; "?" otherwise. Static. */
 LP_EXPORT const char *lp_runtime_name(lp_runtime r);
-/** Parse one runtime name. @return LP_OK or LP_ENOTFOUND. */
+/**
+ * Parse one runtime name, including "none" and "auto", into *out.
+ * @return as lp_class_parse().
+ */
 LP_EXPORT lp_status lp_runtime_parse(const char *name, lp_runtime *out);
 
 /**
@@ -68,7 +75,7 @@ typedef struct lp_workload {
     const char *group;     /**< placement group, or NULL */
 } lp_workload;
 
-/** Fill w with "unknown" values (id "" and group NULL). */
+/** Fill w with "unknown" values (id "" and group NULL). NULL is a no-op. */
 LP_EXPORT void lp_workload_init(lp_workload *w);
 
 /** A host, as one snapshot (schema libplacement/snapshot/v1) reports it. */
@@ -78,42 +85,55 @@ typedef struct lp_host {
     unsigned sockets;      /**< CPU sockets (>= 1) */
     unsigned cores;        /**< physical cores in all (>= 1) */
     unsigned threads;      /**< hardware threads = logical CPUs (>= 1) */
-    double memory_mb;      /**< total memory */
+    double memory_mb;      /**< total memory in MiB (0 = unknown: memory is not checked) */
     double memory_used_mb; /**< memory in use by workloads, -1 = sum of workloads' memory_mb */
     unsigned runtimes;     /**< LP_RUNTIME_* bits offered */
     double load_demand;    /**< measured host demand, -1 unknown */
     double load_util;      /**< CPUs busy, -1 unknown */
     double load_iowait;    /**< fraction, -1 unknown */
     double load_steal;     /**< fraction, -1 unknown */
-    const lp_workload *workloads; /**< n_workloads entries, owned by the holder */
+    const lp_workload *workloads; /**< n_workloads entries; owned by whoever filled the
+                                       struct (the cluster, for lp_cluster_host()) */
     size_t n_workloads;
 } lp_host;
 
-/** Fill h with defaults: 1 socket/core/thread, no runtimes, unknown load. */
+/** Fill h with defaults: name "", 1 socket/core/thread, no runtimes, no workloads,
+ *  unknown load. NULL is a no-op. */
 LP_EXPORT void lp_host_init(lp_host *h);
 
 /**
  * Check a host for consistency (threads >= cores >= sockets >= 1, finite
  * non-negative numbers, known runtimes, ...).
- * @return LP_OK, or LP_EINVAL with a message naming the field in ctx.
+ * @return LP_OK, or LP_EINVAL (also for a NULL h) with a message naming the
+ *         host and the field in ctx (ctx may be NULL).
  */
 LP_EXPORT lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h);
 
-/** A set of hosts with their workloads. Immutable once built. */
+/**
+ * A set of hosts with their workloads, in the order they were added.  Hosts
+ * are only appended, never changed or removed: once built it can be read
+ * from many threads.
+ */
 typedef struct lp_cluster lp_cluster;
 
-/** @return LP_OK, LP_EINVAL (NULL out), LP_ENOMEM. Free with lp_cluster_free(). */
+/**
+ * Create an empty cluster.
+ * @param out receives it; the caller frees it with lp_cluster_free().
+ * @return LP_OK, LP_EINVAL (NULL out), LP_ENOMEM.
+ */
 LP_EXPORT lp_status lp_cluster_new(lp_ctx *ctx, lp_cluster **out);
+/** Free a cluster and every host, workload and string it holds. NULL is allowed. */
 LP_EXPORT void lp_cluster_free(lp_cluster *c);
 
 /**
- * Append a deep copy of h (strings and workloads are copied).
- * @return LP_OK; LP_EINVAL if h fails lp_host_validate() or a host of the
- *         same name is already in c; LP_ENOMEM. c is unchanged on failure.
+ * Append a deep copy of h (strings and workloads are copied: h's memory stays
+ * the caller's and may be reused at once).
+ * @return LP_OK; LP_EINVAL if c is NULL, h fails lp_host_validate() or a host
+ *         of the same name is already in c; LP_ENOMEM. c is unchanged on failure.
  */
 LP_EXPORT lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_host *h);
 
-/** Number of hosts. */
+/** Number of hosts (0 for NULL). */
 LP_EXPORT size_t lp_cluster_size(const lp_cluster *c);
 
 /**
@@ -122,7 +142,7 @@ LP_EXPORT size_t lp_cluster_size(const lp_cluster *c);
  */
 LP_EXPORT const lp_host *lp_cluster_host(const lp_cluster *c, size_t i);
 
-/** Index of the host named name, or -1 (O(1) on average: a hash index). */
+/** Index of the host named name, or -1 (also for NULL arguments); O(1) on average: a hash index. */
 LP_EXPORT long lp_cluster_find(const lp_cluster *c, const char *name);
 
 #ifdef __cplusplus

@@ -35,17 +35,30 @@ typedef struct lp_request {
     lp_workload metrics;   /**< measured behaviour for LP_CLASS_AUTO (may be all unknown) */
 } lp_request;
 
-/** Fill r with defaults: count 1, 1 vcpu, class auto, runtime auto, all runtimes. */
+/** Fill r with defaults: id "", count 1, 1 vcpu, class auto, unknown demand, runtime
+ *  auto, all runtimes, no group, unknown metrics. NULL is a no-op. */
 LP_EXPORT void lp_request_init(lp_request *r);
 
-/** A parsed list of requests. Immutable once built. */
+/** A list of requests, in the order they were added; only appended to. */
 typedef struct lp_requests lp_requests;
+/**
+ * Create an empty request list.
+ * @param out receives it; the caller frees it with lp_requests_free().
+ * @return LP_OK, LP_EINVAL (NULL out), LP_ENOMEM.
+ */
 LP_EXPORT lp_status lp_requests_new(lp_ctx *ctx, lp_requests **out);
-LP_EXPORT void lp_requests_free(lp_requests *r);
-/** Append a deep copy of r. LP_EINVAL (message names the field) if r is invalid. */
+/** Free a request list and the copies it holds. NULL is allowed. */
+LP_EXPORT void lp_requests_free(lp_requests *rs);
+/**
+ * Append a deep copy of r (id, group and metrics' strings are copied).
+ * @return LP_OK; LP_EINVAL if rs or r is NULL or r is invalid (message names
+ *         the request and the field); LP_ENOMEM.  rs is unchanged on failure.
+ *         Ids need not be unique here (the request-file parser checks that).
+ */
 LP_EXPORT lp_status lp_requests_add(lp_ctx *ctx, lp_requests *rs, const lp_request *r);
+/** Number of requests (0 for NULL). */
 LP_EXPORT size_t lp_requests_size(const lp_requests *rs);
-/** Borrowed; NULL if i is out of range. */
+/** The i-th request, borrowed: valid while rs lives; NULL if i is out of range. */
 LP_EXPORT const lp_request *lp_requests_get(const lp_requests *rs, size_t i);
 
 /**
@@ -67,8 +80,10 @@ typedef struct lp_host_load {
  * others their measured demand (-> never "zero load" for declared work).
  * memory_free_mb = memory_mb - used (never below 0), or -1 when memory_mb is 0
  * (unknown total); group_members counts workloads whose group equals group.
- * @param out array of n entries; n must equal lp_cluster_size(c).
- * @return LP_OK, LP_EINVAL (NULL argument, n differs from the cluster size).
+ * @param out caller's array of n entries, all written; n must equal
+ *        lp_cluster_size(c).
+ * @return LP_OK, LP_EINVAL (NULL ctx, c or out, n differs from the cluster
+ *         size).
  */
 LP_EXPORT lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
                                      lp_host_load *out, size_t n);
@@ -80,12 +95,12 @@ typedef enum lp_reason {
     LP_REASON_RUNTIME,      /**< no runtime that the request may use is offered */
     LP_REASON_MEMORY        /**< not enough free memory */
 } lp_reason;
-/** "ok", "parallelism", "runtime", "memory". */
+/** "ok", "parallelism", "runtime", "memory"; "?" out of range. Static. */
 LP_EXPORT const char *lp_reason_name(lp_reason r);
 
 /** Score terms, in lp_verdict.terms. */
 enum { LP_TERM_HEADROOM = 0, LP_TERM_COLOCATE, LP_TERM_SPREAD, LP_TERM_COUNT };
-/** "headroom", "colocate", "spread". */
+/** "headroom", "colocate", "spread" for LP_TERM_*; "?" out of range. Static. */
 LP_EXPORT const char *lp_term_name(int term);
 
 /** The decision for one host. */
@@ -106,21 +121,25 @@ typedef struct lp_verdict {
 /**
  * Resolve a request's class (LP_CLASS_AUTO -> lp_classify on its metrics;
  * LP_CLASS_UNKNOWN when nothing is known) and the demand one instance adds.
- * @return LP_OK, LP_EINVAL.
+ * @param klass receives the class (never LP_CLASS_AUTO); @param added the demand.
+ * @return LP_OK, LP_EINVAL (NULL argument, invalid request: the message names
+ *         the field).  Outputs are untouched on failure.
  */
 LP_EXPORT lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass,
                                        double *added);
 
 /**
  * Filter and score n hosts for one instance of r in one call.
- * @param hosts n host loads; @param out n verdicts (written for every host).
- * @return LP_OK; LP_EINVAL (NULL with n > 0, invalid request or host numbers:
- *         the message names the host index and field).
+ * @param hosts n host loads; @param out caller's array of n verdicts (written
+ *        for every host).  n may be 0.
+ * @return LP_OK; LP_EINVAL (NULL ctx, NULL arrays with n > 0, invalid request
+ *         or host numbers: the message names the host index and field).
  */
 LP_EXPORT lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts,
                                     size_t n, lp_verdict *out);
 
-/** Index of the best passing verdict (highest score, lowest index on ties), or -1. */
+/** Index of the best passing verdict (highest score, lowest index on ties), or -1
+ *  (also for NULL v). */
 LP_EXPORT long lp_best(const lp_verdict *v, size_t n);
 
 /** Options for lp_place(). */
@@ -134,28 +153,33 @@ typedef struct lp_assignment {
     unsigned instance;    /**< 0 .. count-1 */
     long host;            /**< index in the cluster, or -1 if no host passed */
     lp_verdict verdict;   /**< the chosen host's verdict (if placed) */
-    const lp_verdict *hosts; /**< all hosts' verdicts (LP_PLACE_KEEP_VERDICTS) or NULL */
+    const lp_verdict *hosts; /**< every host's verdict, lp_cluster_size() entries in cluster
+                                  order (LP_PLACE_KEEP_VERDICTS), or NULL; owned by the plan */
 } lp_assignment;
 
-/** The result of lp_place(). Immutable. */
+/** The result of lp_place(). Never modified: can be read from many threads. */
 typedef struct lp_plan lp_plan;
 
 /**
  * Place every instance of every request in order; each instance sees the
  * demand, memory and group members that the earlier ones added.  The cluster
  * is not modified.
+ * The plan refers to hosts and requests by index: keep c and rs to read it.
  * @param flags LP_PLACE_* bits. @param out receives the plan (lp_plan_free()).
- * @return LP_OK (also when some instances were not placed: see
- *         lp_plan_unplaced()); LP_EINVAL; LP_ENOMEM.
+ * @return LP_OK (also when some instances were not placed, or the cluster is
+ *         empty: see lp_plan_unplaced()); LP_EINVAL (NULL argument, unknown
+ *         flag, invalid request); LP_ELIMIT (LP_PLACE_KEEP_VERDICTS with more
+ *         instances x hosts verdicts than memory can address); LP_ENOMEM.
  */
 LP_EXPORT lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
                              unsigned flags, lp_plan **out);
+/** Free a plan and the verdicts it holds. NULL is allowed. */
 LP_EXPORT void lp_plan_free(lp_plan *p);
-/** Number of assignments (sum of counts). */
+/** Number of assignments (sum of counts; 0 for NULL). */
 LP_EXPORT size_t lp_plan_size(const lp_plan *p);
-/** Borrowed; NULL out of range. */
+/** The i-th assignment, in placement order; borrowed: valid while p lives; NULL out of range. */
 LP_EXPORT const lp_assignment *lp_plan_get(const lp_plan *p, size_t i);
-/** Number of instances that found no host. */
+/** Number of instances that found no host (0 for NULL). */
 LP_EXPORT size_t lp_plan_unplaced(const lp_plan *p);
 
 #ifdef __cplusplus

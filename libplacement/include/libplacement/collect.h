@@ -1,0 +1,184 @@
+/*
+ * libplacement — collectors: what the host agent measures (docs/agent.md).
+ *
+ * A collector reads cumulative per-workload counters (CPU run and wait time,
+ * bytes, ...) from one source: /proc and cgroups, libvirt, libxl, Docker.
+ * An lp_sampler turns the counters of two consecutive sweeps into rates
+ * (demand, util, wait_ratio, iowait, net_bps, disk_bps), classifies every
+ * workload with lp_classify() and fills an lp_host snapshot.
+ *
+ * Not part of libplacement.so: these live in libplacement-collect.a, which
+ * the agent links together with libplacement.a.  Linux only.
+ *
+ * Conventions are those of common.h: lp_status results, messages in the
+ * lp_ctx, _open/_close pairs, no global state.  One lp_sampler (and its
+ * collectors) must not be used by two threads at once.
+ */
+#ifndef LIBPLACEMENT_COLLECT_H
+#define LIBPLACEMENT_COLLECT_H
+
+#include "classify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP_COUNTERS_ID_MAX 192
+
+/**
+ * Cumulative counters of one workload at one instant.  Counters only grow
+ * while the workload lives; -1 means "not measured by this collector".
+ */
+typedef struct lp_counters {
+    char id[LP_COUNTERS_ID_MAX];    /**< workload id: VM UUID, container id, cgroup path */
+    char claim[LP_COUNTERS_ID_MAX]; /**< id of another entry this one replaces (a
+                                         container's cgroup path, "qemu:<UUID>" for a
+                                         VM's QEMU process), or "" */
+    char name[64];                  /**< human name (domain or container name), or "" */
+    lp_runtime runtime;             /**< one bit or LP_RUNTIME_NONE */
+    double vcpus;                   /**< declared/allowed CPUs, 0 = unknown */
+    double threads;                 /**< threads (or vCPUs of a VM), 0 = unknown */
+    double memory_mb;               /**< memory held, -1 = unknown */
+    int64_t run_ns;                 /**< CPU time used */
+    int64_t wait_ns;                /**< time runnable but waiting for a CPU */
+    int64_t blkio_delay_ns;         /**< time blocked on block I/O (delay accounting) */
+    int64_t net_bytes;              /**< network bytes received + sent */
+    int64_t disk_bytes;             /**< storage bytes read + written */
+    int64_t timeslices;             /**< times scheduled onto a CPU (context switches in) */
+    int64_t throttled_ns;           /**< cgroup CPU throttled time */
+    int64_t cgroup_usage_ns;        /**< cgroup CPU usage (cpuacct / cpu.stat) */
+    int64_t psi_cpu_some_us;        /**< cgroup v2 cpu.pressure "some" total */
+    int64_t read_ns;                /**< CLOCK_MONOTONIC when read, 0 = at the sweep's time:
+                                         rates use it so that a slow or preempted sweep
+                                         does not skew short windows */
+} lp_counters;
+
+/** Set every counter of c to "not measured" and its strings to "". */
+LP_EXPORT void lp_counters_init(lp_counters *c);
+
+/**
+ * A growable list of counters filled by one sweep of the collectors.
+ * Zero-initialise it ({0}) before first use; free with lp_sample_clear().
+ */
+typedef struct lp_sample {
+    lp_counters *items;
+    size_t n, cap;
+} lp_sample;
+
+/**
+ * Append one entry (lp_counters_init()ed) and return it, or NULL on ENOMEM.
+ * The pointer is valid until the next append.
+ */
+LP_EXPORT lp_counters *lp_sample_add(lp_sample *s);
+/** Free the list's memory and empty it. NULL is allowed. */
+LP_EXPORT void lp_sample_clear(lp_sample *s);
+
+/** Host-wide cumulative counters (from /proc/stat, /proc/schedstat, /proc/pressure). */
+typedef struct lp_host_counters {
+    int64_t cpu_total_ticks, cpu_busy_ticks, cpu_iowait_ticks, cpu_steal_ticks;
+    int64_t run_ns, wait_ns;            /**< Σ over CPUs of /proc/schedstat run and wait,
+                                             -1 without CONFIG_SCHEDSTATS */
+    double loadavg1;                    /**< 1-minute load average: demand when run_ns is -1 */
+    int64_t psi_some_us[3];             /**< cpu, io, memory "some" totals, -1 if absent */
+    int64_t psi_full_us[3];             /**< cpu, io, memory "full" totals, -1 if absent */
+} lp_host_counters;
+
+/** Options common to all collectors (from the agent's configuration). */
+typedef struct lp_collect_config {
+    const char *proc_root;        /**< NULL = "/proc"; another root for tests */
+    const char *cgroup_hierarchy; /**< v1 controller whose paths group processes ("cpu"),
+                                       or "unified" for cgroup v2; NULL = auto */
+    int include_root_cgroup;      /**< also report processes of the root cgroup, one per pid */
+    const char *libvirt_uri;      /**< NULL = "qemu:///system" */
+    const char *docker_socket;    /**< NULL = "/run/docker.sock" */
+} lp_collect_config;
+
+/**
+ * A collector: a source of per-workload counters.  open() may fail with
+ * LP_EUNAVAIL when its source does not exist on this host (no libvirtd, no
+ * Xen): the agent then reports the collector as down and runs on.
+ */
+typedef struct lp_collector_ops {
+    const char *name; /**< "proc", "libvirt", "docker", "libxl" */
+    /** Create the collector's state in *state. @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO. */
+    lp_status (*open)(lp_ctx *ctx, const lp_collect_config *cfg, void **state);
+    /**
+     * Append the counters of every workload it sees now to out.
+     * @return LP_OK, or an error (out then holds what was appended before it).
+     */
+    lp_status (*sample)(lp_ctx *ctx, void *state, lp_sample *out);
+    /** Release the state. NULL is allowed. */
+    void (*close)(void *state);
+} lp_collector_ops;
+
+/** The built-in collectors; NULL past the end.  Their names are the ops' names. */
+LP_EXPORT const lp_collector_ops *lp_collector_builtin(size_t i);
+/** The built-in collector called name, or NULL. */
+LP_EXPORT const lp_collector_ops *lp_collector_find(const char *name);
+
+/**
+ * Read the host-wide counters.
+ * @return LP_OK, LP_EIO (message names the file) when /proc/stat cannot be read.
+ */
+LP_EXPORT lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_counters *out);
+
+/**
+ * Fill the static part of h: name (host_name, or the kernel host name when
+ * NULL), sockets, cores, threads (online CPUs' topology) and memory_mb.
+ * h->name points into name_buf (len bytes).  Other fields are untouched.
+ * @return LP_OK, LP_EINVAL, LP_EIO.
+ */
+LP_EXPORT lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf,
+                                     size_t len, lp_host *h);
+
+/** Turns consecutive sweeps into a snapshot. */
+typedef struct lp_sampler lp_sampler;
+
+/** @return LP_OK, LP_EINVAL, LP_ENOMEM.  Free with lp_sampler_free(). */
+LP_EXPORT lp_status lp_sampler_new(lp_ctx *ctx, lp_sampler **out);
+LP_EXPORT void lp_sampler_free(lp_sampler *s);
+
+/**
+ * Feed one sweep taken at monotonic time now_ns: host counters and the
+ * workloads' counters (all collectors together).  Entries whose id another
+ * entry claims are merged into the claiming entry (its unmeasured counters
+ * are taken from the claimed one).  Rates are computed against the previous
+ * sweep; a workload seen for the first time, or whose counters went
+ * backwards, has unknown (-1) rates until the next sweep.
+ * The sampler takes nothing from sample (it copies what it keeps).
+ * @return LP_OK, LP_EINVAL (NULL, time not increasing), LP_ENOMEM (the
+ *         sampler keeps its previous state).
+ */
+LP_EXPORT lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns,
+                                    const lp_host_counters *host, const lp_sample *sample);
+
+/**
+ * Fill h's load and workloads from the last two sweeps (h's static fields are
+ * left as they are).  h->workloads points into the sampler and stays valid
+ * until the next lp_sampler_feed() or lp_sampler_free().  Every workload with
+ * rates is classified with lp_classify() under ctx's policy.
+ * @return LP_OK, LP_EINVAL.
+ */
+LP_EXPORT lp_status lp_sampler_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h);
+
+/**
+ * Extra per-workload rates that the snapshot does not carry (for /metrics),
+ * aligned with the workloads lp_sampler_host() returns.  -1 when unknown.
+ */
+typedef struct lp_workload_extra {
+    const char *name;        /**< "" if none */
+    double timeslices_ps;    /**< context switches in per second */
+    double throttled;        /**< fraction of time throttled by the cgroup */
+    double psi_cpu_some;     /**< fraction of time some task waited for CPU (v2) */
+} lp_workload_extra;
+
+/** The i-th workload's extras, or NULL when i is out of range. Borrowed like workloads. */
+LP_EXPORT const lp_workload_extra *lp_sampler_extra(const lp_sampler *s, size_t i);
+
+/** Host pressure (fractions over the last window; -1 unknown): cpu, io, memory "some". */
+LP_EXPORT void lp_sampler_host_psi(const lp_sampler *s, double some[3], double full[3]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
