@@ -216,7 +216,7 @@ int lpctl_fetch_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        long v;
+        long v = 0; /* set by parse_long; unused when it fails */
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             hostlist_free(&hosts);
