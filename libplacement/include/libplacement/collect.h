@@ -100,7 +100,10 @@ typedef struct lp_collect_config {
  */
 typedef struct lp_collector_ops {
     const char *name; /**< "proc", "libvirt", "docker", "libxl" */
-    /** Create the collector's state in *state. @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO. */
+    /**
+     * Create the collector's state in *state (set only on success; release it
+     * with close()).  @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO.
+     */
     lp_status (*open)(lp_ctx *ctx, const lp_collect_config *cfg, void **state);
     /**
      * Append the counters of every workload it sees now to out.
@@ -117,8 +120,10 @@ LP_EXPORT const lp_collector_ops *lp_collector_builtin(size_t i);
 LP_EXPORT const lp_collector_ops *lp_collector_find(const char *name);
 
 /**
- * Read the host-wide counters.
- * @return LP_OK, LP_EIO (message names the file) when /proc/stat cannot be read.
+ * Read the host-wide counters from proc_root (NULL = "/proc").  Files other
+ * than stat are optional: what they give is -1 when absent.
+ * @return LP_OK, LP_EINVAL (out NULL), LP_EIO (message names the file) when
+ *         stat cannot be read.
  */
 LP_EXPORT lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_counters *out);
 

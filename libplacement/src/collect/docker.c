@@ -1,0 +1,223 @@
+/*
+ * The Docker collector: lists running containers through the Engine API on
+ * its unix socket (libcurl) and maps each to its cgroup, which the proc
+ * collector measures; a container's entry claims that cgroup's workload, so
+ * its rates come from the cgroup's tasks (the stats endpoint takes 1-2 s per
+ * container).  A container is inspected once, when it first appears.
+ */
+#include <curl/curl.h>
+#include <json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collect_internal.h"
+
+#define DOCKER_MAX_REPLY (8u * 1024u * 1024u)
+
+typedef struct known {
+    char id[80];
+    char name[64];
+    char cgroup[LP_COUNTERS_ID_MAX];
+    unsigned long sweep;
+    lp_cgroup_files cg;
+} known;
+
+typedef struct dk_state {
+    char socket[256];
+    char proc_root[256];
+    CURL *curl;
+    lp_cgroup_fs fs;
+    known *k;
+    size_t nk, capk;
+    unsigned long sweep;
+    char *body;
+    size_t len;
+    int overflow;
+} dk_state;
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    dk_state *s = ud;
+    size_t add = size * n;
+    if (s->len + add > DOCKER_MAX_REPLY) {
+        s->overflow = 1;
+        return 0;
+    }
+    char *nb = realloc(s->body, s->len + add + 1);
+    if (!nb)
+        return 0;
+    s->body = nb;
+    memcpy(s->body + s->len, p, add);
+    s->len += add;
+    s->body[s->len] = '\0';
+    return add;
+}
+
+/* GET path on the socket into s->body. @return LP_OK on HTTP 200. */
+static lp_status request(lp_ctx *ctx, dk_state *s, const char *path)
+{
+    char url[512];
+    snprintf(url, sizeof url, "http://localhost%s", path);
+    s->len = 0;
+    s->overflow = 0;
+    curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    CURLcode rc = curl_easy_perform(s->curl);
+    long code = 0;
+    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK)
+        return lp_fail(ctx, rc == CURLE_COULDNT_CONNECT ? LP_EUNAVAIL : LP_EIO, "docker %s: GET %s: %s%s",
+                       s->socket, path, curl_easy_strerror(rc), s->overflow ? " (reply over 8 MiB)" : "");
+    if (code != 200)
+        return lp_fail(ctx, code == 404 ? LP_ENOTFOUND : LP_EIO, "docker %s: GET %s: HTTP %ld", s->socket,
+                       path, code);
+    return LP_OK;
+}
+
+/* GET path and parse the reply as one JSON value; NULL with *st set on error. */
+static json_object *get(lp_ctx *ctx, dk_state *s, const char *path, lp_status *st)
+{
+    if ((*st = request(ctx, s, path)) != LP_OK)
+        return NULL;
+    json_tokener *tok = json_tokener_new_ex(LP_JSON_MAX_DEPTH);
+    json_object *j = tok ? json_tokener_parse_ex(tok, s->body ? s->body : "", (int)s->len) : NULL;
+    if (!j || json_tokener_get_parse_end(tok) != s->len) {
+        json_object_put(j);
+        j = NULL;
+        *st = lp_fail(ctx, LP_EIO, "docker %s: GET %s: reply is not one JSON value", s->socket, path);
+    }
+    json_tokener_free(tok);
+    return j;
+}
+
+static lp_status dk_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+{
+    dk_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lp_fail(ctx, LP_ENOMEM, "docker collector: out of memory");
+    snprintf(s->socket, sizeof s->socket, "%s", cfg && cfg->docker_socket ? cfg->docker_socket : "/run/docker.sock");
+    snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
+    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
+    if (st == LP_OK && !(s->curl = curl_easy_init()))
+        st = lp_fail(ctx, LP_ENOMEM, "docker collector: curl_easy_init failed");
+    if (st == LP_OK) {
+        curl_easy_setopt(s->curl, CURLOPT_UNIX_SOCKET_PATH, s->socket);
+        curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+        curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 5000L);
+        curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+        st = request(ctx, s, "/_ping");
+    }
+    if (st != LP_OK) {
+        if (s->curl)
+            curl_easy_cleanup(s->curl);
+        free(s->body);
+        free(s);
+        return st == LP_EIO ? lp_fail(ctx, LP_EUNAVAIL, "%s", lp_ctx_last_error(ctx)) : st;
+    }
+    *state = s;
+    return LP_OK;
+}
+
+static void dk_close(void *state)
+{
+    dk_state *s = state;
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nk; i++)
+        lp_cgroup_close(&s->k[i].cg);
+    free(s->k);
+    curl_easy_cleanup(s->curl);
+    free(s->body);
+    free(s);
+}
+
+static known *find_known(dk_state *s, const char *id)
+{
+    for (size_t i = 0; i < s->nk; i++)
+        if (!strcmp(s->k[i].id, id))
+            return &s->k[i];
+    return NULL;
+}
+
+/* Inspect a new container: its main process's cgroup. */
+static known *learn(lp_ctx *ctx, dk_state *s, const char *id, const char *name)
+{
+    char path[160];
+    lp_status st = LP_OK;
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    json_object *j = get(ctx, s, path, &st), *state, *pid;
+    if (!j)
+        return NULL;
+    int p = json_object_object_get_ex(j, "State", &state) && json_object_object_get_ex(state, "Pid", &pid)
+                ? json_object_get_int(pid)
+                : 0;
+    json_object_put(j);
+    char cg[LP_COUNTERS_ID_MAX];
+    if (p <= 0 || lp_cgroup_of_pid(&s->fs, s->proc_root, p, cg, sizeof cg) < 0)
+        return NULL;
+    if (s->nk == s->capk) {
+        size_t nc = s->capk ? s->capk * 2 : 16;
+        known *nk = realloc(s->k, nc * sizeof *nk);
+        if (!nk)
+            return NULL;
+        s->k = nk;
+        s->capk = nc;
+    }
+    known *k = &s->k[s->nk++];
+    snprintf(k->id, sizeof k->id, "%s", id);
+    snprintf(k->name, sizeof k->name, "%s", name[0] == '/' ? name + 1 : name);
+    snprintf(k->cgroup, sizeof k->cgroup, "%s", cg);
+    lp_cgroup_open(&s->fs, cg, &k->cg);
+    return k;
+}
+
+static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
+{
+    dk_state *s = state;
+    lp_status st = LP_OK;
+    json_object *list = get(ctx, s, "/containers/json", &st);
+    if (!list)
+        return st;
+    if (!json_object_is_type(list, json_type_array)) {
+        json_object_put(list);
+        return lp_fail(ctx, LP_EIO, "docker %s: /containers/json is not an array", s->socket);
+    }
+    s->sweep++;
+    size_t n = json_object_array_length(list);
+    for (size_t i = 0; i < n && st == LP_OK; i++) {
+        json_object *c = json_object_array_get_idx(list, i), *jid, *names;
+        if (!json_object_object_get_ex(c, "Id", &jid))
+            continue;
+        const char *id = json_object_get_string(jid), *name = "";
+        if (json_object_object_get_ex(c, "Names", &names) && json_object_array_length(names) > 0)
+            name = json_object_get_string(json_object_array_get_idx(names, 0));
+        known *k = find_known(s, id);
+        if (!k && !(k = learn(ctx, s, id, name ? name : "")))
+            continue; /* exited meanwhile, or not in a cgroup we group by */
+        k->sweep = s->sweep;
+        lp_counters *e = lp_sample_add(out);
+        if (!e) {
+            st = lp_fail(ctx, LP_ENOMEM, "docker collector: out of memory");
+            break;
+        }
+        snprintf(e->id, sizeof e->id, "%s", k->id);
+        snprintf(e->claim, sizeof e->claim, "%s", k->cgroup);
+        snprintf(e->name, sizeof e->name, "%s", k->name);
+        e->runtime = LP_RUNTIME_CONTAINER;
+        lp_cgroup_read(&k->cg, e);
+    }
+    json_object_put(list);
+    /* Forget containers that are gone. */
+    size_t kept = 0;
+    for (size_t i = 0; i < s->nk; i++) {
+        if (s->k[i].sweep == s->sweep)
+            s->k[kept++] = s->k[i];
+        else
+            lp_cgroup_close(&s->k[i].cg);
+    }
+    s->nk = kept;
+    return st;
+}
+
+const lp_collector_ops lp_collector_docker = {"docker", dk_open, dk_sample, dk_close};

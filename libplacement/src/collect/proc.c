@@ -1,0 +1,716 @@
+/*
+ * The proc/cgroup collector: one workload per cgroup that holds processes
+ * (a container, a systemd unit, a VM's QEMU process), counters summed over
+ * all threads of all its processes.
+ *
+ * Cost is kept bounded: every process's io and every thread's schedstat
+ * stay open and are pread() each sweep (cgroup.procs is read once per cgroup);
+ * memory is the cgroup's; a process's task/ directory is listed again only
+ * when its thread count (the link count of task/, from fstat) changes or a
+ * thread went away.
+ * Counters are accumulated as deltas since the workload was first seen, so
+ * processes and threads coming and going never make a total go backwards;
+ * a task started since the last sweep counts from its start.
+ */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collect_internal.h"
+
+#define PF_KTHREAD 0x00200000u
+#define MAX_CGROUP_DEPTH 16
+
+typedef struct thr {
+    int tid, fd;
+    int64_t run, wait, slices;
+} thr;
+
+typedef struct group group;
+
+typedef struct proc {
+    int pid;
+    unsigned long sweep; /* last sweep that saw it */
+    int task_fd, io_fd, stat_fd;
+    thr *t;
+    size_t nt, capt;
+    int64_t io_bytes, blk_ticks;
+    char uuid[40];       /* a QEMU process's -uuid, "" otherwise */
+    int own_netns;       /* lives in a network namespace of its own (a container) */
+    group *g;
+} proc;
+
+struct group {
+    char key[LP_COUNTERS_ID_MAX];
+    unsigned long sweep;
+    lp_cgroup_files cg;
+    int net_fd;          /* net/dev of a member in another network namespace, or -1 */
+    int aff_pid;         /* a member, for its CPU affinity */
+    lp_counters acc;     /* totals since first seen */
+    double threads;
+};
+
+typedef struct cgdir {
+    char rel[PATH_MAX];
+    unsigned long sweep;
+    group *g;            /* group of its non-QEMU processes, created on demand */
+} cgdir;
+
+/* A vector of pointers kept sorted by key; new entries wait in "fresh" until
+ * the end of the sweep. */
+typedef struct vec {
+    void **v;
+    size_t n, cap;
+} vec;
+
+typedef struct proc_state {
+    char proc_root[256];
+    lp_cgroup_fs fs;
+    int include_root, delayacct, ncpus;
+    ino_t own_netns;
+    long tick_ns;
+    int64_t last_sweep_ticks; /* CLOCK_BOOTTIME at the last sweep's start, in clock ticks */
+    unsigned long sweep;
+    vec procs, fresh_procs, groups, fresh_groups, dirs, fresh_dirs;
+    char *buf;           /* cgroup.procs text */
+    size_t buflen;
+} proc_state;
+
+static int vec_push(vec *a, void *p)
+{
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        void **nv = realloc(a->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        a->v = nv;
+        a->cap = nc;
+    }
+    a->v[a->n++] = p;
+    return 0;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+    int x = (*(proc *const *)a)->pid, y = (*(proc *const *)b)->pid;
+    return (x > y) - (x < y);
+}
+static int cmp_group(const void *a, const void *b)
+{
+    return strcmp((*(group *const *)a)->key, (*(group *const *)b)->key);
+}
+static int cmp_dir(const void *a, const void *b)
+{
+    return strcmp((*(cgdir *const *)a)->rel, (*(cgdir *const *)b)->rel);
+}
+
+static proc *find_proc(proc_state *s, int pid)
+{
+    proc key = {.pid = pid}, *kp = &key;
+    proc **hit = s->procs.n ? bsearch(&kp, s->procs.v, s->procs.n, sizeof(void *), cmp_proc) : NULL;
+    if (hit)
+        return *hit;
+    for (size_t i = 0; i < s->fresh_procs.n; i++)
+        if (((proc *)s->fresh_procs.v[i])->pid == pid)
+            return s->fresh_procs.v[i];
+    return NULL;
+}
+
+static group *find_group(proc_state *s, const char *key)
+{
+    for (size_t i = 0; i < s->fresh_groups.n; i++)
+        if (strcmp(((group *)s->fresh_groups.v[i])->key, key) == 0)
+            return s->fresh_groups.v[i];
+    if (!s->groups.n)
+        return NULL;
+    group k, *kp = &k;
+    snprintf(k.key, sizeof k.key, "%s", key);
+    group **hit = bsearch(&kp, s->groups.v, s->groups.n, sizeof(void *), cmp_group);
+    return hit ? *hit : NULL;
+}
+
+static cgdir *find_dir(proc_state *s, const char *rel)
+{
+    if (!s->dirs.n)
+        return NULL;
+    cgdir k, *kp = &k;
+    snprintf(k.rel, sizeof k.rel, "%s", rel);
+    cgdir **hit = bsearch(&kp, s->dirs.v, s->dirs.n, sizeof(void *), cmp_dir);
+    return hit ? *hit : NULL;
+}
+
+static void thr_close_all(proc *p)
+{
+    for (size_t i = 0; i < p->nt; i++)
+        close(p->t[i].fd);
+    p->nt = 0;
+}
+
+static void proc_free(proc *p)
+{
+    if (!p)
+        return;
+    thr_close_all(p);
+    free(p->t);
+    if (p->task_fd >= 0)
+        close(p->task_fd);
+    if (p->io_fd >= 0)
+        close(p->io_fd);
+    if (p->stat_fd >= 0)
+        close(p->stat_fd);
+    free(p);
+}
+
+static void group_free(group *g)
+{
+    if (!g)
+        return;
+    lp_cgroup_close(&g->cg);
+    if (g->net_fd >= 0)
+        close(g->net_fd);
+    free(g);
+}
+
+static int read_schedstat(int fd, int64_t *run, int64_t *wait, int64_t *slices)
+{
+    char buf[96];
+    long long a, b, c;
+    if (lp_pread_once(fd, buf, sizeof buf) <= 0 || sscanf(buf, "%lld %lld %lld", &a, &b, &c) != 3)
+        return -1;
+    *run = a;
+    *wait = b;
+    *slices = c;
+    return 0;
+}
+
+static int has_tid(const proc *p, int tid)
+{
+    for (size_t i = 0; i < p->nt; i++)
+        if (p->t[i].tid == tid)
+            return 1;
+    return 0;
+}
+
+/* Field n (1-based, n >= 3) of a stat line, counted after the ")" of comm
+ * (which may hold spaces), or -1. */
+static int64_t stat_field(const char *buf, int n)
+{
+    const char *p = strrchr(buf, ')');
+    /* the space before field N is the (N-2)th after ")" */
+    for (int field = 3; field <= n && p; field++)
+        p = strchr(p + 1, ' ');
+    return p ? strtoll(p + 1, NULL, 10) : -1;
+}
+
+/* Field 42 of stat: delayacct_blkio_ticks. */
+static int64_t read_blk_ticks(int fd)
+{
+    char buf[1024];
+    if (fd < 0 || lp_pread_once(fd, buf, sizeof buf) <= 0)
+        return -1;
+    return stat_field(buf, 42);
+}
+
+/* Was the task whose stat file is at path started since the last sweep
+ * (field 22, start time in clock ticks since boot)?  Then all its counters
+ * are new, not only what it does from now on. */
+static int born_since_last_sweep(const proc_state *s, const char *path)
+{
+    char buf[1024];
+    if (!s->last_sweep_ticks || lp_read_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    /* ">": a task started in the same tick as the last sweep may already
+     * have been counted; missing up to one tick beats counting twice */
+    int64_t start = stat_field(buf, 22);
+    return start > s->last_sweep_ticks;
+}
+
+/* List task/ and open the schedstat of threads not yet held; their counters
+ * count from now, or from their start if that was after the last sweep. */
+static void rescan_threads(proc_state *s, proc *p)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%d/task", s->proc_root, p->pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int tid = atoi(e->d_name);
+        if (tid <= 0 || has_tid(p, tid))
+            continue;
+        if (p->nt == p->capt) {
+            size_t nc = p->capt ? p->capt * 2 : 4;
+            thr *nt = realloc(p->t, nc * sizeof *nt);
+            if (!nt)
+                break;
+            p->t = nt;
+            p->capt = nc;
+        }
+        char sp[PATH_MAX];
+        snprintf(sp, sizeof sp, "%s/%d/task/%d/schedstat", s->proc_root, p->pid, tid);
+        thr *t = &p->t[p->nt];
+        t->tid = tid;
+        t->fd = open(sp, O_RDONLY | O_CLOEXEC);
+        if (t->fd < 0)
+            continue;
+        if (read_schedstat(t->fd, &t->run, &t->wait, &t->slices) < 0) {
+            close(t->fd);
+            continue;
+        }
+        snprintf(sp, sizeof sp, "%s/%d/task/%d/stat", s->proc_root, p->pid, tid);
+        if (born_since_last_sweep(s, sp))
+            t->run = t->wait = t->slices = 0;
+        p->nt++;
+    }
+    closedir(d);
+}
+
+static int open_pid_file(const proc_state *s, int pid, const char *name, int flags)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%d/%s", s->proc_root, pid, name);
+    return open(path, flags | O_CLOEXEC);
+}
+
+static int64_t read_io_bytes(int fd)
+{
+    char buf[512];
+    if (fd < 0 || lp_pread_once(fd, buf, sizeof buf) <= 0)
+        return -1;
+    int64_t r = lp_kv_int(buf, "read_bytes:"), w = lp_kv_int(buf, "write_bytes:");
+    return r < 0 || w < 0 ? -1 : r + w;
+}
+
+/* Is pid a kernel thread? Also gives comm. */
+static int is_kthread(proc_state *s, int pid, char *comm, size_t clen)
+{
+    char path[320], buf[1024];
+    snprintf(path, sizeof path, "%s/%d/stat", s->proc_root, pid);
+    if (lp_read_file(path, buf, sizeof buf) <= 0)
+        return 1;
+    char *o = strchr(buf, '('), *c = strrchr(buf, ')');
+    if (!o || !c)
+        return 1;
+    snprintf(comm, clen, "%.*s", (int)(c - o - 1), o + 1);
+    int64_t flags = stat_field(buf, 9);
+    return flags < 0 || ((uint64_t)flags & PF_KTHREAD) != 0;
+}
+
+/* A QEMU process's -uuid argument: the VM's id, so that the hypervisor
+ * collector's entry can claim this process's counters. */
+static void qemu_uuid(proc_state *s, int pid, char *out, size_t len)
+{
+    char path[320], buf[8192];
+    snprintf(path, sizeof path, "%s/%d/cmdline", s->proc_root, pid);
+    ssize_t n = lp_read_file(path, buf, sizeof buf);
+    for (ssize_t i = 0; i + 1 < n; i += (ssize_t)strlen(buf + i) + 1) {
+        if (strcmp(buf + i, "-uuid") == 0 && i + 6 < n) {
+            snprintf(out, len, "%s", buf + i + 6);
+            return;
+        }
+    }
+}
+
+/* Is pid in another network namespace than the agent? Then its net/dev
+ * counts its own traffic (a container's). */
+static int foreign_netns(const proc_state *s, int pid)
+{
+    char path[320];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%d/ns/net", s->proc_root, pid);
+    return stat(path, &st) == 0 && st.st_ino != s->own_netns;
+}
+
+static proc *proc_new(proc_state *s, int pid)
+{
+    char comm[64];
+    proc *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->pid = pid;
+    p->io_fd = p->stat_fd = -1;
+    p->task_fd = open_pid_file(s, pid, "task", O_RDONLY | O_DIRECTORY);
+    if (is_kthread(s, pid, comm, sizeof comm) || p->task_fd < 0) {
+        /* kept (without files) so that it is not looked at again */
+        return p;
+    }
+    if (strncmp(comm, "qemu", 4) == 0)
+        qemu_uuid(s, pid, p->uuid, sizeof p->uuid);
+    p->own_netns = foreign_netns(s, pid);
+    p->io_fd = open_pid_file(s, pid, "io", O_RDONLY);
+    if (s->delayacct)
+        p->stat_fd = open_pid_file(s, pid, "stat", O_RDONLY);
+    char path[320];
+    snprintf(path, sizeof path, "%s/%d/stat", s->proc_root, pid);
+    int born = born_since_last_sweep(s, path);
+    p->io_bytes = born ? 0 : read_io_bytes(p->io_fd);
+    p->blk_ticks = born ? 0 : read_blk_ticks(p->stat_fd);
+    rescan_threads(s, p);
+    return p;
+}
+
+static group *group_get(proc_state *s, const char *key, const char *cg_rel)
+{
+    group *g = find_group(s, key);
+    if (g)
+        return g;
+    g = calloc(1, sizeof *g);
+    if (!g || vec_push(&s->fresh_groups, g) < 0) {
+        free(g);
+        return NULL;
+    }
+    snprintf(g->key, sizeof g->key, "%s", key);
+    lp_counters_init(&g->acc);
+    g->acc.run_ns = g->acc.wait_ns = g->acc.timeslices = 0;
+    g->net_fd = -1;
+    if (cg_rel)
+        lp_cgroup_open(&s->fs, cg_rel, &g->cg);
+    else /* one process of the root cgroup: the root's counters are the host's */
+        g->cg = (lp_cgroup_files){.usage_fd = -1, .stat_fd = -1, .pressure_fd = -1, .memory_fd = -1};
+    return g;
+}
+
+
+static int64_t read_net_bytes(int fd)
+{
+    char buf[8192];
+    if (lp_pread_all(fd, buf, sizeof buf) <= 0)
+        return -1;
+    int64_t sum = 0;
+    char *line = strchr(buf, '\n');
+    line = line ? strchr(line + 1, '\n') : NULL; /* two header lines */
+    while (line && *++line) {
+        char ifn[64];
+        long long rx, tx;
+        if (sscanf(line, " %63[^:]: %lld %*d %*d %*d %*d %*d %*d %*d %lld", ifn, &rx, &tx) == 3 &&
+            strcmp(ifn, "lo") != 0)
+            sum += rx + tx;
+        line = strchr(line, '\n');
+    }
+    return sum;
+}
+
+/* Read one process and add what it did since last sweep to its group. */
+static void proc_account(proc_state *s, proc *p)
+{
+    group *g = p->g;
+    struct stat st;
+    if (fstat(p->task_fd, &st) == 0 && (size_t)st.st_nlink != p->nt + 2)
+        rescan_threads(s, p);
+    size_t live = 0;
+    int lost = 0;
+    for (size_t i = 0; i < p->nt; i++) {
+        thr *t = &p->t[i];
+        int64_t run, wait, slices;
+        if (read_schedstat(t->fd, &run, &wait, &slices) < 0) {
+            close(t->fd);
+            lost = 1;
+            continue;
+        }
+        if (run >= t->run && wait >= t->wait) {
+            g->acc.run_ns += run - t->run;
+            g->acc.wait_ns += wait - t->wait;
+            g->acc.timeslices += slices - t->slices;
+        }
+        t->run = run;
+        t->wait = wait;
+        t->slices = slices;
+        p->t[live++] = *t;
+    }
+    p->nt = live;
+    if (lost)
+        rescan_threads(s, p);
+    g->threads += (double)p->nt;
+
+    int64_t io = read_io_bytes(p->io_fd);
+    if (io >= 0) {
+        if (g->acc.disk_bytes < 0)
+            g->acc.disk_bytes = 0;
+        if (p->io_bytes >= 0 && io >= p->io_bytes)
+            g->acc.disk_bytes += io - p->io_bytes;
+        p->io_bytes = io;
+    }
+    int64_t blk = read_blk_ticks(p->stat_fd);
+    if (blk >= 0) {
+        if (g->acc.blkio_delay_ns < 0)
+            g->acc.blkio_delay_ns = 0;
+        if (p->blk_ticks >= 0 && blk >= p->blk_ticks)
+            g->acc.blkio_delay_ns += (blk - p->blk_ticks) * s->tick_ns;
+        p->blk_ticks = blk;
+    }
+    if (g->net_fd < 0 && p->own_netns)
+        g->net_fd = open_pid_file(s, p->pid, "net/dev", O_RDONLY);
+    if (!g->aff_pid)
+        g->aff_pid = p->pid;
+}
+
+static void dir_free(cgdir *d)
+{
+    free(d);
+}
+
+/* Visit the processes listed in one cgroup directory.  cgroup.procs is
+ * opened afresh: a kept-open one, read again from offset 0, can return
+ * processes that have already left (its task iterator keeps its place). */
+static void visit_dir(proc_state *s, cgdir *d)
+{
+    char path[2 * PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s%s/cgroup.procs", s->fs.group_mount, strcmp(d->rel, "/") == 0 ? "" : d->rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n;
+    for (;;) {
+        n = lp_pread_all(fd, s->buf, s->buflen);
+        if (n < 0 || (size_t)n + 1 < s->buflen)
+            break;
+        char *nb = realloc(s->buf, s->buflen * 2);
+        if (!nb)
+            break;
+        s->buf = nb;
+        s->buflen *= 2;
+    }
+    close(fd);
+    if (n <= 0)
+        return;
+    int is_root = strcmp(d->rel, "/") == 0;
+    for (char *p = s->buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = *end ? end + 1 : end;
+        proc *pr = find_proc(s, (int)pid);
+        if (!pr) {
+            pr = proc_new(s, (int)pid);
+            if (!pr || vec_push(&s->fresh_procs, pr) < 0) {
+                proc_free(pr);
+                continue;
+            }
+        }
+        if (pr->sweep == s->sweep)
+            continue; /* v1: a process whose threads sit in several cgroups */
+        pr->sweep = s->sweep;
+        if (pr->task_fd < 0 || !pr->nt)
+            continue;
+        char key[LP_COUNTERS_ID_MAX];
+        if (pr->uuid[0])
+            snprintf(key, sizeof key, "qemu:%s", pr->uuid);
+        else if (is_root)
+            snprintf(key, sizeof key, "pid:%d", pr->pid);
+        else
+            snprintf(key, sizeof key, "%.191s", d->rel);
+        if (!pr->g || strcmp(pr->g->key, key) != 0) {
+            if (!pr->uuid[0] && !is_root && d->g)
+                pr->g = d->g;
+            else
+                pr->g = group_get(s, key, is_root ? NULL : d->rel);
+            if (!pr->g)
+                continue;
+            if (!pr->uuid[0] && !is_root)
+                d->g = pr->g;
+        }
+        if (pr->g->sweep != s->sweep) {
+            /* first member this sweep: the group's counters are read from now
+             * (one clock read per group: it may be a syscall in a VM) */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            pr->g->acc.read_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+            pr->g->sweep = s->sweep;
+            pr->g->threads = 0;
+            pr->g->aff_pid = 0;
+        }
+        proc_account(s, pr);
+    }
+}
+
+static void walk(proc_state *s, const char *rel, int depth)
+{
+    cgdir *d = find_dir(s, rel);
+    if (!d) {
+        for (size_t i = 0; i < s->fresh_dirs.n && !d; i++)
+            if (strcmp(((cgdir *)s->fresh_dirs.v[i])->rel, rel) == 0)
+                d = s->fresh_dirs.v[i];
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s%s", s->fs.group_mount, strcmp(rel, "/") == 0 ? "" : rel);
+    if (!d) {
+        d = calloc(1, sizeof *d);
+        if (!d || vec_push(&s->fresh_dirs, d) < 0) {
+            free(d);
+            return;
+        }
+        snprintf(d->rel, sizeof d->rel, "%s", rel);
+    }
+    d->sweep = s->sweep;
+    if (strcmp(rel, "/") != 0 || s->include_root)
+        visit_dir(s, d);
+    if (depth >= MAX_CGROUP_DEPTH)
+        return;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.')
+            continue;
+        char sub[PATH_MAX];
+        if (snprintf(sub, sizeof sub, "%s/%s", strcmp(rel, "/") == 0 ? "" : rel, e->d_name) <
+            (int)sizeof sub)
+            walk(s, sub, depth + 1);
+    }
+    closedir(dir);
+}
+
+/* Drop entries not seen this sweep, take in the fresh ones, sort. */
+static void settle(vec *all, vec *fresh, unsigned long sweep, size_t sweep_off,
+                   void (*freefn)(void *), int (*cmp)(const void *, const void *))
+{
+    size_t k = 0;
+    for (size_t i = 0; i < all->n; i++) {
+        unsigned long seen = *(unsigned long *)((char *)all->v[i] + sweep_off);
+        if (seen == sweep)
+            all->v[k++] = all->v[i];
+        else
+            freefn(all->v[i]);
+    }
+    all->n = k;
+    for (size_t i = 0; i < fresh->n; i++) {
+        unsigned long seen = *(unsigned long *)((char *)fresh->v[i] + sweep_off);
+        if (seen != sweep || vec_push(all, fresh->v[i]) < 0)
+            freefn(fresh->v[i]);
+    }
+    fresh->n = 0;
+    if (all->n > 1)
+        qsort(all->v, all->n, sizeof(void *), cmp);
+}
+
+static void proc_free_v(void *p) { proc_free(p); }
+static void group_free_v(void *p) { group_free(p); }
+static void dir_free_v(void *p) { dir_free(p); }
+
+static void proc_close(void *state)
+{
+    proc_state *s = state;
+    if (!s)
+        return;
+    s->sweep++; /* nothing carries this mark: settle frees everything */
+    settle(&s->procs, &s->fresh_procs, s->sweep + 1, offsetof(proc, sweep), proc_free_v, cmp_proc);
+    settle(&s->groups, &s->fresh_groups, s->sweep + 1, offsetof(group, sweep), group_free_v, cmp_group);
+    settle(&s->dirs, &s->fresh_dirs, s->sweep + 1, offsetof(cgdir, sweep), dir_free_v, cmp_dir);
+    free(s->procs.v);
+    free(s->fresh_procs.v);
+    free(s->groups.v);
+    free(s->fresh_groups.v);
+    free(s->dirs.v);
+    free(s->fresh_dirs.v);
+    free(s->buf);
+    free(s);
+}
+
+static lp_status proc_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+{
+    proc_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+    snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
+    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
+    if (st != LP_OK) {
+        free(s);
+        return st;
+    }
+    s->include_root = cfg ? cfg->include_root_cgroup : 0;
+    char buf[32], path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/sys/kernel/task_delayacct", s->proc_root);
+    s->delayacct = lp_read_file(path, buf, sizeof buf) > 0 && buf[0] == '1';
+    struct stat st_ns;
+    snprintf(path, sizeof path, "%s/self/ns/net", s->proc_root);
+    s->own_netns = stat(path, &st_ns) == 0 ? st_ns.st_ino : 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    s->tick_ns = hz > 0 ? 1000000000L / hz : 10000000L;
+    s->ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    s->buflen = 16384;
+    s->buf = malloc(s->buflen);
+    if (!s->buf) {
+        free(s);
+        return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+    }
+    *state = s;
+    return LP_OK;
+}
+
+/* CPUs a member may run on, as declared parallelism when it is restricted. */
+static double group_vcpus(const proc_state *s, const group *g)
+{
+    double v = 0;
+    cpu_set_t set;
+    if (g->aff_pid && sched_getaffinity(g->aff_pid, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0 && n < s->ncpus)
+            v = n;
+    }
+    if (g->cg.quota_cpus > 0 && (v == 0 || g->cg.quota_cpus < v))
+        v = g->cg.quota_cpus;
+    return v;
+}
+
+static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
+{
+    proc_state *s = state;
+    struct timespec now;
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    int64_t now_ticks = ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec) / s->tick_ns;
+    s->sweep++;
+    walk(s, "/", 0);
+    s->last_sweep_ticks = now_ticks;
+    /* forget groups that had no member this sweep before they are freed */
+    for (int pass = 0; pass < 2; pass++) {
+        vec *v = pass ? &s->dirs : &s->fresh_dirs;
+        for (size_t i = 0; i < v->n; i++) {
+            cgdir *d = v->v[i];
+            if (d->g && d->g->sweep != s->sweep)
+                d->g = NULL;
+        }
+        v = pass ? &s->procs : &s->fresh_procs;
+        for (size_t i = 0; i < v->n; i++) {
+            proc *p = v->v[i];
+            if (p->g && p->g->sweep != s->sweep)
+                p->g = NULL;
+        }
+    }
+    settle(&s->procs, &s->fresh_procs, s->sweep, offsetof(proc, sweep), proc_free_v, cmp_proc);
+    settle(&s->groups, &s->fresh_groups, s->sweep, offsetof(group, sweep), group_free_v, cmp_group);
+    settle(&s->dirs, &s->fresh_dirs, s->sweep, offsetof(cgdir, sweep), dir_free_v, cmp_dir);
+    for (size_t i = 0; i < s->groups.n; i++) {
+        group *g = s->groups.v[i];
+        lp_counters *c = lp_sample_add(out);
+        if (!c)
+            return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+        *c = g->acc;
+        lp_cgroup_read(&g->cg, c);
+        if (g->net_fd >= 0) {
+            int64_t nb = read_net_bytes(g->net_fd);
+            c->net_bytes = nb;
+            if (nb < 0) {
+                close(g->net_fd);
+                g->net_fd = -1;
+            }
+        }
+        c->threads = g->threads;
+        c->vcpus = group_vcpus(s, g);
+        snprintf(c->id, sizeof c->id, "%s", g->key);
+    }
+    return LP_OK;
+}
+
+const lp_collector_ops lp_collector_proc = {"proc", proc_open, proc_sample, proc_close};

@@ -1,0 +1,307 @@
+/* The sampler: counters of two sweeps -> rates, demand, class; plus the
+ * counter list helpers and the table of built-in collectors. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect_internal.h"
+
+#define MAX_WAIT_RATIO 1000.0
+
+void lp_counters_init(lp_counters *c)
+{
+    memset(c, 0, sizeof *c);
+    c->memory_mb = -1;
+    c->run_ns = c->wait_ns = c->blkio_delay_ns = c->net_bytes = c->disk_bytes = -1;
+    c->timeslices = c->throttled_ns = c->cgroup_usage_ns = c->psi_cpu_some_us = -1;
+}
+
+lp_counters *lp_sample_add(lp_sample *s)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 32;
+        lp_counters *ni = realloc(s->items, nc * sizeof *ni);
+        if (!ni)
+            return NULL;
+        s->items = ni;
+        s->cap = nc;
+    }
+    lp_counters *c = &s->items[s->n++];
+    lp_counters_init(c);
+    return c;
+}
+
+void lp_sample_clear(lp_sample *s)
+{
+    if (!s)
+        return;
+    free(s->items);
+    s->items = NULL;
+    s->n = s->cap = 0;
+}
+
+static const lp_collector_ops *const builtin[] = {
+    &lp_collector_proc,
+#ifdef LP_HAVE_LIBVIRT
+    &lp_collector_libvirt,
+#endif
+#ifdef LP_HAVE_DOCKER
+    &lp_collector_docker,
+#endif
+#ifdef LP_HAVE_LIBXL
+    &lp_collector_libxl,
+#endif
+};
+
+const lp_collector_ops *lp_collector_builtin(size_t i)
+{
+    return i < sizeof builtin / sizeof builtin[0] ? builtin[i] : NULL;
+}
+
+const lp_collector_ops *lp_collector_find(const char *name)
+{
+    for (size_t i = 0; name && lp_collector_builtin(i); i++)
+        if (strcmp(builtin[i]->name, name) == 0)
+            return builtin[i];
+    return NULL;
+}
+
+struct lp_sampler {
+    lp_sample prev, cur;       /* merged, sorted by id */
+    int64_t prev_t, cur_t;     /* 0 = none yet */
+    lp_host_counters hprev, hcur;
+    lp_workload *w;            /* cur.n entries */
+    lp_workload_extra *x;
+    size_t nw;
+    double load_demand, load_util, load_iowait, load_steal;
+    double psi_some[3], psi_full[3];
+};
+
+lp_status lp_sampler_new(lp_ctx *ctx, lp_sampler **out)
+{
+    if (!out)
+        return lp_fail(ctx, LP_EINVAL, "lp_sampler_new: out is NULL");
+    lp_sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return lp_fail(ctx, LP_ENOMEM, "lp_sampler_new: out of memory");
+    s->load_demand = s->load_util = s->load_iowait = s->load_steal = -1;
+    for (int i = 0; i < 3; i++)
+        s->psi_some[i] = s->psi_full[i] = -1;
+    *out = s;
+    return LP_OK;
+}
+
+void lp_sampler_free(lp_sampler *s)
+{
+    if (!s)
+        return;
+    lp_sample_clear(&s->prev);
+    lp_sample_clear(&s->cur);
+    free(s->w);
+    free(s->x);
+    free(s);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(((const lp_counters *)a)->id, ((const lp_counters *)b)->id);
+}
+
+static const lp_counters *find_id(const lp_sample *s, const char *id)
+{
+    if (!s->n)
+        return NULL;
+    lp_counters key;
+    snprintf(key.id, sizeof key.id, "%s", id);
+    return bsearch(&key, s->items, s->n, sizeof *s->items, cmp_id);
+}
+
+/* Take what the claimer did not measure from the claimed entry. */
+static void merge_into(lp_counters *dst, const lp_counters *src)
+{
+    int64_t *d[] = {&dst->run_ns, &dst->wait_ns, &dst->blkio_delay_ns, &dst->net_bytes,
+                    &dst->disk_bytes, &dst->timeslices, &dst->throttled_ns,
+                    &dst->cgroup_usage_ns, &dst->psi_cpu_some_us};
+    const int64_t s[] = {src->run_ns, src->wait_ns, src->blkio_delay_ns, src->net_bytes,
+                         src->disk_bytes, src->timeslices, src->throttled_ns,
+                         src->cgroup_usage_ns, src->psi_cpu_some_us};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+        if (*d[i] < 0)
+            *d[i] = s[i];
+    if (dst->vcpus <= 0)
+        dst->vcpus = src->vcpus;
+    if (dst->threads <= 0)
+        dst->threads = src->threads;
+    if (dst->memory_mb < 0)
+        dst->memory_mb = src->memory_mb;
+}
+
+/* Rate per second of a counter between two sweeps; -1 when unknown or reset. */
+static double rate(int64_t now, int64_t before, double secs)
+{
+    if (now < 0 || before < 0 || now < before || secs <= 0)
+        return -1;
+    return (double)(now - before) / secs;
+}
+
+static double frac(double r) { return r < 0 ? -1 : r; }
+
+static void workload_rates(lp_ctx *ctx, const lp_counters *c, const lp_counters *p, double secs,
+                           lp_workload *w, lp_workload_extra *x)
+{
+    lp_workload_init(w);
+    w->id = c->id;
+    w->runtime = c->runtime;
+    w->vcpus = c->vcpus;
+    w->threads = c->threads;
+    w->memory_mb = c->memory_mb;
+    x->name = c->name;
+    x->timeslices_ps = x->throttled = x->psi_cpu_some = -1;
+    if (!p)
+        return;
+    double run = rate(c->run_ns, p->run_ns, secs * 1e9);
+    double wait = rate(c->wait_ns, p->wait_ns, secs * 1e9);
+    double blk = rate(c->blkio_delay_ns, p->blkio_delay_ns, secs * 1e9);
+    if (run < 0) /* no per-task times: the cgroup's CPU usage still gives util */
+        run = rate(c->cgroup_usage_ns, p->cgroup_usage_ns, secs * 1e9);
+    w->util = run;
+    if (run >= 0)
+        w->demand = wait >= 0 ? run + wait : run;
+    if (run >= 0 && wait >= 0)
+        w->wait_ratio = run > 0 ? fmin(wait / run, MAX_WAIT_RATIO) : (wait > 0 ? MAX_WAIT_RATIO : 0);
+    if (blk >= 0 && run >= 0) {
+        double active = run + (wait > 0 ? wait : 0) + blk;
+        w->iowait = active > 0 ? blk / active : 0;
+    }
+    w->net_bps = rate(c->net_bytes, p->net_bytes, secs);
+    w->disk_bps = rate(c->disk_bytes, p->disk_bytes, secs);
+    x->timeslices_ps = rate(c->timeslices, p->timeslices, secs);
+    x->throttled = frac(rate(c->throttled_ns, p->throttled_ns, secs * 1e9));
+    x->psi_cpu_some = frac(rate(c->psi_cpu_some_us, p->psi_cpu_some_us, secs * 1e6));
+    lp_classification cl;
+    if (lp_classify(ctx, w, &cl) == LP_OK) {
+        w->klass = cl.klass;
+        w->confidence = cl.confidence;
+    }
+}
+
+static void host_rates(lp_sampler *s, double secs)
+{
+    const lp_host_counters *c = &s->hcur, *p = &s->hprev;
+    double total = (double)(c->cpu_total_ticks - p->cpu_total_ticks);
+    long hz = sysconf(_SC_CLK_TCK);
+    if (total > 0 && secs > 0) {
+        s->load_util = fmax(0, (double)(c->cpu_busy_ticks - p->cpu_busy_ticks) / (secs * (double)(hz > 0 ? hz : 100)));
+        s->load_iowait = fmax(0, (double)(c->cpu_iowait_ticks - p->cpu_iowait_ticks) / total);
+        s->load_steal = fmax(0, (double)(c->cpu_steal_ticks - p->cpu_steal_ticks) / total);
+    }
+    double run = rate(c->run_ns, p->run_ns, secs * 1e9), wait = rate(c->wait_ns, p->wait_ns, secs * 1e9);
+    s->load_demand = run >= 0 && wait >= 0 ? run + wait : c->loadavg1;
+    for (int i = 0; i < 3; i++) {
+        s->psi_some[i] = rate(c->psi_some_us[i], p->psi_some_us[i], secs * 1e6);
+        s->psi_full[i] = rate(c->psi_full_us[i], p->psi_full_us[i], secs * 1e6);
+    }
+}
+
+lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_host_counters *host,
+                          const lp_sample *sample)
+{
+    if (!s || !host || !sample)
+        return lp_fail(ctx, LP_EINVAL, "lp_sampler_feed: NULL argument");
+    if (s->cur_t && now_ns <= s->cur_t)
+        return lp_fail(ctx, LP_EINVAL, "lp_sampler_feed: time %lld ns is not after the last sweep (%lld ns)",
+                       (long long)now_ns, (long long)s->cur_t);
+    lp_sample m = {0};
+    lp_workload *w = NULL;
+    lp_workload_extra *x = NULL;
+    if (sample->n) {
+        m.items = malloc(sample->n * sizeof *m.items);
+        w = malloc(sample->n * sizeof *w);
+        x = malloc(sample->n * sizeof *x);
+        if (!m.items || !w || !x) {
+            free(m.items);
+            free(w);
+            free(x);
+            return lp_fail(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory for %zu workloads", sample->n);
+        }
+        memcpy(m.items, sample->items, sample->n * sizeof *m.items);
+        m.n = m.cap = sample->n;
+        qsort(m.items, m.n, sizeof *m.items, cmp_id);
+        /* Merge claimed entries into their claimers, then drop them (and duplicates). */
+        char *drop = calloc(m.n, 1);
+        if (!drop) {
+            lp_sample_clear(&m);
+            free(w);
+            free(x);
+            return lp_fail(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory");
+        }
+        for (size_t i = 0; i < m.n; i++) {
+            if (!m.items[i].claim[0] || strcmp(m.items[i].claim, m.items[i].id) == 0)
+                continue;
+            const lp_counters *cl = find_id(&m, m.items[i].claim);
+            if (cl) {
+                merge_into(&m.items[i], cl);
+                drop[cl - m.items] = 1;
+            }
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < m.n; i++) {
+            if (drop[i] || (k && strcmp(m.items[k - 1].id, m.items[i].id) == 0))
+                continue;
+            m.items[k++] = m.items[i];
+        }
+        m.n = k;
+        free(drop);
+    }
+    lp_sample_clear(&s->prev);
+    s->prev = s->cur;
+    s->cur = m;
+    s->prev_t = s->cur_t;
+    s->cur_t = now_ns;
+    s->hprev = s->hcur;
+    s->hcur = *host;
+    free(s->w);
+    free(s->x);
+    s->w = w;
+    s->x = x;
+    s->nw = m.n;
+    double secs = s->prev_t ? (double)(s->cur_t - s->prev_t) / 1e9 : 0;
+    for (size_t i = 0; i < m.n; i++) {
+        const lp_counters *c = &m.items[i], *p = s->prev_t ? find_id(&s->prev, c->id) : NULL;
+        double wsecs = secs;
+        if (p && c->read_ns > 0 && p->read_ns > 0 && c->read_ns > p->read_ns)
+            wsecs = (double)(c->read_ns - p->read_ns) / 1e9;
+        workload_rates(ctx, c, p, wsecs, &w[i], &x[i]);
+    }
+    if (s->prev_t)
+        host_rates(s, secs);
+    return LP_OK;
+}
+
+lp_status lp_sampler_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
+{
+    if (!s || !h)
+        return lp_fail(ctx, LP_EINVAL, "lp_sampler_host: NULL argument");
+    h->load_demand = s->load_demand;
+    h->load_util = s->load_util;
+    h->load_iowait = s->load_iowait;
+    h->load_steal = s->load_steal;
+    h->workloads = s->w;
+    h->n_workloads = s->nw;
+    return LP_OK;
+}
+
+const lp_workload_extra *lp_sampler_extra(const lp_sampler *s, size_t i)
+{
+    return s && i < s->nw ? &s->x[i] : NULL;
+}
+
+void lp_sampler_host_psi(const lp_sampler *s, double some[3], double full[3])
+{
+    for (int i = 0; i < 3; i++) {
+        some[i] = s ? s->psi_some[i] : -1;
+        full[i] = s ? s->psi_full[i] : -1;
+    }
+}

@@ -1,0 +1,331 @@
+/*
+ * libplacement-agent: samples this host's workloads every interval and
+ * serves the result over HTTP (docs/agent.md).
+ *
+ * Threads: the main thread samples and waits for signals (sigtimedwait, so
+ * SIGTERM is handled synchronously between sweeps); libmicrohttpd's thread
+ * serves the texts the main thread publishes under a mutex.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "agent.h"
+
+typedef struct agent {
+    agent_config cfg;
+    lp_ctx *ctx;
+    lp_sampler *sampler;
+    collector_slot slots[AGENT_MAX_COLLECTORS];
+    size_t nslots;
+    lp_collect_config ccfg;
+    lp_sample sample;
+    char host_name[256];
+    lp_host host;
+    sweep_stats stats;
+} agent;
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+/* Open the configured collectors; those that are unavailable stay as "down". */
+static int open_collectors(agent *a)
+{
+    char list[sizeof a->cfg.collectors];
+    snprintf(list, sizeof list, "%s", a->cfg.collectors);
+    char *save = NULL;
+    for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        while (*name == ' ')
+            name++;
+        const lp_collector_ops *ops = lp_collector_find(name);
+        if (!ops) {
+            static const char *const known[] = {"proc", "libvirt", "docker", "libxl"};
+            int k = 0;
+            for (int i = 0; i < 4; i++)
+                k |= !strcmp(name, known[i]);
+            if (!k) {
+                agent_log(&a->cfg, LOG_ERR_, "collectors: unknown collector \"%s\" (proc, libvirt, docker, libxl)",
+                          name);
+                return -1;
+            }
+            agent_log(&a->cfg, LOG_WARN_, "collector %s: not built into this agent (its development "
+                                          "package was missing at build time)", name);
+            continue;
+        }
+        int dup = 0;
+        for (size_t i = 0; i < a->nslots; i++)
+            dup |= a->slots[i].ops == ops;
+        if (dup || a->nslots == AGENT_MAX_COLLECTORS)
+            continue;
+        collector_slot *sl = &a->slots[a->nslots++];
+        sl->ops = ops;
+        lp_status st = ops->open(a->ctx, &a->ccfg, &sl->state);
+        sl->up = st == LP_OK;
+        if (!sl->up) {
+            snprintf(sl->why, sizeof sl->why, "%s", lp_ctx_last_error(a->ctx));
+            agent_log(&a->cfg, st == LP_EUNAVAIL ? LOG_INFO_ : LOG_WARN_, "collector %s unavailable: %s",
+                      ops->name, sl->why);
+        } else {
+            agent_log(&a->cfg, LOG_INFO_, "collector %s: up", ops->name);
+        }
+    }
+    return 0;
+}
+
+static unsigned offered_runtimes(const agent *a)
+{
+    unsigned r = 0;
+    if (a->cfg.runtimes[0]) {
+        char list[sizeof a->cfg.runtimes];
+        snprintf(list, sizeof list, "%s", a->cfg.runtimes);
+        char *save = NULL;
+        for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
+            lp_runtime rt;
+            if (lp_runtime_parse(n, &rt) == LP_OK)
+                r |= rt;
+        }
+        return r;
+    }
+    for (size_t i = 0; i < a->nslots; i++) {
+        if (!a->slots[i].up)
+            continue;
+        if (!strcmp(a->slots[i].ops->name, "libvirt") || !strcmp(a->slots[i].ops->name, "libxl"))
+            r |= LP_RUNTIME_VM;
+        if (!strcmp(a->slots[i].ops->name, "docker"))
+            r |= LP_RUNTIME_CONTAINER;
+    }
+    return r;
+}
+
+/* One sweep: every collector, then the sampler. */
+static int sweep(agent *a)
+{
+    int64_t t0 = mono_ns(), cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    lp_host_counters hc;
+    a->sample.n = 0;
+    if (lp_host_counters_read(a->ctx, NULL, &hc) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "host counters: %s", lp_ctx_last_error(a->ctx));
+        a->stats.errors++;
+        return -1;
+    }
+    for (size_t i = 0; i < a->nslots; i++) {
+        collector_slot *sl = &a->slots[i];
+        if (!sl->up)
+            continue;
+        if (sl->ops->sample(a->ctx, sl->state, &a->sample) != LP_OK) {
+            a->stats.errors++;
+            agent_log(&a->cfg, LOG_WARN_, "collector %s: %s", sl->ops->name, lp_ctx_last_error(a->ctx));
+        }
+    }
+    if (lp_sampler_feed(a->ctx, a->sampler, mono_ns(), &hc, &a->sample) != LP_OK ||
+        lp_sampler_host(a->ctx, a->sampler, &a->host) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "sampler: %s", lp_ctx_last_error(a->ctx));
+        a->stats.errors++;
+        return -1;
+    }
+    a->host.runtimes = offered_runtimes(a);
+    a->host.time = (int64_t)time(NULL);
+    a->stats.sweeps++;
+    a->stats.seconds = (double)(mono_ns() - t0) / 1e9;
+    a->stats.total_seconds += a->stats.seconds;
+    a->stats.cpu_seconds += (double)(clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e9;
+    agent_log(&a->cfg, LOG_DEBUG_, "sweep %lu: %zu workloads in %.3f ms", a->stats.sweeps, a->host.n_workloads,
+              a->stats.seconds * 1e3);
+    return 0;
+}
+
+/* Build the texts and swap them into what the HTTP side serves. */
+static void publish(agent *a, published *p)
+{
+    char *json = NULL;
+    size_t jlen = 0;
+    if (lp_snapshot_write(a->ctx, &a->host, 0, &json, &jlen) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "snapshot: %s", lp_ctx_last_error(a->ctx));
+        a->stats.errors++;
+        return;
+    }
+    sbuf m = {0};
+    agent_metrics(&m, &a->host, a->sampler, a->slots, a->nslots, &a->stats);
+    if (m.oom) {
+        lp_free(json);
+        sb_free(&m);
+        agent_log(&a->cfg, LOG_ERR_, "metrics: out of memory");
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    char *old_json = p->snapshot, *old_m = p->metrics;
+    p->snapshot = json;
+    p->snapshot_len = jlen;
+    p->metrics = m.s;
+    p->metrics_len = m.len;
+    p->last_ok = (double)mono_ns() / 1e9;
+    pthread_mutex_unlock(&p->lock);
+    lp_free(old_json);
+    free(old_m);
+}
+
+static int read_token(const agent_config *c, published *p)
+{
+    if (!c->token_file[0])
+        return 0;
+    FILE *f = fopen(c->token_file, "re");
+    if (!f) {
+        agent_log(c, LOG_ERR_, "token-file %s: %s", c->token_file, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(p->token, 1, sizeof p->token - 1, f);
+    fclose(f);
+    p->token[n] = '\0';
+    while (n && (p->token[n - 1] == '\n' || p->token[n - 1] == '\r' || p->token[n - 1] == ' '))
+        p->token[--n] = '\0';
+    if (!n) {
+        agent_log(c, LOG_ERR_, "token-file %s: empty", c->token_file);
+        return -1;
+    }
+    return 0;
+}
+
+static void close_all(agent *a)
+{
+    for (size_t i = 0; i < a->nslots; i++)
+        if (a->slots[i].up)
+            a->slots[i].ops->close(a->slots[i].state);
+    lp_sample_clear(&a->sample);
+    lp_sampler_free(a->sampler);
+    lp_ctx_free(a->ctx);
+}
+
+static int run_once(agent *a)
+{
+    struct timespec ts = {(time_t)a->cfg.window, (long)(fmod(a->cfg.window, 1.0) * 1e9)};
+    if (sweep(a) < 0)
+        return 1;
+    nanosleep(&ts, NULL);
+    if (sweep(a) < 0)
+        return 1;
+    char *json = NULL;
+    if (lp_snapshot_write(a->ctx, &a->host, a->cfg.pretty, &json, NULL) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "snapshot: %s", lp_ctx_last_error(a->ctx));
+        return 1;
+    }
+    fputs(json, stdout);
+    fputc('\n', stdout);
+    lp_free(json);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int run_daemon(agent *a)
+{
+    published pub;
+    memset(&pub, 0, sizeof pub);
+    pthread_mutex_init(&pub.lock, NULL);
+    pub.max_age = 3 * a->cfg.interval + 5;
+    if (read_token(&a->cfg, &pub) < 0)
+        return 1;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    /* Blocked before the HTTP thread starts so that only sigtimedwait sees them. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (sweep(a) == 0)
+        publish(a, &pub);
+    struct MHD_Daemon *d = agent_http_start(&a->cfg, &pub);
+    if (!d)
+        return 1;
+    agent_log(&a->cfg, LOG_INFO_, "serving on %s port %u, sweep every %.3g s", a->cfg.listen, a->cfg.port,
+              a->cfg.interval);
+    int64_t next = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
+    int rc = 0;
+    for (;;) {
+        int64_t left = next - mono_ns();
+        if (left < 0)
+            left = 0;
+        struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig == SIGTERM || sig == SIGINT) {
+            agent_log(&a->cfg, LOG_INFO_, "signal %d: stopping", sig);
+            break;
+        }
+        if (sig == SIGHUP)
+            continue; /* log-file rotation does not concern stderr */
+        if (sig < 0 && errno != EAGAIN && errno != EINTR) {
+            agent_log(&a->cfg, LOG_ERR_, "sigtimedwait: %s", strerror(errno));
+            rc = 1;
+            break;
+        }
+        if (mono_ns() < next)
+            continue;
+        next += (int64_t)(a->cfg.interval * 1e9);
+        if (next < mono_ns()) /* a sweep overran: do not try to catch up */
+            next = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
+        if (sweep(a) == 0)
+            publish(a, &pub);
+    }
+    agent_http_stop(d);
+    lp_free(pub.snapshot);
+    free(pub.metrics);
+    pthread_mutex_destroy(&pub.lock);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    agent *a = calloc(1, sizeof *a);
+    if (!a) {
+        fputs("libplacement-agent: out of memory\n", stderr);
+        return 1;
+    }
+    agent_config_init(&a->cfg);
+    int pr = agent_config_parse(&a->cfg, argc, argv);
+    if (pr != 0) {
+        free(a);
+        return pr > 0 ? 0 : 2;
+    }
+    /* One kept-open fd per task: allow as many as the hard limit. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (lp_ctx_new(&a->ctx) != LP_OK || lp_sampler_new(a->ctx, &a->sampler) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "out of memory");
+        close_all(a);
+        free(a);
+        return 1;
+    }
+    a->ccfg.cgroup_hierarchy = a->cfg.cgroup_hierarchy[0] ? a->cfg.cgroup_hierarchy : NULL;
+    a->ccfg.include_root_cgroup = a->cfg.include_root_cgroup;
+    a->ccfg.libvirt_uri = a->cfg.libvirt_uri[0] ? a->cfg.libvirt_uri : NULL;
+    a->ccfg.docker_socket = a->cfg.docker_socket[0] ? a->cfg.docker_socket : NULL;
+    lp_host_init(&a->host);
+    if (lp_host_describe(a->ctx, a->cfg.host_name[0] ? a->cfg.host_name : NULL, a->host_name,
+                         sizeof a->host_name, &a->host) != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "host: %s", lp_ctx_last_error(a->ctx));
+        close_all(a);
+        free(a);
+        return 1;
+    }
+    if (open_collectors(a) < 0) {
+        close_all(a);
+        free(a);
+        return 2;
+    }
+    int rc = a->cfg.once ? run_once(a) : run_daemon(a);
+    close_all(a);
+    free(a);
+    return rc;
+}

@@ -1,0 +1,253 @@
+/* Unit tests of the sampler (rates, merging of claimed workloads, resets)
+ * and of the collectors' failure paths. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "libplacement.h"
+#include "libplacement/collect.h"
+
+#define SEC 1000000000LL
+
+typedef struct fixture {
+    lp_ctx *ctx;
+    lp_sampler *s;
+    lp_host_counters hc;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(lp_ctx_new(&f->ctx), LP_OK);
+    assert_int_equal(lp_sampler_new(f->ctx, &f->s), LP_OK);
+    f->hc.cpu_total_ticks = 1000;
+    f->hc.run_ns = f->hc.wait_ns = -1;
+    f->hc.loadavg1 = 0.5;
+    for (int i = 0; i < 3; i++)
+        f->hc.psi_some_us[i] = f->hc.psi_full_us[i] = -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    lp_sampler_free(f->s);
+    lp_ctx_free(f->ctx);
+    free(f);
+    return 0;
+}
+
+static lp_counters *add(lp_sample *s, const char *id, int64_t run, int64_t wait)
+{
+    lp_counters *c = lp_sample_add(s);
+    assert_non_null(c);
+    snprintf(c->id, sizeof c->id, "%s", id);
+    c->run_ns = run;
+    c->wait_ns = wait;
+    c->threads = 4;
+    return c;
+}
+
+static const lp_workload *find(const lp_host *h, const char *id)
+{
+    for (size_t i = 0; i < h->n_workloads; i++)
+        if (!strcmp(h->workloads[i].id, id))
+            return &h->workloads[i];
+    return NULL;
+}
+
+static void feed(fixture *f, int64_t t, lp_sample *s, lp_host *h)
+{
+    assert_int_equal(lp_sampler_feed(f->ctx, f->s, t, &f->hc, s), LP_OK);
+    lp_host_init(h);
+    assert_int_equal(lp_sampler_host(f->ctx, f->s, h), LP_OK);
+}
+
+static void test_rates_from_two_sweeps(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    lp_host h;
+    lp_counters *c = add(&s, "w", 10 * SEC, 5 * SEC);
+    c->net_bytes = 1000;
+    c->disk_bytes = 0;
+    c->blkio_delay_ns = 0;
+    feed(f, 100 * SEC, &s, &h);
+    assert_int_equal(h.n_workloads, 1);
+    /* first sweep: nothing to compare with */
+    assert_true(h.workloads[0].demand < 0);
+    assert_int_equal(h.workloads[0].klass, LP_CLASS_UNKNOWN);
+
+    s.n = 0;
+    c = add(&s, "w", 12 * SEC, 11 * SEC); /* over 2 s: run 1/s, wait 3/s */
+    c->net_bytes = 5000;
+    c->disk_bytes = 2000;
+    c->blkio_delay_ns = SEC / 10; /* 0.05/s */
+    f->hc.cpu_total_ticks = 1400;
+    f->hc.cpu_busy_ticks = 200;
+    feed(f, 102 * SEC, &s, &h);
+    const lp_workload *w = find(&h, "w");
+    assert_non_null(w);
+    assert_float_equal(w->util, 1.0, 1e-9);
+    assert_float_equal(w->demand, 4.0, 1e-9);
+    assert_float_equal(w->wait_ratio, 3.0, 1e-9);
+    assert_float_equal(w->iowait, 0.05 / 4.05, 1e-9);
+    assert_float_equal(w->net_bps, 2000.0, 1e-9);
+    assert_float_equal(w->disk_bps, 1000.0, 1e-9);
+    assert_float_equal(w->threads, 4, 0);
+    assert_int_equal(w->klass, LP_CLASS_CPU);
+    /* no /proc/schedstat: host demand is the load average */
+    assert_float_equal(h.load_demand, 0.5, 1e-9);
+    lp_sample_clear(&s);
+}
+
+static void test_claimed_workload_is_merged_into_claimer(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    lp_host h;
+    for (int round = 0; round < 2; round++) {
+        s.n = 0;
+        add(&s, "/docker/abc", (1 + round) * SEC, 0);
+        lp_counters *d = add(&s, "abc", -1, -1);
+        snprintf(d->claim, sizeof d->claim, "/docker/abc");
+        snprintf(d->name, sizeof d->name, "web");
+        d->runtime = LP_RUNTIME_CONTAINER;
+        d->threads = 0;
+        feed(f, (1 + round) * SEC, &s, &h);
+    }
+    assert_int_equal(h.n_workloads, 1);
+    assert_string_equal(h.workloads[0].id, "abc");
+    assert_int_equal(h.workloads[0].runtime, LP_RUNTIME_CONTAINER);
+    assert_float_equal(h.workloads[0].util, 1.0, 1e-9);
+    assert_float_equal(h.workloads[0].threads, 4, 0); /* taken from the cgroup's workload */
+    assert_string_equal(lp_sampler_extra(f->s, 0)->name, "web");
+    assert_null(lp_sampler_extra(f->s, 1));
+    lp_sample_clear(&s);
+}
+
+static void test_counter_reset_gives_unknown(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    lp_host h;
+    add(&s, "w", 50 * SEC, 0);
+    feed(f, 1 * SEC, &s, &h);
+    s.n = 0;
+    add(&s, "w", 1 * SEC, 0); /* restarted */
+    feed(f, 2 * SEC, &s, &h);
+    assert_true(h.workloads[0].util < 0);
+    assert_true(h.workloads[0].demand < 0);
+    lp_sample_clear(&s);
+}
+
+static void test_cgroup_usage_gives_util_without_task_times(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    lp_host h;
+    for (int round = 0; round < 2; round++) {
+        s.n = 0;
+        lp_counters *c = add(&s, "cg", -1, -1);
+        c->cgroup_usage_ns = round * SEC / 2;
+        feed(f, (1 + round) * SEC, &s, &h);
+    }
+    assert_float_equal(h.workloads[0].util, 0.5, 1e-9);
+    assert_true(h.workloads[0].wait_ratio < 0);
+    lp_sample_clear(&s);
+}
+
+static void test_time_must_increase(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    assert_int_equal(lp_sampler_feed(f->ctx, f->s, 5 * SEC, &f->hc, &s), LP_OK);
+    assert_int_equal(lp_sampler_feed(f->ctx, f->s, 5 * SEC, &f->hc, &s), LP_EINVAL);
+    assert_non_null(strstr(lp_ctx_last_error(f->ctx), "not after the last sweep"));
+    assert_int_equal(lp_sampler_feed(f->ctx, f->s, 6 * SEC, NULL, &s), LP_EINVAL);
+}
+
+static void test_collector_table(void **state)
+{
+    (void)state;
+    assert_non_null(lp_collector_find("proc"));
+    assert_null(lp_collector_find("nope"));
+    assert_null(lp_collector_find(NULL));
+    for (size_t i = 0; lp_collector_builtin(i); i++)
+        assert_ptr_equal(lp_collector_find(lp_collector_builtin(i)->name), lp_collector_builtin(i));
+}
+
+static void test_host_counters(void **state)
+{
+    fixture *f = *state;
+    lp_host_counters hc;
+    assert_int_equal(lp_host_counters_read(f->ctx, NULL, &hc), LP_OK);
+    assert_true(hc.cpu_total_ticks > 0);
+    assert_true(hc.cpu_busy_ticks <= hc.cpu_total_ticks);
+    assert_int_equal(lp_host_counters_read(f->ctx, "/nonexistent-proc", &hc), LP_EIO);
+    assert_non_null(strstr(lp_ctx_last_error(f->ctx), "/nonexistent-proc/stat"));
+    lp_host h;
+    char name[64];
+    lp_host_init(&h);
+    assert_int_equal(lp_host_describe(f->ctx, "h1", name, sizeof name, &h), LP_OK);
+    assert_string_equal(h.name, "h1");
+    assert_true(h.threads >= h.cores && h.cores >= h.sockets && h.sockets >= 1);
+    assert_true(h.memory_mb > 0);
+    assert_int_equal(lp_host_validate(f->ctx, &h), LP_OK);
+}
+
+/* An unavailable source is LP_EUNAVAIL with a message, never a crash. */
+static void test_unavailable_sources(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/lp-agent-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char xen[64];
+    snprintf(xen, sizeof xen, "%s/xen", dir);
+    assert_int_equal(mkdir(xen, 0755), 0);
+    lp_collect_config cfg = {.proc_root = dir,
+                             .libvirt_uri = "qemu:///system?socket=/nonexistent/sock",
+                             .docker_socket = "/nonexistent/docker.sock"};
+    static const char *const names[] = {"libvirt", "docker", "libxl"};
+    for (size_t i = 0; i < 3; i++) {
+        const lp_collector_ops *ops = lp_collector_find(names[i]);
+        if (!ops)
+            continue; /* not built in */
+        void *st = NULL;
+        /* libxl: /proc/xen "exists" here but there is no hypervisor */
+        assert_int_equal(ops->open(f->ctx, &cfg, &st), LP_EUNAVAIL);
+        assert_null(st);
+        assert_true(strlen(lp_ctx_last_error(f->ctx)) > 0);
+    }
+    rmdir(xen);
+    rmdir(dir);
+    const lp_collector_ops *proc = lp_collector_find("proc");
+    void *st = NULL;
+    assert_int_equal(proc->open(f->ctx, &cfg, &st), LP_EUNAVAIL);
+    assert_non_null(strstr(lp_ctx_last_error(f->ctx), "mountinfo"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rates_from_two_sweeps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claimed_workload_is_merged_into_claimer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_counter_reset_gives_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cgroup_usage_gives_util_without_task_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_must_increase, setup, teardown),
+        cmocka_unit_test(test_collector_table),
+        cmocka_unit_test_setup_teardown(test_host_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unavailable_sources, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
