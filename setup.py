@@ -68,7 +68,8 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     ext_modules=[_extension()],
-    packages=find_packages(include=['nova_filter', 'nova_filter.*',
+    packages=find_packages(include=['libplacement_oslo', 'libplacement_oslo.*',
+                                    'nova_filter', 'nova_filter.*',
                                     'zun_driver', 'zun_driver.*']),
     entry_points={
         'oslo.config.opts': [

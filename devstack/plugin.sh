@@ -3,7 +3,7 @@
 #
 # stack install      build and install the C library, lpctl and the agent,
 #                    and the Python packages (extension, nova_filter,
-#                    zun_driver)
+#                    zun_driver, libplacement_oslo)
 # stack post-config  add the filters and the weigher to $NOVA_CONF, write
 #                    [libplacement]; with Zun, configure $ZUN_CONF too
 # stack extra        start libplacement-agent on compute hosts

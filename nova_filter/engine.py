@@ -16,6 +16,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova.image import glance
 
+from libplacement_oslo import opts as common_opts
 from nova_filter import agents
 from nova_filter import hoststate
 from nova_filter import opts
@@ -104,16 +105,7 @@ class Engine(object):
 
         self.lp = lp
         self.generation = next(_generations)
-        ctx = lp.Context()
-        ctx.set('max_parallel_ratio', group.max_parallel_ratio)
-        ctx.set('weight_headroom', group.weight_headroom)
-        ctx.set('weight_colocate', group.weight_colocate)
-        ctx.set('weight_spread', group.weight_spread)
-        for name, value in sorted(group.policy.items()):
-            ctx.set(name, float(value))
-        for klass, order in sorted(group.runtime_order.items()):
-            ctx.set_runtime_order(klass, ','.join(split_runtimes(order, '+')))
-        self.ctx = ctx
+        self.ctx = common_opts.context_from_options(group, opts.CORE_PARAMS)
         self.default_workload = group.default_workload
         self.multiplier = group.weight_multiplier
         self._resolved = {}

@@ -1,11 +1,15 @@
 """Options of the libplacement scheduler plugin: group ``[libplacement]``.
 
-They are registered on Nova's global CONF when the plugin is imported and
-listed for ``oslo-config-generator --namespace libplacement.nova`` through the
-``oslo.config.opts`` entry point (``list_opts``).
+The options shared with the Zun plugin (``libplacement_oslo.opts``) plus the
+Nova-only ones below. They are registered on Nova's global CONF when the
+plugin is imported and listed for ``oslo-config-generator --namespace
+libplacement.nova`` through the ``oslo.config.opts`` entry point
+(``list_opts``).
 """
 
 from oslo_config import cfg
+
+from libplacement_oslo import opts as common
 
 GROUP = cfg.OptGroup(
     'libplacement',
@@ -14,30 +18,11 @@ GROUP = cfg.OptGroup(
          'and ParallelismWeigher from the nova_filter package (docs/nova.md '
          'shows how to enable them).')
 
-WORKLOADS = ('cpu', 'net', 'io', 'mixed', 'idle', 'auto')
+# Nova-only options that set the libplacement core parameter of the same
+# name (engine.Engine passes them to context_from_options).
+CORE_PARAMS = ('weight_headroom', 'weight_colocate', 'weight_spread')
 
-OPTS = [
-    cfg.FloatOpt(
-        'max_parallel_ratio', default=1.0, min=0.01,
-        help="""
-Cap on a host's parallel demand, as a multiple of its hardware threads.
-
-A host passes ParallelismFilter while its demand after placing the instance
-stays within ``threads x max_parallel_ratio``. Demand counts the full
-parallelism of cpu, mixed and unclassified instances and the measured (or
-estimated) demand of net, io and idle ones. 1.0 keeps parallel work within the
-physical threads; raise it to allow oversubscription.
-"""),
-    cfg.StrOpt(
-        'default_workload', default='auto', choices=WORKLOADS,
-        help="""
-Workload class assumed for flavors without ``libplacement:workload``.
-
-``auto`` classifies from agent measurements when there are any and otherwise
-treats the instance as unclassified, which reserves its full parallelism
-(vCPUs). Set ``idle`` to let untagged flavors reserve only their estimated
-demand.
-"""),
+OPTS = common.OPTS + [
     cfg.FloatOpt(
         'weight_multiplier', default=1.0,
         help="""
@@ -59,20 +44,6 @@ overrides it for the hosts of an aggregate.
         help='Weight of the spread term: penalty for the parallelism of a '
              'cpu or mixed class request\'s group already on the host.'),
     cfg.DictOpt(
-        'policy', default={},
-        help="""
-Further policy parameters of the libplacement core, by name (see
-docs/policy.md and ``lpctl``), e.g. ``cpu_busy_fraction:0.6``. A name or value
-the core refuses is logged and the fail_open behaviour applies.
-"""),
-    cfg.DictOpt(
-        'runtime_order', default={},
-        help="""
-Runtime preference per workload class, as ``class:rt1+rt2``, e.g.
-``cpu:unikernel+vm,net:container+vm``. Classes not listed keep the core's
-defaults (cpu: unikernel, vm; net, io, idle: container, vm; mixed: vm).
-"""),
-    cfg.DictOpt(
         'hypervisor_runtimes',
         default={'QEMU': 'vm+unikernel', 'KVM': 'vm+unikernel',
                  'Xen': 'vm+unikernel', 'LXC': 'container',
@@ -86,35 +57,6 @@ metadata key ``libplacement_runtimes``.
         'default_runtimes', default=['vm'],
         help='Runtimes offered by hosts whose hypervisor type is not in '
              'hypervisor_runtimes.'),
-    cfg.BoolOpt(
-        'fail_open', default=True,
-        help="""
-What the plugin does when it cannot decide (an internal error, an invalid
-policy, the libplacement module failing): True passes every host and weighs
-them all equally, so Nova schedules as if the plugin were not enabled; False
-refuses every host, so requests fail with NoValidHost until the error is
-fixed. The error is logged either way.
-"""),
-    cfg.StrOpt(
-        'agent_url', default=None,
-        help="""
-URL template of the libplacement agent's snapshot on each compute host,
-``{host}`` replaced by the compute service's host name, e.g.
-``http://{host}:9180/v1/snapshot``. Unset (the default): demand is declared
-from the instances' flavors only. Set: measured snapshots are fetched in the
-background and refine the demand; hosts without a fresh snapshot fall back to
-declared demand.
-"""),
-    cfg.FloatOpt(
-        'agent_timeout', default=1.0, min=0.05,
-        help='Seconds allowed for one host\'s snapshot fetch.'),
-    cfg.IntOpt(
-        'agent_ttl', default=60, min=1,
-        help='Seconds a snapshot stays fresh; older ones are fetched again '
-             'and are not used for decisions.'),
-    cfg.StrOpt(
-        'agent_token', default=None, secret=True,
-        help='Bearer token sent to the agents, if they require one.'),
 ]
 
 

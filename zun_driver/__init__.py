@@ -7,6 +7,7 @@ run in.  ``zun_driver.driver.LibplacementDockerDriver`` is the Docker driver
 that applies that runtime on the compute host.  Options live in the
 ``[libplacement]`` group of zun.conf (``zun_driver.opts``).
 
-This package imports only Zun and the ``libplacement`` extension module, so
-that it works in Zun deployments without Nova.
+This package imports only Zun, the ``libplacement`` extension module and
+``libplacement_oslo`` (the options it shares with the Nova plugin), so that it
+works in Zun deployments without Nova.
 """

@@ -4,6 +4,7 @@ import threading
 
 import libplacement as lp
 
+from libplacement_oslo import opts as common_opts
 from zun_driver import runtimes
 
 # Zun builds new scheduler filters for every API request, so the agents'
@@ -53,18 +54,8 @@ class Policy(object):
         """Build from the ``[libplacement]`` option group.
 
         :raises ValueError: naming the option that is invalid.
-        :raises libplacement.Error: if the C layer refuses a value.
         """
-        self.ctx = lp.Context(max_parallel_ratio=group.max_parallel_ratio)
-        for name, value in sorted(group.policy.items()):
-            try:
-                number = float(value)
-            except ValueError:
-                raise ValueError('[libplacement] policy: %s=%r is not a '
-                                 'number' % (name, value))
-            self.ctx.set(name, number)
-        for klass, order in sorted(group.runtime_order.items()):
-            self.ctx.set_runtime_order(klass, order.replace('+', ','))
+        self.ctx = common_opts.context_from_options(group)
         self.default_workload = group.default_workload
         self.runtimes = runtimes.RuntimeMap(group.docker_runtimes)
         self.fetcher = shared_fetcher(group) if group.agent_url else None
