@@ -4,7 +4,8 @@
 #   make check-agent    collector and agent tests against real processes,
 #                       libvirtd + QEMU, dockerd (skipped with a reason when absent);
 #                       the quick ones again under ASan+UBSan
-#   make bench-agent    sweep cost per task and agent RSS after 1,000 samples
+#   make bench-agent    sweep cost per task (against the one-pread floor, same run)
+#                       and agent RSS after 1,000 samples
 #   make install-agent  binary, systemd unit, default config, libplacement-collect.a
 
 AGENT_BIN      := $(B)/libplacement-agent
@@ -20,18 +21,23 @@ AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 # Optional sources: each is built when its development package is installed.
 ifeq ($(shell pkg-config --exists libvirt && echo y)$(if $(wildcard libplacement/src/collect/libvirt.c),y),yy)
+# libvirt is dlopen()ed by its collector (libvirt.c), so not linked.
 COLLECT_SRCS   += libplacement/src/collect/libvirt.c
 AGENT_CFLAGS   += -DLP_HAVE_LIBVIRT $(shell pkg-config --cflags libvirt)
-AGENT_LIBS     += $(shell pkg-config --libs libvirt)
 endif
+# docker.c dlopen()s libcurl when the Docker socket exists.
 ifneq ($(wildcard libplacement/src/collect/docker.c),)
 COLLECT_SRCS   += libplacement/src/collect/docker.c
 AGENT_CFLAGS   += -DLP_HAVE_DOCKER
 endif
 ifeq ($(if $(wildcard /usr/include/libxl.h),y)$(if $(wildcard libplacement/src/collect/libxl.c),y),yy)
+# libxl.c dlopen()s the Xen libraries by the SONAMEs of those installed.
+xen_soname      = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '/SONAME/{print $$2}')
+XENLIGHT_SONAME := $(call xen_soname,xenlight)
+XENSTAT_SONAME  := $(call xen_soname,xenstat)
 COLLECT_SRCS   += libplacement/src/collect/libxl.c
-AGENT_CFLAGS   += -DLP_HAVE_LIBXL
-AGENT_LIBS     += -lxenlight -lxentoollog -lxenstat
+AGENT_CFLAGS   += -DLP_HAVE_LIBXL -DLP_XENLIGHT_SONAME='"$(XENLIGHT_SONAME)"' \
+                  -DLP_XENSTAT_SONAME='"$(XENSTAT_SONAME)"'
 endif
 
 COLLECT_OBJS    = $(COLLECT_SRCS:%.c=$(B)/agent/%.o)
@@ -82,6 +88,10 @@ $(B)/agent-tests/spin: tests/agent/spin.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< -lpthread
 
+$(B)/agent-tests/bench_floor: tests/agent/bench_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(B)/agent-tests/validate: tests/agent/validate.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LIB_LIBS)
@@ -105,8 +115,8 @@ check-agent: $(AGENT_TEST_DEPS)
 	  VALIDATE=$(B)/agent-tests/validate AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent.py
 
-bench-agent: $(AGENT_BIN) $(B)/agent-tests/spin
-	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin $(PYTHON) tests/agent/bench_agent.py
+bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor
+	AGENT=$(AGENT_BIN) FLOOR=$(B)/agent-tests/bench_floor $(PYTHON) tests/agent/bench_agent.py
 
 # The unit reads /etc/libplacement/agent.conf: a commented one is installed
 # unless the operator already has one.

@@ -229,6 +229,17 @@ static void test_unavailable_sources(void **state)
         assert_null(st);
         assert_true(strlen(lp_ctx_last_error(f->ctx)) > 0);
     }
+    /* docker on the real /proc: a socket path that exists (libcurl is
+     * loaded) but takes no connection, and one that does not exist */
+    const lp_collector_ops *docker = lp_collector_find("docker");
+    const char *const socks[] = {xen, "/nonexistent/docker.sock"};
+    for (size_t i = 0; docker && i < 2; i++) {
+        void *st = NULL;
+        lp_collect_config dcfg = {.docker_socket = socks[i]};
+        assert_int_equal(docker->open(f->ctx, &dcfg, &st), LP_EUNAVAIL);
+        assert_null(st);
+        assert_non_null(strstr(lp_ctx_last_error(f->ctx), socks[i]));
+    }
     rmdir(xen);
     rmdir(dir);
     const lp_collector_ops *proc = lp_collector_find("proc");

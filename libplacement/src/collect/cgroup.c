@@ -1,5 +1,6 @@
 /* cgroup v1 and v2: where the hierarchies are, and per-cgroup CPU counters
  * (usage, throttling, pressure) read from kept-open files. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,22 @@ ssize_t lp_pread_once(int fd, char *buf, size_t len)
     if (r >= 0)
         buf[r] = '\0';
     return r;
+}
+
+void *lp_dlopen(lp_ctx *ctx, const char *collector, const char *soname)
+{
+    void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (!lib)
+        lp_fail(ctx, LP_EUNAVAIL, "%s collector unavailable: cannot load %s: %s", collector, soname, dlerror());
+    return lib;
+}
+
+void *lp_dlsym(lp_ctx *ctx, const char *collector, void *lib, const char *soname, const char *name)
+{
+    void *f = dlsym(lib, name);
+    if (!f)
+        lp_fail(ctx, LP_EUNAVAIL, "%s collector unavailable: %s has no %s", collector, soname, name);
+    return f;
 }
 
 ssize_t lp_read_file(const char *path, char *buf, size_t len)

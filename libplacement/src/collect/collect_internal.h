@@ -16,6 +16,14 @@ ssize_t lp_pread_all(int fd, char *buf, size_t len);
  * syscalls of lp_pread_all(), which must read on to see the end. */
 ssize_t lp_pread_once(int fd, char *buf, size_t len);
 
+/* Optional libraries of a collector, loaded when it opens (not linked, so
+ * that an agent without it does not map them).  lp_dlopen: soname, never
+ * unmapped (these libraries keep thread-local data and handlers); NULL with
+ * LP_EUNAVAIL "<collector> collector unavailable: cannot load ..." in ctx.
+ * lp_dlsym: the symbol name of lib, or NULL with LP_EUNAVAIL naming it. */
+void *lp_dlopen(lp_ctx *ctx, const char *collector, const char *soname);
+void *lp_dlsym(lp_ctx *ctx, const char *collector, void *lib, const char *soname, const char *name);
+
 /* Where the cgroup hierarchies are mounted, and which one groups processes. */
 typedef struct lp_cgroup_fs {
     char group_mount[PATH_MAX]; /* mount point of the grouping hierarchy, "" if none */

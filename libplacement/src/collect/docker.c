@@ -4,14 +4,36 @@
  * collector measures; a container's entry claims that cgroup's workload, so
  * its rates come from the cgroup's tasks (the stats endpoint takes 1-2 s per
  * container).  A container is inspected once, when it first appears.
+ *
+ * libcurl (and its TLS stack, some 2.5 MiB of resident library pages) is
+ * loaded with dlopen() once the socket exists, not linked.
  */
+/* the calls go through pointers, which curl's type-checking macros would
+ * rewrite into calls of the linked functions */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collect_internal.h"
+
+#define LIBCURL_SONAME "libcurl.so.4"
+
+/* The libcurl functions the collector calls, resolved by name at open(). */
+#define DK_FUNCS(X)                                                                              \
+    X(curl_easy_cleanup) X(curl_easy_getinfo) X(curl_easy_init) X(curl_easy_perform)            \
+    X(curl_easy_setopt) X(curl_easy_strerror)
+
+typedef struct dk_api {
+#define DK_FIELD(f) __typeof__(f) *f;
+    DK_FUNCS(DK_FIELD)
+#undef DK_FIELD
+} dk_api;
 
 #define DOCKER_MAX_REPLY (8u * 1024u * 1024u)
 
@@ -26,6 +48,8 @@ typedef struct known {
 typedef struct dk_state {
     char socket[256];
     char proc_root[256];
+    void *lib;           /* dlopen() handle of libcurl */
+    dk_api api;
     CURL *curl;
     lp_cgroup_fs fs;
     known *k;
@@ -61,13 +85,13 @@ static lp_status request(lp_ctx *ctx, dk_state *s, const char *path)
     snprintf(url, sizeof url, "http://localhost%s", path);
     s->len = 0;
     s->overflow = 0;
-    curl_easy_setopt(s->curl, CURLOPT_URL, url);
-    CURLcode rc = curl_easy_perform(s->curl);
+    s->api.curl_easy_setopt(s->curl, CURLOPT_URL, url);
+    CURLcode rc = s->api.curl_easy_perform(s->curl);
     long code = 0;
-    curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
+    s->api.curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK)
         return lp_fail(ctx, rc == CURLE_COULDNT_CONNECT ? LP_EUNAVAIL : LP_EIO, "docker %s: GET %s: %s%s",
-                       s->socket, path, curl_easy_strerror(rc), s->overflow ? " (reply over 8 MiB)" : "");
+                       s->socket, path, s->api.curl_easy_strerror(rc), s->overflow ? " (reply over 8 MiB)" : "");
     if (code != 200)
         return lp_fail(ctx, code == 404 ? LP_ENOTFOUND : LP_EIO, "docker %s: GET %s: HTTP %ld", s->socket,
                        path, code);
@@ -90,6 +114,19 @@ static json_object *get(lp_ctx *ctx, dk_state *s, const char *path, lp_status *s
     return j;
 }
 
+/* Load libcurl and resolve DK_FUNCS into s->api. */
+static lp_status dk_load(lp_ctx *ctx, dk_state *s)
+{
+    if (!(s->lib = lp_dlopen(ctx, "docker", LIBCURL_SONAME)))
+        return LP_EUNAVAIL;
+#define DK_RESOLVE(f)                                                                             \
+    if (!(s->api.f = (__typeof__(s->api.f))lp_dlsym(ctx, "docker", s->lib, LIBCURL_SONAME, #f)))   \
+        return LP_EUNAVAIL;
+    DK_FUNCS(DK_RESOLVE)
+#undef DK_RESOLVE
+    return LP_OK;
+}
+
 static lp_status dk_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
 {
     dk_state *s = calloc(1, sizeof *s);
@@ -98,19 +135,25 @@ static lp_status dk_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state
     snprintf(s->socket, sizeof s->socket, "%s", cfg && cfg->docker_socket ? cfg->docker_socket : "/run/docker.sock");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
     lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
-    if (st == LP_OK && !(s->curl = curl_easy_init()))
+    if (st == LP_OK && access(s->socket, F_OK) != 0)
+        st = lp_fail(ctx, LP_EUNAVAIL, "docker %s: %s", s->socket, strerror(errno));
+    if (st == LP_OK)
+        st = dk_load(ctx, s);
+    if (st == LP_OK && !(s->curl = s->api.curl_easy_init()))
         st = lp_fail(ctx, LP_ENOMEM, "docker collector: curl_easy_init failed");
     if (st == LP_OK) {
-        curl_easy_setopt(s->curl, CURLOPT_UNIX_SOCKET_PATH, s->socket);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
-        curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 5000L);
-        curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+        s->api.curl_easy_setopt(s->curl, CURLOPT_UNIX_SOCKET_PATH, s->socket);
+        s->api.curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+        s->api.curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, s);
+        s->api.curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, 5000L);
+        s->api.curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
         st = request(ctx, s, "/_ping");
     }
     if (st != LP_OK) {
         if (s->curl)
-            curl_easy_cleanup(s->curl);
+            s->api.curl_easy_cleanup(s->curl);
+        if (s->lib)
+            dlclose(s->lib);
         free(s->body);
         free(s);
         return st == LP_EIO ? lp_fail(ctx, LP_EUNAVAIL, "%s", lp_ctx_last_error(ctx)) : st;
@@ -127,7 +170,8 @@ static void dk_close(void *state)
     for (size_t i = 0; i < s->nk; i++)
         lp_cgroup_close(&s->k[i].cg);
     free(s->k);
-    curl_easy_cleanup(s->curl);
+    s->api.curl_easy_cleanup(s->curl);
+    dlclose(s->lib);
     free(s->body);
     free(s);
 }

@@ -4,7 +4,12 @@
  * a read-only connection; domains whose driver returns no CPU statistics
  * from it (the test driver returns only the state) are read with the
  * per-domain calls instead.
+ *
+ * libvirt is loaded with dlopen() when the collector opens, not linked: it
+ * and what it pulls in (glib, libxml2, ICU, libssh, ...) would otherwise
+ * add some 5 MiB of resident library pages to every agent, libvirt or not.
  */
+#include <dlfcn.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <stdio.h>
@@ -13,10 +18,40 @@
 
 #include "collect_internal.h"
 
+#define LIBVIRT_SONAME "libvirt.so.0"
+
+/* The libvirt functions the collector calls, resolved by name at open(). */
+#define LV_FUNCS(X)                                                                           \
+    X(virConnSetErrorFunc) X(virConnectClose) X(virConnectGetAllDomainStats)                  \
+    X(virConnectIsAlive) X(virConnectListAllDomains) X(virConnectOpenReadOnly) X(virDomainFree) \
+    X(virDomainGetInfo) X(virDomainGetName) X(virDomainGetUUIDString)                         \
+    X(virDomainStatsRecordListFree) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)
+
+typedef struct lv_api {
+#define LV_FIELD(f) __typeof__(f) *f;
+    LV_FUNCS(LV_FIELD)
+#undef LV_FIELD
+} lv_api;
+
 typedef struct lv_state {
     char uri[256];
+    void *lib;           /* dlopen() handle of libvirt */
+    lv_api api;
     virConnectPtr conn;
 } lv_state;
+
+/* Load libvirt and resolve LV_FUNCS into s->api. */
+static lp_status lv_load(lp_ctx *ctx, lv_state *s)
+{
+    if (!(s->lib = lp_dlopen(ctx, "libvirt", LIBVIRT_SONAME)))
+        return LP_EUNAVAIL;
+#define LV_RESOLVE(f)                                                                            \
+    if (!(s->api.f = (__typeof__(s->api.f))lp_dlsym(ctx, "libvirt", s->lib, LIBVIRT_SONAME, #f))) \
+        return LP_EUNAVAIL;
+    LV_FUNCS(LV_RESOLVE)
+#undef LV_RESOLVE
+    return LP_OK;
+}
 
 /* libvirt prints every error to stderr unless a handler is set; the
  * collector reports errors itself through the lp_ctx. */
@@ -26,18 +61,18 @@ static void quiet(void *data, virErrorPtr err)
     (void)err;
 }
 
-static const char *last_err(void)
+static const char *last_err(const lv_state *s)
 {
-    const char *m = virGetLastErrorMessage();
+    const char *m = s->api.virGetLastErrorMessage();
     return m ? m : "unknown libvirt error";
 }
 
 static lp_status lv_connect(lp_ctx *ctx, lv_state *s)
 {
-    s->conn = virConnectOpenReadOnly(s->uri);
+    s->conn = s->api.virConnectOpenReadOnly(s->uri);
     if (!s->conn)
-        return lp_fail(ctx, LP_EUNAVAIL, "libvirt %s: %s", s->uri, last_err());
-    virConnSetErrorFunc(s->conn, NULL, quiet);
+        return lp_fail(ctx, LP_EUNAVAIL, "libvirt %s: %s", s->uri, last_err(s));
+    s->api.virConnSetErrorFunc(s->conn, NULL, quiet);
     return LP_OK;
 }
 
@@ -46,10 +81,15 @@ static lp_status lv_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state
     lv_state *s = calloc(1, sizeof *s);
     if (!s)
         return lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
-    virSetErrorFunc(NULL, quiet);
-    snprintf(s->uri, sizeof s->uri, "%s", cfg && cfg->libvirt_uri ? cfg->libvirt_uri : "qemu:///system");
-    lp_status st = lv_connect(ctx, s);
+    lp_status st = lv_load(ctx, s);
+    if (st == LP_OK) {
+        s->api.virSetErrorFunc(NULL, quiet);
+        snprintf(s->uri, sizeof s->uri, "%s", cfg && cfg->libvirt_uri ? cfg->libvirt_uri : "qemu:///system");
+        st = lv_connect(ctx, s);
+    }
     if (st != LP_OK) {
+        if (s->lib)
+            dlclose(s->lib);
         free(s);
         return st;
     }
@@ -63,7 +103,8 @@ static void lv_close(void *state)
     if (!s)
         return;
     if (s->conn)
-        virConnectClose(s->conn);
+        s->api.virConnectClose(s->conn);
+    dlclose(s->lib);
     free(s);
 }
 
@@ -86,14 +127,14 @@ static int indexed(const char *name, const char *prefix, const char *suffix)
     return *p == '.' && strcmp(p + 1, suffix) == 0;
 }
 
-static void ident(virDomainPtr dom, lp_counters *c)
+static void ident(const lv_state *s, virDomainPtr dom, lp_counters *c)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
-    if (virDomainGetUUIDString(dom, uuid) == 0) {
+    if (s->api.virDomainGetUUIDString(dom, uuid) == 0) {
         snprintf(c->id, sizeof c->id, "%s", uuid);
         snprintf(c->claim, sizeof c->claim, "qemu:%s", uuid);
     }
-    const char *name = virDomainGetName(dom);
+    const char *name = s->api.virDomainGetName(dom);
     snprintf(c->name, sizeof c->name, "%s", name ? name : "");
     c->runtime = LP_RUNTIME_VM;
 }
@@ -129,10 +170,10 @@ static int from_record(const virDomainStatsRecord *r, lp_counters *c)
 }
 
 /* The per-domain fallback: total CPU time, vCPUs and memory from virDomainGetInfo. */
-static int from_info(virDomainPtr dom, lp_counters *c)
+static int from_info(const lv_state *s, virDomainPtr dom, lp_counters *c)
 {
     virDomainInfo info;
-    if (virDomainGetInfo(dom, &info) < 0)
+    if (s->api.virDomainGetInfo(dom, &info) < 0)
         return -1;
     c->run_ns = (int64_t)info.cpuTime;
     c->vcpus = c->threads = info.nrVirtCpu;
@@ -143,20 +184,20 @@ static int from_info(virDomainPtr dom, lp_counters *c)
 static lp_status sample_per_domain(lp_ctx *ctx, lv_state *s, lp_sample *out)
 {
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(s->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+    int n = s->api.virConnectListAllDomains(s->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
     if (n < 0)
-        return lp_fail(ctx, LP_EIO, "libvirt %s: listing domains: %s", s->uri, last_err());
+        return lp_fail(ctx, LP_EIO, "libvirt %s: listing domains: %s", s->uri, last_err(s));
     lp_status st = LP_OK;
     for (int i = 0; i < n; i++) {
         lp_counters *c = st == LP_OK ? lp_sample_add(out) : NULL;
         if (st == LP_OK && !c)
             st = lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
         if (c) {
-            ident(doms[i], c);
-            if (from_info(doms[i], c) < 0)
+            ident(s, doms[i], c);
+            if (from_info(s, doms[i], c) < 0)
                 out->n--; /* it went away meanwhile */
         }
-        virDomainFree(doms[i]);
+        s->api.virDomainFree(doms[i]);
     }
     free(doms);
     return st;
@@ -165,10 +206,10 @@ static lp_status sample_per_domain(lp_ctx *ctx, lv_state *s, lp_sample *out)
 static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
 {
     lv_state *s = state;
-    if (!s->conn || virConnectIsAlive(s->conn) != 1) {
+    if (!s->conn || s->api.virConnectIsAlive(s->conn) != 1) {
         /* libvirtd restarted: reconnect once per sweep */
         if (s->conn)
-            virConnectClose(s->conn);
+            s->api.virConnectClose(s->conn);
         s->conn = NULL;
         lp_status st = lv_connect(ctx, s);
         if (st != LP_OK)
@@ -177,12 +218,12 @@ static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
     unsigned stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
                      VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK;
     virDomainStatsRecordPtr *recs = NULL;
-    int n = virConnectGetAllDomainStats(s->conn, stats, &recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
+    int n = s->api.virConnectGetAllDomainStats(s->conn, stats, &recs, VIR_CONNECT_GET_ALL_DOMAINS_STATS_ACTIVE);
     if (n < 0) {
-        virErrorPtr e = virGetLastError();
+        virErrorPtr e = s->api.virGetLastError();
         if (e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_ARGUMENT_UNSUPPORTED))
             return sample_per_domain(ctx, s, out);
-        return lp_fail(ctx, LP_EIO, "libvirt %s: domain stats: %s", s->uri, last_err());
+        return lp_fail(ctx, LP_EIO, "libvirt %s: domain stats: %s", s->uri, last_err(s));
     }
     lp_status st = LP_OK;
     for (int i = 0; i < n && st == LP_OK; i++) {
@@ -191,11 +232,11 @@ static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
             st = lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
             break;
         }
-        ident(recs[i]->dom, c);
-        if (from_record(recs[i], c) < 0 && from_info(recs[i]->dom, c) < 0)
+        ident(s, recs[i]->dom, c);
+        if (from_record(recs[i], c) < 0 && from_info(s, recs[i]->dom, c) < 0)
             out->n--;
     }
-    virDomainStatsRecordListFree(recs);
+    s->api.virDomainStatsRecordListFree(recs);
     return st;
 }
 

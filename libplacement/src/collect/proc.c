@@ -3,11 +3,13 @@
  * (a container, a systemd unit, a VM's QEMU process), counters summed over
  * all threads of all its processes.
  *
- * Cost is kept bounded: every process's io and every thread's schedstat
- * stay open and are pread() each sweep (cgroup.procs is read once per cgroup);
- * memory is the cgroup's; a process's task/ directory is listed again only
- * when its thread count (the link count of task/, from fstat) changes or a
- * thread went away.
+ * Cost is kept near one pread() per task per sweep (docs/agent.md, "Cost"):
+ * every thread's schedstat stays open; a process's io (and stat) is read
+ * only when one of its threads ran, came or went; new threads are looked for
+ * per cgroup (its thread count against the threads held) and only then per
+ * process (the link count of task/), whose task/ directory is listed again
+ * only when that count changed or a thread went away; cgroup.procs and the
+ * cgroup's counters are read once per cgroup.
  * Counters are accumulated as deltas since the workload was first seen, so
  * processes and threads coming and going never make a total go backwards;
  * a task started since the last sweep counts from its start.
@@ -29,6 +31,9 @@
 
 #define PF_KTHREAD 0x00200000u
 #define MAX_CGROUP_DEPTH 16
+/* From this many processes on, a cgroup's thread count (one file read) is
+ * cheaper than asking each process (an fstat) whether it has new threads. */
+#define PER_CGROUP_THREAD_CHECK 4
 
 typedef struct thr {
     int tid, fd;
@@ -180,15 +185,21 @@ static void group_free(group *g)
     free(g);
 }
 
+/* "run wait slices\n"; parsed by hand: sscanf costs as much as the pread. */
 static int read_schedstat(int fd, int64_t *run, int64_t *wait, int64_t *slices)
 {
-    char buf[96];
-    long long a, b, c;
-    if (lp_pread_once(fd, buf, sizeof buf) <= 0 || sscanf(buf, "%lld %lld %lld", &a, &b, &c) != 3)
+    char buf[96], *p = buf, *e;
+    int64_t v[3];
+    if (lp_pread_once(fd, buf, sizeof buf) <= 0)
         return -1;
-    *run = a;
-    *wait = b;
-    *slices = c;
+    for (int i = 0; i < 3; i++, p = e) {
+        v[i] = strtoll(p, &e, 10);
+        if (e == p)
+            return -1;
+    }
+    *run = v[0];
+    *wait = v[1];
+    *slices = v[2];
     return 0;
 }
 
@@ -400,23 +411,33 @@ static int64_t read_net_bytes(int fd)
     return sum;
 }
 
-/* Read one process and add what it did since last sweep to its group. */
-static void proc_account(proc_state *s, proc *p)
+/* Has the process more or fewer threads than held (the link count of its
+ * task/ directory)? */
+static int threads_changed(const proc *p)
+{
+    struct stat st;
+    return fstat(p->task_fd, &st) == 0 && (size_t)st.st_nlink != p->nt + 2;
+}
+
+/* Read the threads from index "from" on and add what they did since the last
+ * read to the group; drop those that have gone.  Returns LOST if any had,
+ * RAN if any ran since its last read. */
+enum { RAN = 1, LOST = 2 };
+static int account_threads(proc *p, size_t from)
 {
     group *g = p->g;
-    struct stat st;
-    if (fstat(p->task_fd, &st) == 0 && (size_t)st.st_nlink != p->nt + 2)
-        rescan_threads(s, p);
-    size_t live = 0;
-    int lost = 0;
-    for (size_t i = 0; i < p->nt; i++) {
+    size_t live = from;
+    int what = 0;
+    for (size_t i = from; i < p->nt; i++) {
         thr *t = &p->t[i];
         int64_t run, wait, slices;
         if (read_schedstat(t->fd, &run, &wait, &slices) < 0) {
             close(t->fd);
-            lost = 1;
+            what |= LOST;
             continue;
         }
+        if (run != t->run || slices != t->slices)
+            what |= RAN;
         if (run >= t->run && wait >= t->wait) {
             g->acc.run_ns += run - t->run;
             g->acc.wait_ns += wait - t->wait;
@@ -428,10 +449,13 @@ static void proc_account(proc_state *s, proc *p)
         p->t[live++] = *t;
     }
     p->nt = live;
-    if (lost)
-        rescan_threads(s, p);
-    g->threads += (double)p->nt;
+    return what;
+}
 
+/* Add the process's storage bytes and block-I/O delay since the last read. */
+static void account_io(const proc_state *s, proc *p)
+{
+    group *g = p->g;
     int64_t io = read_io_bytes(p->io_fd);
     if (io >= 0) {
         if (g->acc.disk_bytes < 0)
@@ -448,15 +472,108 @@ static void proc_account(proc_state *s, proc *p)
             g->acc.blkio_delay_ns += (blk - p->blk_ticks) * s->tick_ns;
         p->blk_ticks = blk;
     }
+}
+
+/* Threads started since the process was last listed: hold and count them. */
+static void add_new_threads(proc_state *s, proc *p)
+{
+    size_t old = p->nt;
+    rescan_threads(s, p);
+    account_threads(p, old);
+    p->g->threads += (double)(p->nt - old);
+    if (p->nt != old)
+        account_io(s, p);
+}
+
+/* Read one process and add what it did since last sweep to its group.
+ * check_threads: look for new threads here (else the caller checks the
+ * cgroup's thread count). */
+static void proc_account(proc_state *s, proc *p, int check_threads)
+{
+    group *g = p->g;
+    size_t held = p->nt;
+    if (check_threads && threads_changed(p))
+        rescan_threads(s, p);
+    int what = account_threads(p, 0);
+    if (what & LOST) {
+        /* a thread went: others may have come; the new ones count from
+         * their start (or from now), read again at the next sweep */
+        rescan_threads(s, p);
+    }
+    g->threads += (double)p->nt;
+    /* I/O is accounted in the context of the task doing it (and of exiting
+     * threads into the process's totals): a process none of whose threads
+     * ran, came or went has the same io and stat as at its last read.  A
+     * new group's totals start known (0) with its first members' reads. */
+    if (what || p->nt != held || (g->acc.disk_bytes < 0 && p->io_fd >= 0) ||
+        (g->acc.blkio_delay_ns < 0 && p->stat_fd >= 0))
+        account_io(s, p);
     if (g->net_fd < 0 && p->own_netns)
         g->net_fd = open_pid_file(s, p->pid, "net/dev", O_RDONLY);
     if (!g->aff_pid)
         g->aff_pid = p->pid;
 }
 
+/* Number of threads in the cgroup (v1 tasks, v2 cgroup.threads), or -1. */
+static long cgroup_threads(const proc_state *s, const cgdir *d)
+{
+    char path[2 * PATH_MAX + 16], buf[8192];
+    snprintf(path, sizeof path, "%s%s/%s", s->fs.group_mount, strcmp(d->rel, "/") == 0 ? "" : d->rel,
+             s->fs.group_v2 ? "cgroup.threads" : "tasks");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    long lines = 0;
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0)
+        for (const char *c = buf; (c = memchr(c, '\n', (size_t)(buf + r - c))); c++)
+            lines++;
+    close(fd);
+    return r < 0 ? -1 : lines;
+}
+
+/* The cgroup holds threads not held yet (or a process whose threads are
+ * counted elsewhere): ask every process listed in s->buf that was counted
+ * this sweep. */
+static void find_new_threads(proc_state *s)
+{
+    for (char *p = s->buf; *p;) {
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        p = *end ? end + 1 : end;
+        proc *pr = find_proc(s, (int)pid);
+        if (pr && pr->sweep == s->sweep && pr->g && pr->g->sweep == s->sweep && pr->nt &&
+            threads_changed(pr))
+            add_new_threads(s, pr);
+    }
+}
+
 static void dir_free(cgdir *d)
 {
     free(d);
+}
+
+/* The group of process pr listed in cgroup d: its VM's (a QEMU process),
+ * its own (root cgroup), else the cgroup's.  NULL on ENOMEM. */
+static group *group_of(proc_state *s, cgdir *d, proc *pr, int is_root)
+{
+    if (!pr->uuid[0] && !is_root && pr->g && pr->g == d->g)
+        return pr->g; /* still in this cgroup's group: no key to build */
+    char key[LP_COUNTERS_ID_MAX];
+    if (pr->uuid[0])
+        snprintf(key, sizeof key, "qemu:%s", pr->uuid);
+    else if (is_root)
+        snprintf(key, sizeof key, "pid:%d", pr->pid);
+    else
+        snprintf(key, sizeof key, "%.191s", d->rel);
+    if (pr->g && strcmp(pr->g->key, key) == 0)
+        return pr->g;
+    group *g = !pr->uuid[0] && !is_root && d->g ? d->g : group_get(s, key, is_root ? NULL : d->rel);
+    if (g && !pr->uuid[0] && !is_root)
+        d->g = g;
+    return g;
 }
 
 /* Visit the processes listed in one cgroup directory.  cgroup.procs is
@@ -484,6 +601,13 @@ static void visit_dir(proc_state *s, cgdir *d)
     if (n <= 0)
         return;
     int is_root = strcmp(d->rel, "/") == 0;
+    /* New threads: with a few processes, ask each (an fstat); with more,
+     * compare the cgroup's thread count with the threads held (one file). */
+    size_t npids = 0;
+    for (const char *c = s->buf; (c = strchr(c, '\n')); c++)
+        npids++;
+    int per_proc = npids < PER_CGROUP_THREAD_CHECK;
+    size_t held = 0;
     for (char *p = s->buf; *p;) {
         char *end;
         long pid = strtol(p, &end, 10);
@@ -503,23 +627,8 @@ static void visit_dir(proc_state *s, cgdir *d)
         pr->sweep = s->sweep;
         if (pr->task_fd < 0 || !pr->nt)
             continue;
-        char key[LP_COUNTERS_ID_MAX];
-        if (pr->uuid[0])
-            snprintf(key, sizeof key, "qemu:%s", pr->uuid);
-        else if (is_root)
-            snprintf(key, sizeof key, "pid:%d", pr->pid);
-        else
-            snprintf(key, sizeof key, "%.191s", d->rel);
-        if (!pr->g || strcmp(pr->g->key, key) != 0) {
-            if (!pr->uuid[0] && !is_root && d->g)
-                pr->g = d->g;
-            else
-                pr->g = group_get(s, key, is_root ? NULL : d->rel);
-            if (!pr->g)
-                continue;
-            if (!pr->uuid[0] && !is_root)
-                d->g = pr->g;
-        }
+        if (!(pr->g = group_of(s, d, pr, is_root)))
+            continue;
         if (pr->g->sweep != s->sweep) {
             /* first member this sweep: the group's counters are read from now
              * (one clock read per group: it may be a syscall in a VM) */
@@ -530,8 +639,11 @@ static void visit_dir(proc_state *s, cgdir *d)
             pr->g->threads = 0;
             pr->g->aff_pid = 0;
         }
-        proc_account(s, pr);
+        proc_account(s, pr, per_proc);
+        held += pr->nt;
     }
+    if (!per_proc && cgroup_threads(s, d) != (long)held)
+        find_new_threads(s);
 }
 
 static void walk(proc_state *s, const char *rel, int depth)
