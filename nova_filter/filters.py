@@ -17,7 +17,28 @@ def _describe(spec_obj):
                                         spec_obj.flavor.name)
 
 
-class ParallelismFilter(filters.BaseHostFilter):
+class _BatchFilter(filters.BaseHostFilter):
+    """A filter that decides all hosts at once in ``_filter(hosts, spec)``.
+
+    ``filter_all`` runs it under ``engine.guarded`` (errors are logged and
+    ``fail_open`` applies) and skips it on rebuild unless RUN_ON_REBUILD:
+    overriding filter_all bypasses BaseHostFilter._filter_one, which is
+    where Nova does that check.
+    """
+
+    def filter_all(self, filter_obj_list, spec_obj):
+        hosts = list(filter_obj_list)
+        if not hosts or (not self.RUN_ON_REBUILD
+                         and utils.request_is_rebuild(spec_obj)):
+            return hosts
+        return engine_mod.guarded(
+            type(self).__name__,
+            lambda: self._filter(hosts, spec_obj),
+            lambda fail_open: hosts if fail_open else [],
+            lambda: _describe(spec_obj))
+
+
+class ParallelismFilter(_BatchFilter):
     """Keep a host's parallel demand within its threads x max_parallel_ratio.
 
     All hosts are decided in one libplacement call (``filter_all``). The
@@ -29,19 +50,6 @@ class ParallelismFilter(filters.BaseHostFilter):
 
     # A rebuild stays on its host and adds no instance.
     RUN_ON_REBUILD = False
-
-    def filter_all(self, filter_obj_list, spec_obj):
-        hosts = list(filter_obj_list)
-        # Overriding filter_all bypasses BaseHostFilter._filter_one, which
-        # is where Nova skips usage filters on rebuild: do it here.
-        if not hosts or (not self.RUN_ON_REBUILD
-                         and utils.request_is_rebuild(spec_obj)):
-            return hosts
-        return engine_mod.guarded(
-            'ParallelismFilter',
-            lambda: self._filter(hosts, spec_obj),
-            lambda fail_open: hosts if fail_open else [],
-            lambda: _describe(spec_obj))
 
     @staticmethod
     def _filter(hosts, spec_obj):
@@ -59,7 +67,7 @@ class ParallelismFilter(filters.BaseHostFilter):
         return [hs for hs, ok in zip(hosts, passes) if ok]
 
 
-class RuntimeFilter(filters.BaseHostFilter):
+class RuntimeFilter(_BatchFilter):
     """The request's runtime must be one the host offers.
 
     The runtime is the flavor's ``libplacement:runtime``, or with ``auto``
@@ -71,16 +79,6 @@ class RuntimeFilter(filters.BaseHostFilter):
 
     # A rebuild may bring an image that the host cannot run.
     RUN_ON_REBUILD = True
-
-    def filter_all(self, filter_obj_list, spec_obj):
-        hosts = list(filter_obj_list)
-        if not hosts:
-            return hosts
-        return engine_mod.guarded(
-            'RuntimeFilter',
-            lambda: self._filter(hosts, spec_obj),
-            lambda fail_open: hosts if fail_open else [],
-            lambda: _describe(spec_obj))
 
     @staticmethod
     def _filter(hosts, spec_obj):
