@@ -154,7 +154,7 @@ check-lpctl: $(B)/lpctl
 CHECK_TARGETS += check-unit check-san check-valgrind check-fuzz check-lpctl
 
 # ---- benchmark and demo of the core -----------------------------------------
-$(B)/bench_place: bench/bench_place.c $(LIB_A)
+$(B)/bench_place: bench/bench_place.c bench/bench_util.h $(LIB_A)
 	$(CC) $(BASE_CFLAGS) -O2 -g -o $@ $< $(LIB_A) $(LIB_LIBS)
 
 .PHONY: bench-core demo-lpctl

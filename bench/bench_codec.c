@@ -14,20 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "libplacement.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void die(lp_ctx *ctx, const char *what)
-{
-    fprintf(stderr, "bench: %s: %s\n", what, ctx ? lp_ctx_last_error(ctx) : "failed");
-    exit(1);
-}
 
 /* A cluster of n hosts (16 cores / 32 threads) with w measured workloads each. */
 static lp_cluster *make_cluster(lp_ctx *ctx, size_t n, size_t w)
@@ -36,7 +25,7 @@ static lp_cluster *make_cluster(lp_ctx *ctx, size_t n, size_t w)
     lp_workload ws[8];
     char ids[8][40];
     if (lp_cluster_new(ctx, &c) != LP_OK)
-        die(ctx, "cluster");
+        bench_die(ctx, "cluster");
     for (size_t j = 0; j < w; j++) {
         lp_workload_init(&ws[j]);
         snprintf(ids[j], sizeof ids[j], "4f0c2a3e-9d5b-4c1e-8a59-%012zu", j);
@@ -67,7 +56,7 @@ static lp_cluster *make_cluster(lp_ctx *ctx, size_t n, size_t w)
         h.workloads = ws;
         h.n_workloads = w;
         if (lp_cluster_add_host(ctx, c, &h) != LP_OK)
-            die(ctx, "add host");
+            bench_die(ctx, "add host");
     }
     return c;
 }
@@ -77,34 +66,34 @@ static void run(lp_ctx *ctx, size_t n, size_t w)
     lp_cluster *c = make_cluster(ctx, n, w);
     char *text = NULL;
     size_t len = 0;
-    double t0 = now_ms();
+    double t0 = bench_ms(CLOCK_MONOTONIC);
     if (lp_cluster_write(ctx, c, 0, &text, &len) != LP_OK)
-        die(ctx, "write");
-    double write_ms = now_ms() - t0;
+        bench_die(ctx, "write");
+    double write_ms = bench_ms(CLOCK_MONOTONIC) - t0;
 
     /* best of 3 runs each, to damp the noise of a shared machine */
     double parse_ms = 1e300, floor_ms = 1e300;
     for (int rep = 0; rep < 3; rep++) {
         lp_cluster *back = NULL;
         if (lp_cluster_new(ctx, &back) != LP_OK)
-            die(ctx, "cluster");
-        t0 = now_ms();
+            bench_die(ctx, "cluster");
+        t0 = bench_ms(CLOCK_MONOTONIC);
         if (lp_cluster_parse(ctx, back, text, len, "bench") != LP_OK)
-            die(ctx, "parse");
-        double t = now_ms() - t0;
+            bench_die(ctx, "parse");
+        double t = bench_ms(CLOCK_MONOTONIC) - t0;
         parse_ms = t < parse_ms ? t : parse_ms;
         if (lp_cluster_size(back) != n)
-            die(NULL, "parse lost hosts");
+            bench_die(NULL, "parse lost hosts");
         lp_cluster_free(back);
 
-        t0 = now_ms();
+        t0 = bench_ms(CLOCK_MONOTONIC);
         json_tokener *tok = json_tokener_new_ex(LP_JSON_MAX_DEPTH);
         json_object *o = tok ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
         if (!o)
-            die(NULL, "json-c parse");
+            bench_die(NULL, "json-c parse");
         json_object_put(o);
         json_tokener_free(tok);
-        t = now_ms() - t0;
+        t = bench_ms(CLOCK_MONOTONIC) - t0;
         floor_ms = t < floor_ms ? t : floor_ms;
     }
     printf("bench codec_parse hosts=%zu workloads=%zu bytes=%zu ms=%.1f us_per_host=%.2f "
@@ -120,7 +109,7 @@ int main(void)
 {
     lp_ctx *ctx = NULL;
     if (lp_ctx_new(&ctx) != LP_OK)
-        die(NULL, "context");
+        bench_die(NULL, "context");
     static const size_t sizes[] = {1000, 10000};
     static const size_t workloads[] = {0, 4};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

@@ -14,15 +14,11 @@
  * fetcher keeps no more idle connections).  Target: 1,000 hosts in <= 500 ms.
  */
 #include "fetch_agents.h"
+#include "bench_util.h"
 #include "libplacement.h"
 
 #define RUNS 5
 
-static void die(lp_ctx *ctx, const char *what)
-{
-    fprintf(stderr, "bench fetch: %s: %s\n", what, ctx ? lp_ctx_last_error(ctx) : "failed");
-    exit(1);
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -30,12 +26,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* One fetch of all hosts; fails the benchmark unless every host arrived. */
 static double fetch_ms(lp_ctx *ctx, lp_fetcher *f, char **names, size_t n, lp_fetch_result *r)
@@ -43,10 +33,10 @@ static double fetch_ms(lp_ctx *ctx, lp_fetcher *f, char **names, size_t n, lp_fe
     lp_cluster *c;
     size_t ok = 0;
     if (lp_cluster_new(ctx, &c) != LP_OK)
-        die(ctx, "cluster");
+        bench_die(ctx, "cluster");
     double t0 = fa_now();
     if (lp_fetcher_fetch(ctx, f, (const char *const *)names, n, c, r, &ok) != LP_OK)
-        die(ctx, "fetch");
+        bench_die(ctx, "fetch");
     double ms = (fa_now() - t0) * 1000.0;
     if (ok != n) {
         for (size_t i = 0; i < n; i++)
@@ -54,7 +44,7 @@ static double fetch_ms(lp_ctx *ctx, lp_fetcher *f, char **names, size_t n, lp_fe
                 fprintf(stderr, "bench fetch: %s\n", r[i].message);
                 break;
             }
-        die(NULL, "some hosts were not fetched");
+        bench_die(NULL, "some hosts were not fetched");
     }
     lp_cluster_free(c);
     return ms;
@@ -67,19 +57,19 @@ static void bench(size_t n)
     char **names = calloc(n, sizeof *names);
     lp_fetch_result *r = calloc(n, sizeof *r);
     if (!modes || !ports || !names || !r)
-        die(NULL, "out of memory");
+        bench_die(NULL, "out of memory");
     pid_t pid = fa_start(modes, n, ports, NULL); /* all FA_GOOD (0) */
     if (pid < 0)
-        die(NULL, "cannot start the agents");
+        bench_die(NULL, "cannot start the agents");
     for (size_t i = 0; i < n; i++) {
         names[i] = malloc(32);
         if (!names[i])
-            die(NULL, "out of memory");
+            bench_die(NULL, "out of memory");
         snprintf(names[i], 32, "127.0.0.1:%d", ports[i]);
     }
     lp_ctx *ctx;
     if (lp_ctx_new(&ctx) != LP_OK)
-        die(NULL, "out of memory");
+        bench_die(NULL, "out of memory");
     lp_fetch_options o;
     lp_fetch_options_init(&o);
     o.url_template = "http://{host}/v1/snapshot";
@@ -89,15 +79,15 @@ static void bench(size_t n)
     for (int k = 0; k < RUNS; k++) {
         lp_fetcher *f;
         if (lp_fetcher_new(ctx, &o, &f) != LP_OK)
-            die(ctx, "fetcher");
-        double c0 = cpu_ms();
+            bench_die(ctx, "fetcher");
+        double c0 = bench_ms(CLOCK_PROCESS_CPUTIME_ID);
         cold[k] = fetch_ms(ctx, f, names, n, r);
-        cpu[k] = cpu_ms() - c0;
+        cpu[k] = bench_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
         lp_fetcher_free(f);
     }
     lp_fetcher *f;
     if (lp_fetcher_new(ctx, &o, &f) != LP_OK)
-        die(ctx, "fetcher");
+        bench_die(ctx, "fetcher");
     fetch_ms(ctx, f, names, n, r); /* opens the connections */
     for (int k = 0; k < RUNS; k++)
         warm[k] = fetch_ms(ctx, f, names, n, r);

@@ -12,14 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "libplacement.h"
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 /* Deterministic pseudo-random numbers, so runs are comparable. */
 static unsigned next_rand(unsigned *state)
@@ -28,21 +23,15 @@ static unsigned next_rand(unsigned *state)
     return (*state >> 16) & 0x7fff;
 }
 
-static void die(lp_ctx *ctx, const char *what)
-{
-    fprintf(stderr, "bench: %s: %s\n", what, ctx ? lp_ctx_last_error(ctx) : "failed");
-    exit(1);
-}
-
 /* Call fn(arg) until at least min_ns have passed; return ns per call. */
 static double time_loop(double min_ns, void (*fn)(void *), void *arg)
 {
-    double t0 = now_ns(), t;
+    double t0 = bench_ms(CLOCK_MONOTONIC) * 1e6, t;
     long reps = 0;
     do {
         fn(arg);
         reps++;
-    } while ((t = now_ns()) - t0 < min_ns);
+    } while ((t = bench_ms(CLOCK_MONOTONIC) * 1e6) - t0 < min_ns);
     return (t - t0) / (double)reps;
 }
 
@@ -60,7 +49,7 @@ static void run_filter_score(void *arg)
 {
     filter_args *a = arg;
     if (lp_filter_score(a->ctx, a->r, a->hosts, a->n, a->out) != LP_OK)
-        die(a->ctx, "lp_filter_score");
+        bench_die(a->ctx, "lp_filter_score");
     sink = a->out[a->n / 2].score;
 }
 
@@ -85,9 +74,9 @@ static void run_place(void *arg)
     place_args *a = arg;
     lp_plan *p;
     if (lp_place(a->ctx, a->c, a->rs, 0, &p) != LP_OK)
-        die(a->ctx, "lp_place");
+        bench_die(a->ctx, "lp_place");
     if (lp_plan_unplaced(p) != 0)
-        die(NULL, "benchmark cluster should take all 16 instances");
+        bench_die(NULL, "benchmark cluster should take all 16 instances");
     lp_plan_free(p);
 }
 
@@ -96,7 +85,7 @@ static void bench_filter_score(lp_ctx *ctx, size_t n)
     lp_host_load *hosts = calloc(n, sizeof *hosts);
     lp_verdict *out = calloc(n, sizeof *out);
     if (!hosts || !out)
-        die(NULL, "out of memory");
+        bench_die(NULL, "out of memory");
     unsigned seed = 42;
     for (size_t i = 0; i < n; i++) {
         hosts[i].threads = 8 << (next_rand(&seed) % 3);
@@ -132,7 +121,7 @@ static void bench_place16(lp_ctx *ctx, size_t n)
     lp_cluster *c;
     lp_requests *rs;
     if (lp_cluster_new(ctx, &c) != LP_OK || lp_requests_new(ctx, &rs) != LP_OK)
-        die(ctx, "new");
+        bench_die(ctx, "new");
     unsigned seed = 7;
     lp_host h;
     char name[32];
@@ -147,7 +136,7 @@ static void bench_place16(lp_ctx *ctx, size_t n)
         h.runtimes = LP_RUNTIME_ALL;
         h.load_demand = (double)(next_rand(&seed) % 800) / 100.0;
         if (lp_cluster_add_host(ctx, c, &h) != LP_OK)
-            die(ctx, "lp_cluster_add_host");
+            bench_die(ctx, "lp_cluster_add_host");
     }
     lp_request r;
     lp_request_init(&r);
@@ -159,7 +148,7 @@ static void bench_place16(lp_ctx *ctx, size_t n)
     r.klass = LP_CLASS_CPU;
     r.group = "spark";
     if (lp_requests_add(ctx, rs, &r) != LP_OK)
-        die(ctx, "lp_requests_add");
+        bench_die(ctx, "lp_requests_add");
     place_args args = {ctx, c, rs};
     double per_call = time_loop(3e8, run_place, &args);
     printf("bench place16 hosts=%zu ns_per_host=%.1f ns_per_host_instance=%.1f\n", n,
@@ -178,7 +167,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (lp_ctx_new(&ctx) != LP_OK)
-        die(NULL, "lp_ctx_new");
+        bench_die(NULL, "lp_ctx_new");
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         bench_filter_score(ctx, sizes[i]);
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)

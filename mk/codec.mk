@@ -6,7 +6,7 @@
 
 $(FUZZ_BINS): tests/fuzz/fuzz_util.h
 
-$(B)/bench_codec: bench/bench_codec.c $(LIB_A)
+$(B)/bench_codec: bench/bench_codec.c bench/bench_util.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_A) $(LIB_LIBS)
 
 .PHONY: bench-codec

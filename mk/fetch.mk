@@ -6,7 +6,7 @@
 
 $(B)/rel/tests/test_fetch $(B)/san/tests/test_fetch: tests/unit/fetch_agents.h
 
-$(B)/bench_fetch: bench/bench_fetch.c tests/unit/fetch_agents.h $(LIB_A)
+$(B)/bench_fetch: bench/bench_fetch.c bench/bench_util.h tests/unit/fetch_agents.h $(LIB_A)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) $(LIB_LIBS)
 
 .PHONY: bench-fetch
