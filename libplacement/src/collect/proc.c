@@ -532,17 +532,28 @@ static long cgroup_threads(const proc_state *s, const cgdir *d)
     return r < 0 ? -1 : lines;
 }
 
+/* Read the next pid of a cgroup.procs listing (one per line) at *p and move
+ * past it.  @return 1, or 0 at the end of the list. */
+static int next_pid(const char **p, long *pid)
+{
+    char *end;
+    if (!**p)
+        return 0;
+    *pid = strtol(*p, &end, 10);
+    if (end == *p)
+        return 0;
+    *p = *end ? end + 1 : end;
+    return 1;
+}
+
 /* The cgroup holds threads not held yet (or a process whose threads are
  * counted elsewhere): ask every process listed in s->buf that was counted
  * this sweep. */
 static void find_new_threads(proc_state *s)
 {
-    for (char *p = s->buf; *p;) {
-        char *end;
-        long pid = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        p = *end ? end + 1 : end;
+    const char *p = s->buf;
+    long pid;
+    while (next_pid(&p, &pid)) {
         proc *pr = find_proc(s, (int)pid);
         if (pr && pr->sweep == s->sweep && pr->g && pr->g->sweep == s->sweep && pr->nt &&
             threads_changed(pr))
@@ -608,12 +619,9 @@ static void visit_dir(proc_state *s, cgdir *d)
         npids++;
     int per_proc = npids < PER_CGROUP_THREAD_CHECK;
     size_t held = 0;
-    for (char *p = s->buf; *p;) {
-        char *end;
-        long pid = strtol(p, &end, 10);
-        if (end == p)
-            break;
-        p = *end ? end + 1 : end;
+    const char *p = s->buf;
+    long pid;
+    while (next_pid(&p, &pid)) {
         proc *pr = find_proc(s, (int)pid);
         if (!pr) {
             pr = proc_new(s, (int)pid);
