@@ -234,6 +234,30 @@ class TestRuntimes(PluginTestBase):
         self.assertEqual('host1', server['OS-EXT-SRV-ATTR:host'])
 
 
+class TestAggregateWeightMultiplier(PluginTestBase):
+    """libplacement_weight_multiplier in aggregate metadata overrides
+    [libplacement] weight_multiplier (10) for the hosts in the aggregate.
+    """
+
+    def test_negative_multiplier_turns_preference_around(self):
+        busy = self._boot(self.cpu_flavor, name='w0')['OS-EXT-SRV-ATTR:host']
+        idle = ({'host1', 'host2'} - {busy}).pop()
+        # -10 on the idle host: its larger headroom now counts against it,
+        # more than Nova's RAM/CPU/disk weighers count for it.
+        agg = self.admin_api.post_aggregate(
+            {'aggregate': {'name': 'stack-elsewhere'}})
+        self.admin_api.add_host_to_aggregate(agg['id'], idle)
+        self.admin_api.post_aggregate_action(
+            agg['id'], {'set_metadata': {'metadata': {
+                'libplacement_weight_multiplier': '-10'}}})
+        server = self._boot(self.cpu_flavor, name='w1')
+        self.assertEqual(busy, server['OS-EXT-SRV-ATTR:host'])
+        # Without the aggregate the default multiplier prefers headroom.
+        self.admin_api.remove_host_from_aggregate(agg['id'], idle)
+        server = self._boot(self.cpu_flavor, name='w2')
+        self.assertEqual(idle, server['OS-EXT-SRV-ATTR:host'])
+
+
 class TestExtraSpecValidation(PluginTestBase):
 
     HOSTS = ()
