@@ -67,6 +67,9 @@ CLEAN_DIRS      :=
 
 all: $(LIB_SO) $(LIB_A) $(LIB_PC) $(TOOLS)
 
+# Debian packages: every component's for check and bench, only what the
+# demo needs for demo (scripts/deps/<component>.txt).
+DEMO_DEPS ?= core python nova
 deps:
 	@scripts/install-deps
 
@@ -189,7 +192,8 @@ bench: deps
 
 # The main job shown to a newcomer; a component may take it over (DEMO_TARGET := ...).
 DEMO_TARGET ?= demo-lpctl
-demo: deps
+demo:
+	@scripts/install-deps $(DEMO_DEPS)
 	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 # ---- install ---------------------------------------------------------------
