@@ -67,7 +67,7 @@ static void run(lp_ctx *ctx, size_t n, size_t w)
     char *text = NULL;
     size_t len = 0;
     double t0 = bench_ms(CLOCK_MONOTONIC);
-    if (lp_cluster_write(ctx, c, 0, &text, &len) != LP_OK)
+    if (lp_cluster_write_json(ctx, c, 0, &text, &len) != LP_OK)
         bench_die(ctx, "write");
     double write_ms = bench_ms(CLOCK_MONOTONIC) - t0;
 
@@ -78,7 +78,7 @@ static void run(lp_ctx *ctx, size_t n, size_t w)
         if (lp_cluster_new(ctx, &back) != LP_OK)
             bench_die(ctx, "cluster");
         t0 = bench_ms(CLOCK_MONOTONIC);
-        if (lp_cluster_parse(ctx, back, text, len, "bench") != LP_OK)
+        if (lp_cluster_parse(ctx, back, text, len, "bench", 0) != LP_OK)
             bench_die(ctx, "parse");
         double t = bench_ms(CLOCK_MONOTONIC) - t0;
         parse_ms = t < parse_ms ? t : parse_ms;

@@ -48,8 +48,8 @@ typedef struct filter_args {
 static void run_filter_score(void *arg)
 {
     filter_args *a = arg;
-    if (lp_filter_score(a->ctx, a->r, a->hosts, a->n, a->out) != LP_OK)
-        bench_die(a->ctx, "lp_filter_score");
+    if (lp_request_filter_score(a->ctx, a->r, a->hosts, a->n, a->out) != LP_OK)
+        bench_die(a->ctx, "lp_request_filter_score");
     sink = a->out[a->n / 2].score;
 }
 
@@ -73,8 +73,8 @@ static void run_place(void *arg)
 {
     place_args *a = arg;
     lp_plan *p;
-    if (lp_place(a->ctx, a->c, a->rs, 0, &p) != LP_OK)
-        bench_die(a->ctx, "lp_place");
+    if (lp_plan_new(a->ctx, a->c, a->rs, NULL, &p) != LP_OK)
+        bench_die(a->ctx, "lp_plan_new");
     if (lp_plan_unplaced(p) != 0)
         bench_die(NULL, "benchmark cluster should take all 16 instances");
     lp_plan_free(p);
@@ -162,8 +162,8 @@ int main(int argc, char **argv)
     static const size_t sizes[] = {1000, 10000, 100000};
     lp_ctx *ctx;
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: bench_place\nBenchmarks lp_filter_score and lp_place at 1k/10k/100k "
-               "hosts.\n");
+        printf("usage: bench_place\nBenchmarks lp_request_filter_score and lp_plan_new at "
+               "1k/10k/100k hosts.\n");
         return 0;
     }
     if (lp_ctx_new(&ctx) != LP_OK)

@@ -1,5 +1,11 @@
 # libplacement-agent: collectors (libplacement-collect.a) and the daemon.
 #
+# The collectors and the agent use libplacement's public API only, and the
+# agent links against libplacement.so (found next to it in the build tree,
+# through ld.so's cache once installed).  $(COLLECT_API_CHECK) proves the
+# first: the collector objects linked with --no-undefined against the .so,
+# which exports nothing but the API.
+#
 #   make agent          build $(B)/libplacement-agent
 #   make check-agent    collector and agent tests against real processes,
 #                       libvirtd + QEMU, dockerd (skipped with a reason when absent);
@@ -16,8 +22,12 @@ COLLECT_SRCS   := libplacement/src/collect/proc.c libplacement/src/collect/cgrou
 AGENT_SRCS     := $(sort $(wildcard libplacement/tools/agent/*.c))
 AGENT_HDRS     := $(wildcard libplacement/src/collect/*.h libplacement/tools/agent/*.h) \
                   libplacement/include/libplacement/collect.h
-AGENT_CFLAGS    = $(ALL_CFLAGS) $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+# Without -Ilibplacement/src: the library's internal headers are out of reach.
+AGENT_CFLAGS    = $(filter-out -Ilibplacement/src,$(ALL_CFLAGS)) -fPIC \
+                  $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+# What the collectors link besides libplacement (docker.c parses with json-c).
+COLLECT_LIBS    = $(shell pkg-config --libs json-c 2>/dev/null) -lm
 
 # Optional sources: each is built when its development package is installed.
 ifeq ($(shell pkg-config --exists libvirt && echo y)$(if $(wildcard libplacement/src/collect/libvirt.c),y),yy)
@@ -41,6 +51,7 @@ AGENT_CFLAGS   += -DLP_HAVE_LIBXL -DLP_XENLIGHT_SONAME='"$(XENLIGHT_SONAME)"' \
 endif
 
 COLLECT_OBJS    = $(COLLECT_SRCS:%.c=$(B)/agent/%.o)
+COLLECT_API_CHECK := $(B)/agent/collect-api-check.so
 AGENT_OBJS      = $(AGENT_SRCS:%.c=$(B)/agent/%.o)
 # The same with ASan+UBSan, for check-agent.
 COLLECT_SAN_OBJS = $(COLLECT_SRCS:%.c=$(B)/agent-san/%.o)
@@ -66,8 +77,11 @@ $(B)/agent-san/%.o: %.c $(AGENT_HDRS) $(wildcard libplacement/include/libplaceme
 	@mkdir -p $(dir $@)
 	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -Ilibplacement/src/collect -Ilibplacement/tools/agent -c $< -o $@
 
-$(COLLECT_A): $(COLLECT_OBJS)
-	rm -f $@ && ar rcs $@ $^
+$(COLLECT_API_CHECK): $(COLLECT_OBJS) $(LIB_SO)
+	$(CC) -shared -Wl,--no-undefined -o $@ $(COLLECT_OBJS) $(LIB_SO) $(COLLECT_LIBS)
+
+$(COLLECT_A): $(COLLECT_OBJS) $(COLLECT_API_CHECK)
+	rm -f $@ && ar rcs $@ $(COLLECT_OBJS)
 
 $(B)/libplacement-collect-san.a: $(COLLECT_SAN_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -80,8 +94,9 @@ $(B)/agent-san/test_sampler: tests/agent/test_sampler.c $(B)/libplacement-collec
 	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/libplacement-collect-san.a $(LIB_SAN_A) -lcmocka \
 	  $(AGENT_LIBS) $(LIB_LIBS)
 
-$(AGENT_BIN): $(AGENT_OBJS) $(COLLECT_A) $(LIB_A)
-	$(CC) -o $@ $(AGENT_OBJS) $(COLLECT_A) $(LIB_A) $(AGENT_LIBS) $(LIB_LIBS)
+$(AGENT_BIN): $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO)
+	$(CC) -o $@ $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO) -Wl,-rpath,'$$ORIGIN' $(AGENT_LIBS) \
+	  $(COLLECT_LIBS) -lpthread
 
 # Test helpers: a multi-threaded spinner and a snapshot validator.
 $(B)/agent-tests/spin: tests/agent/spin.c

@@ -69,7 +69,7 @@ static PyObject *fail_unlock(LpPy_Cluster *self, lp_status st)
 /* Parse text into self with parse() (cluster file or one snapshot). */
 static PyObject *parse_into(LpPy_Cluster *self, PyObject *args, PyObject *kw, const char *fmt,
                             lp_status (*parse)(lp_ctx *, lp_cluster *, const char *, size_t,
-                                               const char *))
+                                               const char *, unsigned))
 {
     static char *kwlist[] = {"text", "origin", NULL};
     Py_buffer text;
@@ -79,7 +79,7 @@ static PyObject *parse_into(LpPy_Cluster *self, PyObject *args, PyObject *kw, co
     lp_status st;
     lp_py_lock(self->lock);
     Py_BEGIN_ALLOW_THREADS
-    st = parse(self->ctx, self->c, text.buf, (size_t)text.len, origin);
+    st = parse(self->ctx, self->c, text.buf, (size_t)text.len, origin, 0);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&text);
     if (st != LP_OK)
@@ -113,7 +113,7 @@ PyDoc_STRVAR(add_snapshot_json_doc, "add_snapshot_json(text, origin='<input>')\n
 
 static PyObject *Cluster_add_snapshot_json(LpPy_Cluster *self, PyObject *args, PyObject *kw)
 {
-    return parse_into(self, args, kw, "s*|s:add_snapshot_json", lp_snapshot_parse);
+    return parse_into(self, args, kw, "s*|s:add_snapshot_json", lp_cluster_parse_snapshot);
 }
 
 static Py_ssize_t Cluster_len(LpPy_Cluster *self)
@@ -124,13 +124,14 @@ static Py_ssize_t Cluster_len(LpPy_Cluster *self)
     return (Py_ssize_t)n;
 }
 
-/* The cluster as JSON text (lp_cluster_write); a str, or json.loads() of it. */
+/* The cluster as JSON text (lp_cluster_write_json); a str, or json.loads() of it. */
 static PyObject *cluster_json(LpPy_Cluster *self, int pretty, int decode)
 {
     char *text = NULL;
     size_t len = 0;
     lp_py_lock(self->lock);
-    lp_status st = lp_cluster_write(self->ctx, self->c, pretty, &text, &len);
+    lp_status st = lp_cluster_write_json(self->ctx, self->c, pretty ? LP_JSON_PRETTY : 0, &text,
+                                         &len);
     if (st != LP_OK)
         return fail_unlock(self, st);
     PyThread_release_lock(self->lock);
@@ -180,7 +181,7 @@ static PyObject *Cluster_names(LpPy_Cluster *self, PyObject *unused)
     size_t n = lp_cluster_size(self->c);
     const char **names = PyMem_Malloc((n ? n : 1) * sizeof *names);
     for (size_t i = 0; names && i < n; i++)
-        names[i] = lp_cluster_host(self->c, i)->name;
+        names[i] = lp_cluster_get_host(self->c, i)->name;
     PyThread_release_lock(self->lock);
     if (!names)
         return PyErr_NoMemory();
@@ -215,7 +216,7 @@ static PyObject *Cluster_loads(LpPy_Cluster *self, PyObject *args, PyObject *kw)
         PyThread_release_lock(self->lock);
         return PyErr_NoMemory();
     }
-    lp_status st = lp_cluster_loads(self->ctx, self->c, group, h, n);
+    lp_status st = lp_cluster_get_loads(self->ctx, self->c, group, h, n);
     if (st != LP_OK) {
         PyMem_Free(h);
         return fail_unlock(self, st);

@@ -65,7 +65,7 @@ static int set_param(LpPy_Context *self, PyObject *name, PyObject *value)
     if (lp_py_double(value, what, &d) < 0)
         return -1;
     lp_py_lock(self->lock);
-    lp_status st = lp_ctx_set(self->ctx, n, d);
+    lp_status st = lp_ctx_set_param(self->ctx, n, d);
     if (st != LP_OK) {
         fail_unlock(self, st);
         return -1;
@@ -111,13 +111,10 @@ static PyObject *Context_get(LpPy_Context *self, PyObject *args)
         return NULL;
     double v;
     lp_py_lock(self->lock);
-    lp_status st = lp_ctx_get(self->ctx, name, &v);
+    lp_status st = lp_ctx_get_param(self->ctx, name, &v);
+    if (st != LP_OK)
+        return fail_unlock(self, st);
     PyThread_release_lock(self->lock);
-    if (st != LP_OK) { /* lp_ctx_get() takes a const ctx: no message stored */
-        char msg[160];
-        snprintf(msg, sizeof msg, "unknown policy parameter '%.100s'", name);
-        return lp_py_raise(st, msg);
-    }
     return PyFloat_FromDouble(v);
 }
 
@@ -131,7 +128,7 @@ static PyObject *Context_params(LpPy_Context *self, PyObject *unused)
         const char *name = lp_policy_param_name(i);
         double v = 0;
         lp_py_lock(self->lock);
-        lp_status st = lp_ctx_get(self->ctx, name, &v);
+        lp_status st = lp_ctx_get_param(self->ctx, name, &v);
         if (st != LP_OK) {
             Py_DECREF(d);
             return fail_unlock(self, st);
@@ -197,7 +194,7 @@ static PyObject *Context_classify(LpPy_Context *self, PyObject *arg)
     if (lp_py_workload_from(arg, "metrics", &w, &id_ref, &group_ref) == 0) {
         lp_classification c;
         lp_py_lock(self->lock);
-        lp_status st = lp_classify(self->ctx, &w, &c);
+        lp_status st = lp_workload_classify(self->ctx, &w, &c);
         if (st != LP_OK) {
             fail_unlock(self, st);
         } else {
@@ -230,7 +227,7 @@ static PyObject *Context_choose_runtime(LpPy_Context *self, PyObject *args, PyOb
         return NULL;
     lp_runtime r;
     lp_py_lock(self->lock);
-    lp_status st = lp_choose_runtime(self->ctx, k, host, allowed, &r);
+    lp_status st = lp_runtime_choose(self->ctx, k, host, allowed, &r);
     if (st != LP_OK)
         return fail_unlock(self, st);
     PyThread_release_lock(self->lock);
@@ -291,10 +288,10 @@ static PyObject *Context_filter_score(LpPy_Context *self, PyObject *args)
     lp_status st;
     if (n >= RELEASE_GIL_HOSTS) {
         Py_BEGIN_ALLOW_THREADS
-        st = lp_filter_score(self->ctx, &r.r, h, n, v);
+        st = lp_request_filter_score(self->ctx, &r.r, h, n, v);
         Py_END_ALLOW_THREADS
     } else {
-        st = lp_filter_score(self->ctx, &r.r, h, n, v);
+        st = lp_request_filter_score(self->ctx, &r.r, h, n, v);
     }
     if (st == LP_OK && n == 0) /* no verdict to carry the class */
         st = lp_request_resolve(self->ctx, &r.r, &k, &added);
@@ -337,7 +334,7 @@ static int floats_of(PyObject *d)
 }
 
 /*
- * The plan as a list of dicts: the codec's plan JSON (lp_plan_write, the same
+ * The plan as a list of dicts: the codec's plan JSON (lp_plan_write_json, the same
  * text lpctl prints) decoded, with each instance's refusals {host: why}
  * attached when kept (the codec lists them for unplaced instances only).
  */
@@ -453,9 +450,12 @@ static PyObject *Context_place(LpPy_Context *self, PyObject *args, PyObject *kw)
         return fail_unlock(self, st);
     }
     /* Lock order: context, then cluster. */
+    lp_place_options po;
+    lp_place_options_init(&po, LP_PLACE_OPTIONS_VERSION);
+    po.keep_verdicts = keep;
     lp_py_lock(cl->lock);
     Py_BEGIN_ALLOW_THREADS
-    st = lp_place(self->ctx, cl->c, rs, keep ? LP_PLACE_KEEP_VERDICTS : 0, &plan);
+    st = lp_plan_new(self->ctx, cl->c, rs, &po, &plan);
     Py_END_ALLOW_THREADS
     if (st != LP_OK) {
         PyThread_release_lock(cl->lock);
@@ -464,7 +464,7 @@ static PyObject *Context_place(LpPy_Context *self, PyObject *args, PyObject *kw)
     }
     char *text = NULL;
     size_t len = 0;
-    st = lp_plan_write(self->ctx, plan, cl->c, rs, 0, &text, &len);
+    st = lp_plan_write_json(self->ctx, plan, cl->c, rs, 0, &text, &len);
     PyThread_release_lock(cl->lock);
     lp_plan_free(plan);
     lp_requests_free(rs);

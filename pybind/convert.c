@@ -122,7 +122,7 @@ int lp_py_parse_class(PyObject *o, int allow_auto, const char *what, lp_class *o
     if (!s)
         return -1;
     lp_class c;
-    if (lp_class_parse(s, &c) != LP_OK || (c == LP_CLASS_AUTO && !allow_auto)) {
+    if (lp_class_parse(NULL, s, &c) != LP_OK || (c == LP_CLASS_AUTO && !allow_auto)) {
         PyErr_Format(PyExc_ValueError,
                      "%s: unknown workload class '%s' (expected cpu, net, io, mixed, idle, unknown%s)",
                      what, s, allow_auto ? " or auto" : "");
@@ -139,7 +139,7 @@ static int parse_runtime(PyObject *o, int allow_auto, const char *what, lp_runti
     if (!s)
         return -1;
     lp_runtime r;
-    if (lp_runtime_parse(s, &r) != LP_OK || r == LP_RUNTIME_NONE ||
+    if (lp_runtime_parse(NULL, s, &r) != LP_OK || r == LP_RUNTIME_NONE ||
         (r == LP_RUNTIME_AUTO && !allow_auto)) {
         PyErr_Format(PyExc_ValueError, "%s: unknown runtime '%s' (expected container, unikernel, vm%s)",
                      what, s, allow_auto ? " or auto" : "");

@@ -174,7 +174,9 @@ static PyObject *Fetcher_fetch(LpPy_Fetcher *self, PyObject *hosts_arg)
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *h = PyTuple_GET_ITEM(hosts, i);
         /* A host listed twice is refused once but present: not an error. */
-        if (res[i].status == LP_OK || names[i] == nul_host || lp_cluster_find(c, names[i]) >= 0)
+        size_t k;
+        if (res[i].status == LP_OK || names[i] == nul_host ||
+            lp_cluster_find(NULL, c, names[i], &k) == LP_OK)
             continue;
         PyObject *m = PyUnicode_DecodeUTF8(res[i].message, (Py_ssize_t)strlen(res[i].message),
                                            "replace");
@@ -222,9 +224,9 @@ static PyObject *Fetcher_cached(LpPy_Fetcher *self, PyObject *arg)
     lp_py_lock(self->lock);
     lp_status st = lp_cluster_new(self->ctx, &c);
     if (st == LP_OK)
-        st = lp_fetcher_cached(self->ctx, self->f, host, c, NULL);
+        st = lp_fetcher_get_cached(self->ctx, self->f, host, c, NULL);
     if (st == LP_OK)
-        st = lp_snapshot_write(self->ctx, lp_cluster_host(c, 0), 0, &text, &tlen);
+        st = lp_host_write_json(self->ctx, lp_cluster_get_host(c, 0), 0, &text, &tlen);
     if (st != LP_OK)
         snprintf(msg, sizeof msg, "%s", lp_ctx_last_error(self->ctx));
     lp_ctx_clear_error(self->ctx);

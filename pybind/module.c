@@ -75,9 +75,11 @@ static PyObject *py_parse_requests(PyObject *self, PyObject *args, PyObject *kw)
     lp_ctx *ctx = NULL;
     lp_requests *rs = NULL;
     lp_status st = lp_ctx_new(&ctx);
+    if (st == LP_OK)
+        st = lp_requests_new(ctx, &rs);
     if (st == LP_OK) {
         Py_BEGIN_ALLOW_THREADS
-        st = lp_requests_parse(ctx, text.buf, (size_t)text.len, origin, &rs);
+        st = lp_requests_parse(ctx, rs, text.buf, (size_t)text.len, origin);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&text);

@@ -19,17 +19,17 @@ typedef struct {
     PyObject *lists[L_COUNT]; /* built on demand */
 } LpPy_Verdicts;
 
-/* lp_explain_verdict() as a str. */
+/* lp_verdict_explain() as a str. */
 static PyObject *explain_str(const lp_verdict *v, const lp_host_load *h)
 {
     char buf[512];
-    size_t need = lp_explain_verdict(v, h, buf, sizeof buf);
-    if (need < sizeof buf)
+    size_t need;
+    if (lp_verdict_explain(NULL, v, h, buf, sizeof buf, &need) == LP_OK)
         return PyUnicode_FromString(buf);
     char *big = PyMem_Malloc(need + 1);
     if (!big)
         return PyErr_NoMemory();
-    lp_explain_verdict(v, h, big, need + 1);
+    lp_verdict_explain(NULL, v, h, big, need + 1, NULL);
     PyObject *s = PyUnicode_FromString(big);
     PyMem_Free(big);
     return s;
@@ -145,7 +145,10 @@ PyDoc_STRVAR(best_doc, "best() -> int\n\n"
 static PyObject *Verdicts_best(LpPy_Verdicts *self, PyObject *unused)
 {
     (void)unused;
-    return PyLong_FromLong(lp_best(self->v, self->n));
+    size_t best;
+    if (lp_verdicts_best(NULL, self->v, self->n, &best) != LP_OK)
+        return PyLong_FromLong(-1);
+    return PyLong_FromSize_t(best);
 }
 
 static PyMethodDef Verdicts_methods[] = {

@@ -35,13 +35,13 @@ static double min2(double a, double b)
     return a < b ? a : b;
 }
 
-lp_status lp_classify(lp_ctx *ctx, const lp_workload *w, lp_classification *out)
+lp_status lp_workload_classify(lp_ctx *ctx, const lp_workload *w, lp_classification *out)
 {
     lp_status st;
     if (!ctx)
         return LP_EINVAL;
     if (!w || !out)
-        return lp_fail(ctx, LP_EINVAL, "lp_classify: %s is NULL", w ? "out" : "workload");
+        return lp_fail(ctx, LP_EINVAL, "lp_workload_classify: %s is NULL", w ? "out" : "workload");
     char where[120];
     snprintf(where, sizeof where, "workload '%.100s'", w->id ? w->id : "");
     if ((st = lp_workload_check(ctx, w, where)))
@@ -154,11 +154,16 @@ lp_status lp_classify(lp_ctx *ctx, const lp_workload *w, lp_classification *out)
     return LP_OK;
 }
 
-lp_status lp_choose_runtime(const lp_ctx *ctx, lp_class klass, unsigned host_runtimes,
+lp_status lp_runtime_choose(lp_ctx *ctx, lp_class klass, unsigned host_runtimes,
                             unsigned allowed, lp_runtime *out)
 {
-    if (!ctx || !out || (unsigned)klass >= LP_CLASS_COUNT)
+    if (!ctx)
         return LP_EINVAL;
+    if (!out)
+        return lp_fail(ctx, LP_EINVAL, "lp_runtime_choose: out is NULL");
+    if ((unsigned)klass >= LP_CLASS_COUNT)
+        return lp_fail(ctx, LP_EINVAL, "lp_runtime_choose: class %d is not a workload class",
+                       (int)klass);
     const lp_runtime *order = ctx->policy.order[klass];
     for (int i = 0; i < 4 && order[i] != LP_RUNTIME_NONE; i++)
         if (order[i] & host_runtimes & allowed) {
@@ -191,7 +196,7 @@ lp_status lp_ctx_set_runtime_order(lp_ctx *ctx, lp_class klass, const char *orde
         memcpy(name, s, len);
         name[len] = '\0';
         lp_runtime rt;
-        if (lp_runtime_parse(name, &rt) || !(rt & LP_RUNTIME_ALL))
+        if (lp_runtime_parse(NULL, name, &rt) || !(rt & LP_RUNTIME_ALL))
             return lp_fail(ctx, LP_ENOTFOUND,
                            "runtime order for class %s: entry %zu '%s' is not one of container, "
                            "unikernel, vm", lp_class_name(klass), n + 1, name);
@@ -208,17 +213,22 @@ lp_status lp_ctx_set_runtime_order(lp_ctx *ctx, lp_class klass, const char *orde
     return LP_OK;
 }
 
-lp_status lp_ctx_get_runtime_order(const lp_ctx *ctx, lp_class klass, char *buf, size_t len)
+lp_status lp_ctx_get_runtime_order(lp_ctx *ctx, lp_class klass, char *buf, size_t len)
 {
-    if (!ctx || !buf || (unsigned)klass >= LP_CLASS_COUNT)
+    if (!ctx)
         return LP_EINVAL;
+    if (!buf)
+        return lp_fail(ctx, LP_EINVAL, "runtime order: buffer is NULL");
+    if ((unsigned)klass >= LP_CLASS_COUNT)
+        return lp_fail(ctx, LP_EINVAL, "runtime order: class %d is not a workload class", (int)klass);
     char tmp[64] = "";
     const lp_runtime *order = ctx->policy.order[klass];
     for (int i = 0; i < 4 && order[i] != LP_RUNTIME_NONE; i++)
         append(tmp, sizeof tmp, "%s%s", i ? "," : "", lp_runtime_name(order[i]));
     size_t n = strlen(tmp);
     if (n + 1 > len)
-        return LP_ELIMIT;
+        return lp_fail(ctx, LP_ELIMIT, "runtime order for class %s: '%s' needs %zu bytes, the "
+                       "buffer has %zu", lp_class_name(klass), tmp, n + 1, len);
     memcpy(buf, tmp, n + 1);
     return LP_OK;
 }

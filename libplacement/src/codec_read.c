@@ -94,6 +94,7 @@ const lp_fieldset lp_codec_request_fields = {request_fields,
 typedef struct pctx {
     lp_ctx *ctx;
     const char *origin;
+    unsigned flags; /* LP_PARSE_* */
 } pctx;
 
 /* path + "." + name (either may be empty) into buf. */
@@ -298,7 +299,7 @@ static lp_status parse_runtime(const pctx *pc, const char *path, const char *nam
         return fail_at(pc, LP_EPARSE, path, name, "must be a runtime name: one of %s (got %s)",
                        expect, describe(v, got, sizeof got));
     lp_runtime r;
-    if (lp_runtime_parse(json_object_get_string(v), &r) != LP_OK || r == LP_RUNTIME_NONE ||
+    if (lp_runtime_parse(NULL, json_object_get_string(v), &r) != LP_OK || r == LP_RUNTIME_NONE ||
         (r == LP_RUNTIME_AUTO && !(flags & LP_FF_AUTO)))
         return fail_at(pc, LP_EPARSE, path, name, "unknown runtime %s (expected one of %s)",
                        describe(v, got, sizeof got), expect);
@@ -380,7 +381,7 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
         if (!json_object_is_type(v, json_type_string))
             return fail_at(pc, LP_EPARSE, path, f->name, "must be a class name: one of %s (got %s)",
                            names, describe(v, got, sizeof got));
-        if (lp_class_parse(json_object_get_string(v), &k) != LP_OK ||
+        if (lp_class_parse(NULL, json_object_get_string(v), &k) != LP_OK ||
             (k == LP_CLASS_AUTO && !(f->flags & LP_FF_AUTO)))
             return fail_at(pc, LP_EPARSE, path, f->name, "unknown class %s (expected one of %s)",
                            describe(v, got, sizeof got), names);
@@ -403,10 +404,16 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
     return fail_at(pc, LP_EINVAL, path, f->name, "internal error: unknown field kind");
 }
 
-/* Every member of o must be in set (or extra, handled by the caller): catches typos. */
+/*
+ * Every member of o must be in set (or extra, handled by the caller): catches
+ * typos.  With LP_PARSE_IGNORE_UNKNOWN the others are skipped instead (what a
+ * newer writer added).
+ */
 static lp_status check_known(const pctx *pc, json_object *o, const lp_fieldset *set,
                              const char *path, const char *const *extra)
 {
+    if (pc->flags & LP_PARSE_IGNORE_UNKNOWN)
+        return LP_OK;
     json_object_object_foreach(o, key, val) {
         (void)val;
         int known = 0;
@@ -557,7 +564,7 @@ static lp_status add_hosts(const pctx *pc, lp_cluster *c, const lp_host *hosts, 
             snprintf(path, sizeof path, "%s[%zu]", list, i);
         else
             path[0] = '\0';
-        if (lp_cluster_find(c, hosts[i].name) >= 0)
+        if (lp_cluster_has(c, hosts[i].name))
             return fail_at(pc, LP_EINVAL, path, "host", "host \"%s\" is already in the cluster",
                            hosts[i].name);
         if (lp_host_validate(pc->ctx, &hosts[i]) != LP_OK) {
@@ -581,22 +588,28 @@ static lp_status add_hosts(const pctx *pc, lp_cluster *c, const lp_host *hosts, 
     return LP_OK;
 }
 
-static void pctx_init(pctx *pc, lp_ctx *ctx, const char *origin)
+/* Set up pc for one call; refuses flags this library does not know. */
+static lp_status pctx_init(pctx *pc, lp_ctx *ctx, const char *origin, unsigned flags)
 {
     pc->ctx = ctx;
     pc->origin = origin ? origin : "<input>";
+    pc->flags = flags;
+    if (flags & ~(unsigned)LP_PARSE_IGNORE_UNKNOWN)
+        return lp_fail(ctx, LP_EINVAL, "%s: unknown parse flags 0x%x", pc->origin, flags);
+    return LP_OK;
 }
 
-lp_status lp_snapshot_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t len,
-                            const char *origin)
+lp_status lp_cluster_parse_snapshot(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t len,
+                                    const char *origin, unsigned flags)
 {
     pctx pc;
-    pctx_init(&pc, ctx, origin);
+    lp_status st = pctx_init(&pc, ctx, origin, flags);
+    if (st)
+        return st;
     if (!c)
         return lp_fail(ctx, LP_EINVAL, "%s: cluster is NULL", pc.origin);
     json_object *root;
-    lp_status st = parse_text(&pc, buf, len, &root);
-    if (st)
+    if ((st = parse_text(&pc, buf, len, &root)))
         return st;
     lp_host h;
     lp_workload *ws;
@@ -609,18 +622,19 @@ lp_status lp_snapshot_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t 
 }
 
 lp_status lp_cluster_parse(lp_ctx *ctx, lp_cluster *c, const char *buf, size_t len,
-                           const char *origin)
+                           const char *origin, unsigned flags)
 {
     static const lp_fieldset none = {NULL, 0};
     static const char *const top[] = {"hosts", NULL};
     pctx pc;
-    pctx_init(&pc, ctx, origin);
+    lp_status st = pctx_init(&pc, ctx, origin, flags);
+    if (st)
+        return st;
     if (!c)
         return lp_fail(ctx, LP_EINVAL, "%s: cluster is NULL", pc.origin);
     json_object *root, *arr;
     size_t n = 0, done = 0;
-    lp_status st = parse_text(&pc, buf, len, &root);
-    if (st)
+    if ((st = parse_text(&pc, buf, len, &root)))
         return st;
     lp_host *hosts = NULL;
     lp_workload **wls = NULL;
@@ -686,27 +700,36 @@ static lp_status parse_request(const pctx *pc, json_object *o, const char *path,
     return LP_OK;
 }
 
-lp_status lp_requests_parse(lp_ctx *ctx, const char *buf, size_t len, const char *origin,
-                            lp_requests **out)
+/* Marks, in the id table of lp_requests_parse(), the ids of requests already in the list. */
+#define IN_LIST UINTPTR_MAX
+
+lp_status lp_requests_parse(lp_ctx *ctx, lp_requests *rs, const char *buf, size_t len,
+                            const char *origin)
 {
     static const lp_fieldset none = {NULL, 0};
     static const char *const top[] = {"requests", NULL};
     pctx pc;
-    pctx_init(&pc, ctx, origin);
-    if (!out)
-        return lp_fail(ctx, LP_EINVAL, "%s: out is NULL", pc.origin);
-    json_object *root, *arr;
-    size_t n = 0;
-    lp_status st = parse_text(&pc, buf, len, &root);
+    lp_status st = pctx_init(&pc, ctx, origin, 0);
     if (st)
         return st;
-    lp_requests *rs = NULL;
+    if (!rs)
+        return lp_fail(ctx, LP_EINVAL, "%s: request list is NULL", pc.origin);
+    json_object *root, *arr;
+    size_t n = 0, before = lp_requests_size(rs);
+    if ((st = parse_text(&pc, buf, len, &root)))
+        return st;
     struct lh_table *ids = NULL;
     if ((st = check_known(&pc, root, &none, "", top)) ||
-        (st = get_array(&pc, root, "", "requests", LP_MAX_REQUESTS, 1, &arr, &n)) ||
-        (st = lp_requests_new(ctx, &rs)))
+        (st = get_array(&pc, root, "", "requests", LP_MAX_REQUESTS, 1, &arr, &n)))
         goto out;
-    ids = lh_kchar_table_new(n < 16 ? 16 : (int)(2 * n), NULL);
+    /* id -> index in the file (IN_LIST for those already in rs), to report
+       duplicates in O(1) each; keys borrow from the JSON tree and from rs */
+    ids = lh_kchar_table_new(n + before < 16 ? 16 : (int)(2 * (n + before)), NULL);
+    for (size_t k = 0; ids && k < before; k++)
+        if (lh_table_insert(ids, lp_requests_get(rs, k)->id, (void *)IN_LIST) != 0) {
+            lh_table_free(ids);
+            ids = NULL;
+        }
     if (!ids) {
         st = lp_fail(ctx, LP_ENOMEM, "%s: out of memory", pc.origin);
         goto out;
@@ -719,9 +742,13 @@ lp_status lp_requests_parse(lp_ctx *ctx, const char *buf, size_t len, const char
         if ((st = parse_request(&pc, json_object_array_get_idx(arr, i), path, &r)))
             goto out;
         if (lh_table_lookup_ex(ids, r.id, &prev)) {
-            st = fail_at(&pc, LP_EPARSE, path, "id",
-                         "duplicate request id \"%s\" (also requests[%zu])", r.id,
-                         (size_t)(uintptr_t)prev);
+            if ((uintptr_t)prev == IN_LIST)
+                st = fail_at(&pc, LP_EINVAL, path, "id",
+                             "request id \"%s\" is already in the request list", r.id);
+            else
+                st = fail_at(&pc, LP_EPARSE, path, "id",
+                             "duplicate request id \"%s\" (also requests[%zu])", r.id,
+                             (size_t)(uintptr_t)prev);
             goto out;
         }
         if (lh_table_insert(ids, r.id, (void *)(uintptr_t)i) != 0) {
@@ -736,13 +763,10 @@ lp_status lp_requests_parse(lp_ctx *ctx, const char *buf, size_t len, const char
         }
     }
 out:
+    if (st)
+        lp_requests_truncate(rs, before); /* all or nothing */
     if (ids)
         lh_table_free(ids);
     json_object_put(root);
-    if (st) {
-        lp_requests_free(rs);
-        return st;
-    }
-    *out = rs;
-    return LP_OK;
+    return st;
 }

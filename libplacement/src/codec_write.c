@@ -336,28 +336,44 @@ static int host_object(jw *w, const lp_host *h)
     return 0;
 }
 
-lp_status lp_snapshot_write(lp_ctx *ctx, const lp_host *h, int pretty, char **out, size_t *len)
+/* Refuse flags this library does not know. */
+static lp_status check_flags(lp_ctx *ctx, const char *fn, unsigned flags)
+{
+    if (flags & ~(unsigned)LP_JSON_PRETTY)
+        return lp_fail(ctx, LP_EINVAL, "%s: unknown flags 0x%x", fn, flags);
+    return LP_OK;
+}
+
+lp_status lp_host_write_json(lp_ctx *ctx, const lp_host *h, unsigned flags, char **out,
+                             size_t *len)
 {
     jw w;
     if (!h || !out)
-        return lp_fail(ctx, LP_EINVAL, "lp_snapshot_write: %s is NULL", !h ? "host" : "out");
-    jw_init(&w, ctx, pretty, 0);
+        return lp_fail(ctx, LP_EINVAL, "lp_host_write_json: %s is NULL", !h ? "host" : "out");
+    lp_status st = check_flags(ctx, "lp_host_write_json", flags);
+    if (st)
+        return st;
+    jw_init(&w, ctx, (flags & LP_JSON_PRETTY) != 0, 0);
     host_object(&w, h);
     return jw_finish(&w, out, len);
 }
 
-lp_status lp_cluster_write(lp_ctx *ctx, const lp_cluster *c, int pretty, char **out, size_t *len)
+lp_status lp_cluster_write_json(lp_ctx *ctx, const lp_cluster *c, unsigned flags, char **out,
+                                size_t *len)
 {
     jw w;
     if (!c || !out)
-        return lp_fail(ctx, LP_EINVAL, "lp_cluster_write: %s is NULL", !c ? "cluster" : "out");
-    jw_init(&w, ctx, pretty, 0);
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_write_json: %s is NULL", !c ? "cluster" : "out");
+    lp_status st = check_flags(ctx, "lp_cluster_write_json", flags);
+    if (st)
+        return st;
+    jw_init(&w, ctx, (flags & LP_JSON_PRETTY) != 0, 0);
     jw_open(&w, '{');
     jw_key(&w, "hosts");
     jw_open(&w, '[');
     for (size_t i = 0; i < lp_cluster_size(c); i++) {
         jw_next(&w);
-        if (host_object(&w, lp_cluster_host(c, i)))
+        if (host_object(&w, lp_cluster_get_host(c, i)))
             break;
     }
     jw_close(&w, ']');
@@ -367,12 +383,12 @@ lp_status lp_cluster_write(lp_ctx *ctx, const lp_cluster *c, int pretty, char **
 
 /* ---- plans ------------------------------------------------------------------ */
 
-/* An explanation text (lp_explain_verdict() sizes it) as the current value. */
+/* An explanation text (lp_verdict_explain() sizes it) as the current value. */
 static void explain_string(jw *w, const lp_verdict *v, const lp_host_load *h)
 {
     char small[256];
-    size_t need = lp_explain_verdict(v, h, small, sizeof small);
-    if (need < sizeof small) {
+    size_t need;
+    if (lp_verdict_explain(NULL, v, h, small, sizeof small, &need) == LP_OK) {
         jw_quoted(w, small);
         return;
     }
@@ -381,7 +397,7 @@ static void explain_string(jw *w, const lp_verdict *v, const lp_host_load *h)
         w->nomem = 1;
         return;
     }
-    lp_explain_verdict(v, h, big, need + 1);
+    lp_verdict_explain(NULL, v, h, big, need + 1, NULL);
     jw_quoted(w, big);
     free(big);
 }
@@ -433,7 +449,7 @@ static int placement_object(jw *w, const lp_assignment *a, const lp_request *r,
     jw_int(w, a->instance);
     if (a->host >= 0) {
         const lp_verdict *v = &a->verdict;
-        key_string(w, "host", lp_cluster_host(c, (size_t)a->host)->name);
+        key_string(w, "host", lp_cluster_get_host(c, (size_t)a->host)->name);
         key_string(w, "runtime", lp_runtime_name(v->runtime));
         key_string(w, "class", lp_class_name(v->klass));
         jw_key(w, "score");
@@ -480,7 +496,7 @@ static void refusal_object(jw *w, const lp_assignment *a, const lp_request *r,
         jw_key(w, "hosts");
         jw_open(w, '{');
         for (size_t i = 0; i < n; i++) {
-            jw_key(w, lp_cluster_host(c, i)->name);
+            jw_key(w, lp_cluster_get_host(c, i)->name);
             explain_string(w, &a->hosts[i], &loads[i]);
         }
         jw_close(w, '}');
@@ -488,32 +504,38 @@ static void refusal_object(jw *w, const lp_assignment *a, const lp_request *r,
     jw_close(w, '}');
 }
 
-lp_status lp_plan_write(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c, const lp_requests *rs,
-                        int pretty, char **out, size_t *len)
+lp_status lp_plan_write_json(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
+                             const lp_requests *rs, unsigned flags, char **out, size_t *len)
 {
+    if (!ctx)
+        return LP_EINVAL;
     if (!p || !c || !rs || !out)
-        return lp_fail(ctx, LP_EINVAL, "lp_plan_write: %s is NULL",
+        return lp_fail(ctx, LP_EINVAL, "lp_plan_write_json: %s is NULL",
                        !p ? "plan" : !c ? "cluster" : !rs ? "requests" : "out");
+    lp_status st = check_flags(ctx, "lp_plan_write_json", flags);
+    if (st)
+        return st;
     size_t n = lp_cluster_size(c), np = lp_plan_size(p);
     if (n != lp_plan_hosts(p))
-        return lp_fail(ctx, LP_EINVAL, "lp_plan_write: the plan was made on %zu hosts, the cluster "
-                                       "has %zu", lp_plan_hosts(p), n);
+        return lp_fail(ctx, LP_EINVAL, "lp_plan_write_json: the plan was made on %zu hosts, the "
+                                       "cluster has %zu", lp_plan_hosts(p), n);
     for (size_t i = 0; i < np; i++) {
         const lp_assignment *a = lp_plan_get(p, i);
         if (a->request >= lp_requests_size(rs) || (a->host >= 0 && (size_t)a->host >= n))
-            return lp_fail(ctx, LP_EINVAL, "lp_plan_write: plan entry %zu does not match the "
+            return lp_fail(ctx, LP_EINVAL, "lp_plan_write_json: plan entry %zu does not match the "
                                            "cluster and requests", i);
     }
-    /* Explanations quote free memory: replay what earlier instances took, as lp_place() did. */
+    /* Explanations quote free memory: replay what earlier instances took, as lp_plan_new() did. */
     lp_host_load *loads = calloc(n ? n : 1, sizeof *loads);
     if (!loads)
         return lp_fail(ctx, LP_ENOMEM, "out of memory writing JSON");
-    lp_status st = lp_cluster_loads(ctx, c, NULL, loads, n);
+    st = lp_cluster_get_loads(ctx, c, NULL, loads, n);
     if (st) {
         free(loads);
         return st;
     }
     /* Refusals go to their own buffer (at their final depth) while the loads are current. */
+    int pretty = (flags & LP_JSON_PRETTY) != 0;
     jw w, ref;
     jw_init(&w, ctx, pretty, 0);
     jw_init(&ref, ctx, pretty, 1);

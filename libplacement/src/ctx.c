@@ -122,13 +122,15 @@ lp_status lp_ctx_new(lp_ctx **out)
     return LP_OK;
 }
 
-lp_status lp_ctx_dup(const lp_ctx *ctx, lp_ctx **out)
+lp_status lp_ctx_dup(lp_ctx *ctx, lp_ctx **out)
 {
-    if (!ctx || !out)
+    if (!ctx)
         return LP_EINVAL;
+    if (!out)
+        return lp_fail(ctx, LP_EINVAL, "lp_ctx_dup: out is NULL");
     lp_ctx *n = calloc(1, sizeof *n);
     if (!n)
-        return LP_ENOMEM;
+        return lp_fail(ctx, LP_ENOMEM, "out of memory copying a context");
     n->policy = ctx->policy;
     *out = n;
     return LP_OK;
@@ -150,7 +152,7 @@ void lp_ctx_clear_error(lp_ctx *ctx)
         ctx->errmsg[0] = '\0';
 }
 
-lp_status lp_ctx_set(lp_ctx *ctx, const char *name, double value)
+lp_status lp_ctx_set_param(lp_ctx *ctx, const char *name, double value)
 {
     if (!ctx)
         return LP_EINVAL;
@@ -166,26 +168,42 @@ lp_status lp_ctx_set(lp_ctx *ctx, const char *name, double value)
     return LP_OK;
 }
 
-lp_status lp_ctx_get(const lp_ctx *ctx, const char *name, double *value)
+lp_status lp_ctx_get_param(lp_ctx *ctx, const char *name, double *value)
 {
-    if (!ctx || !name || !value)
+    if (!ctx)
         return LP_EINVAL;
+    if (!name || !value)
+        return lp_fail(ctx, LP_EINVAL, "lp_ctx_get_param: %s is NULL", name ? "value" : "name");
     const lp_param *d = param_find(name);
     if (!d)
-        return LP_ENOTFOUND;
+        return lp_fail(ctx, LP_ENOTFOUND, "unknown policy parameter '%s'", name);
     *value = *(const double *)((const char *)&ctx->policy + d->offset);
     return LP_OK;
 }
 
-lp_status lp_fail(lp_ctx *ctx, lp_status st, const char *fmt, ...)
+lp_status lp_ctx_set_error(lp_ctx *ctx, lp_status st, const char *fmt, ...)
 {
-    if (ctx) {
+    if (ctx && fmt) {
+        /* Formatted aside first: an argument may be the last message itself. */
+        char msg[LP_ERRMSG_LEN];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->errmsg, sizeof ctx->errmsg, fmt, ap);
+        vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        memcpy(ctx->errmsg, msg, strlen(msg) + 1);
     }
     return st;
+}
+
+lp_status lp_version_check(lp_ctx *ctx, const char *type, unsigned version, unsigned current)
+{
+    if (version > current)
+        return lp_fail(ctx, LP_EINVAL, "%s version %u is newer than this library (%u)", type,
+                       version, current);
+    if (version < 1)
+        return lp_fail(ctx, LP_EINVAL, "%s version 0 is not valid: initialise it with %s_init()",
+                       type, type);
+    return LP_OK;
 }
 
 char *lp_strdup(const char *s)

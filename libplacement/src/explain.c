@@ -52,11 +52,12 @@ static void runtimes_text(out *o, unsigned bits)
         put(o, "none");
 }
 
-size_t lp_explain_verdict(const lp_verdict *v, const lp_host_load *h, char *buf, size_t len)
+lp_status lp_verdict_explain(lp_ctx *ctx, const lp_verdict *v, const lp_host_load *h, char *buf,
+                             size_t len, size_t *needed)
 {
-    if (!v)
-        return 0;
-    out o = {buf, buf ? len : 0, 0};
+    if (!v || (!buf && len))
+        return lp_fail(ctx, LP_EINVAL, "lp_verdict_explain: %s is NULL", v ? "buf" : "verdict");
+    out o = {buf, len, 0};
     if (o.len)
         buf[0] = '\0';
     double ratio = h && h->threads > 0 ? v->capacity / h->threads : 0;
@@ -94,5 +95,10 @@ size_t lp_explain_verdict(const lp_verdict *v, const lp_host_load *h, char *buf,
         put(&o, "unknown reason %d", (int)v->reason);
         break;
     }
-    return o.need;
+    if (needed)
+        *needed = o.need;
+    if (o.need >= len)
+        return lp_fail(ctx, LP_ELIMIT, "lp_verdict_explain: the text needs %zu bytes, the buffer "
+                       "has %zu", o.need + 1, len);
+    return LP_OK;
 }

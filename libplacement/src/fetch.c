@@ -174,12 +174,12 @@ static lp_status check_host(const char *host, char *msg, size_t msglen)
     return LP_OK;
 }
 
-lp_status lp_fetch_check_host(lp_ctx *ctx, const char *host)
+lp_status lp_host_name_check(lp_ctx *ctx, const char *name)
 {
     char msg[LP_FETCH_MSG_LEN];
-    if (!host)
+    if (!name)
         return lp_fail(ctx, LP_EINVAL, "fetch: host name is NULL");
-    lp_status st = check_host(host, msg, sizeof msg);
+    lp_status st = check_host(name, msg, sizeof msg);
     return st == LP_OK ? LP_OK : lp_fail(ctx, st, "fetch: %s", msg);
 }
 
@@ -437,13 +437,13 @@ static void cache_drop_stale(lp_fetcher *f, const char *host, double now)
 /* Append the one host of snap to into under the caller's name for it. */
 static lp_status add_named(lp_ctx *ctx, lp_cluster *into, const lp_cluster *snap, const char *name)
 {
-    lp_host h = *lp_cluster_host(snap, 0);
+    lp_host h = *lp_cluster_get_host(snap, 0);
     h.name = name;
     return lp_cluster_add_host(ctx, into, &h);
 }
 
-lp_status lp_fetcher_cached(lp_ctx *ctx, lp_fetcher *f, const char *host, lp_cluster *into,
-                            double *age_s)
+lp_status lp_fetcher_get_cached(lp_ctx *ctx, lp_fetcher *f, const char *host, lp_cluster *into,
+                                double *age_s)
 {
     if (!f || !host || !into)
         return lp_fail(ctx, LP_EINVAL, "fetch: NULL %s", !f ? "fetcher" : !host ? "host" : "cluster");
@@ -580,7 +580,7 @@ static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *hos
     lp_cluster *one = NULL;
     lp_status st = lp_cluster_new(f->pctx, &one);
     if (st == LP_OK)
-        st = lp_snapshot_parse(f->pctx, one, x->buf ? x->buf : "", x->len, "snapshot");
+        st = lp_cluster_parse_snapshot(f->pctx, one, x->buf ? x->buf : "", x->len, "snapshot", 0);
     if (st != LP_OK) {
         lp_cluster_free(one);
         set_msg(r, st, host, "%s", lp_ctx_last_error(f->pctx));

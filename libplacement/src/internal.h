@@ -30,9 +30,16 @@ struct lp_ctx {
     char errmsg[LP_ERRMSG_LEN];
 };
 
-/* Store a printf-formatted message in ctx (if not NULL) and return st. */
-lp_status lp_fail(lp_ctx *ctx, lp_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The library's own short name for lp_ctx_set_error(): store a
+   printf-formatted message in ctx (if not NULL) and return st. */
+#define lp_fail lp_ctx_set_error
+
+/*
+ * Check the version of a struct the caller filled (type names it, e.g.
+ * "lp_request"): 1..current is known.  @return LP_OK, or LP_EINVAL with a
+ * message ("lp_request version 7 is newer than this library (1)").
+ */
+lp_status lp_version_check(lp_ctx *ctx, const char *type, unsigned version, unsigned current);
 
 /* strdup that returns NULL on NULL input. */
 char *lp_strdup(const char *s);
@@ -51,6 +58,13 @@ lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where
  * of memory midway.  Cannot fail: it allocates nothing.  No-op if n >= size.
  */
 void lp_cluster_truncate(lp_cluster *c, size_t n);
+
+/* Remove the requests at positions n and later (the ones added last): undoes
+   a batch of lp_requests_add() calls.  Cannot fail.  No-op if n >= size. */
+void lp_requests_truncate(lp_requests *rs, size_t n);
+
+/* 1 if c holds a host called name (no message either way). */
+int lp_cluster_has(const lp_cluster *c, const char *name);
 
 /* Size of the cluster a plan was made on (its verdict rows have this many
  * entries); 0 for NULL. */

@@ -17,16 +17,17 @@ const char *lp_class_name(lp_class c)
     return (unsigned)c < LP_CLASS_COUNT ? class_names[c] : "?";
 }
 
-lp_status lp_class_parse(const char *name, lp_class *out)
+lp_status lp_class_parse(lp_ctx *ctx, const char *name, lp_class *out)
 {
     if (!name || !out)
-        return LP_EINVAL;
+        return lp_fail(ctx, LP_EINVAL, "lp_class_parse: %s is NULL", name ? "out" : "name");
     for (int i = 0; i < LP_CLASS_COUNT; i++)
         if (strcmp(name, class_names[i]) == 0) {
             *out = (lp_class)i;
             return LP_OK;
         }
-    return LP_ENOTFOUND;
+    return lp_fail(ctx, LP_ENOTFOUND,
+                   "unknown class '%.100s' (expected cpu, net, io, mixed, idle, unknown, auto)", name);
 }
 
 const char *lp_runtime_name(lp_runtime r)
@@ -41,18 +42,19 @@ const char *lp_runtime_name(lp_runtime r)
     return "?";
 }
 
-lp_status lp_runtime_parse(const char *name, lp_runtime *out)
+lp_status lp_runtime_parse(lp_ctx *ctx, const char *name, lp_runtime *out)
 {
     static const lp_runtime all[] = {LP_RUNTIME_NONE, LP_RUNTIME_CONTAINER, LP_RUNTIME_UNIKERNEL,
                                      LP_RUNTIME_VM, LP_RUNTIME_AUTO};
     if (!name || !out)
-        return LP_EINVAL;
+        return lp_fail(ctx, LP_EINVAL, "lp_runtime_parse: %s is NULL", name ? "out" : "name");
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (strcmp(name, lp_runtime_name(all[i])) == 0) {
             *out = all[i];
             return LP_OK;
         }
-    return LP_ENOTFOUND;
+    return lp_fail(ctx, LP_ENOTFOUND,
+                   "unknown runtime '%.100s' (expected container, unikernel, vm, none, auto)", name);
 }
 
 void lp_workload_init(lp_workload *w)
@@ -288,23 +290,39 @@ size_t lp_cluster_size(const lp_cluster *c)
     return c ? c->n : 0;
 }
 
-const lp_host *lp_cluster_host(const lp_cluster *c, size_t i)
+const lp_host *lp_cluster_get_host(const lp_cluster *c, size_t i)
 {
     return c && i < c->n ? host_at(c, i) : NULL;
 }
 
-long lp_cluster_find(const lp_cluster *c, const char *name)
+/* Position + 1 of the host called name, or 0 when there is none. */
+static size_t index_get(const lp_cluster *c, const char *name)
 {
-    if (!c || !name || !c->index_cap)
-        return -1;
+    if (!c->index_cap)
+        return 0;
     size_t mask = c->index_cap - 1;
     for (size_t s = (size_t)name_hash(name) & mask;; s = (s + 1) & mask) {
         size_t v = c->index[s];
-        if (!v)
-            return -1;
-        if (strcmp(host_at(c, v - 1)->name, name) == 0)
-            return (long)(v - 1);
+        if (!v || strcmp(host_at(c, v - 1)->name, name) == 0)
+            return v;
     }
+}
+
+int lp_cluster_has(const lp_cluster *c, const char *name)
+{
+    return index_get(c, name) != 0;
+}
+
+lp_status lp_cluster_find(lp_ctx *ctx, const lp_cluster *c, const char *name, size_t *index)
+{
+    if (!c || !name || !index)
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_find: %s is NULL",
+                       !c ? "cluster" : !name ? "name" : "index");
+    size_t v = index_get(c, name);
+    if (!v)
+        return lp_fail(ctx, LP_ENOTFOUND, "host '%.100s' is not in the cluster", name);
+    *index = v - 1;
+    return LP_OK;
 }
 
 static void index_put(size_t *index, size_t cap, const char *name, size_t i)
@@ -338,7 +356,7 @@ lp_status lp_cluster_add_host(lp_ctx *ctx, lp_cluster *c, const lp_host *h)
         return lp_fail(ctx, LP_EINVAL, "lp_cluster_add_host: cluster is NULL");
     if ((st = lp_host_validate(ctx, h)))
         return st;
-    if (lp_cluster_find(c, h->name) >= 0)
+    if (index_get(c, h->name))
         return lp_fail(ctx, LP_EINVAL, "host '%.100s' is already in the cluster", h->name);
 
     /* Grow everything first so that nothing can fail once the host is in. */

@@ -152,6 +152,12 @@ lp_status lp_requests_add(lp_ctx *ctx, lp_requests *rs, const lp_request *r)
     return LP_OK;
 }
 
+void lp_requests_truncate(lp_requests *rs, size_t n)
+{
+    while (rs && rs->n > n)
+        request_free(rs->items[--rs->n]);
+}
+
 size_t lp_requests_size(const lp_requests *rs)
 {
     return rs ? rs->n : 0;
@@ -207,18 +213,19 @@ static double host_group_members(const lp_host *h, const char *group)
     return n;
 }
 
-lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group, lp_host_load *out,
-                           size_t n)
+lp_status lp_cluster_get_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
+                               lp_host_load *out, size_t n)
 {
     if (!ctx)
         return LP_EINVAL;
     if (!c || (!out && n))
-        return lp_fail(ctx, LP_EINVAL, "lp_cluster_loads: %s is NULL", c ? "out" : "cluster");
+        return lp_fail(ctx, LP_EINVAL, "lp_cluster_get_loads: %s is NULL", c ? "out" : "cluster");
     if (n != lp_cluster_size(c))
-        return lp_fail(ctx, LP_EINVAL, "lp_cluster_loads: out has %zu entries, the cluster %zu hosts",
-                       n, lp_cluster_size(c));
+        return lp_fail(ctx, LP_EINVAL,
+                       "lp_cluster_get_loads: out has %zu entries, the cluster %zu hosts", n,
+                       lp_cluster_size(c));
     for (size_t i = 0; i < n; i++) {
-        const lp_host *h = lp_cluster_host(c, i);
+        const lp_host *h = lp_cluster_get_host(c, i);
         double reserved = 0, mem_used = 0;
         for (size_t j = 0; j < h->n_workloads; j++) {
             const lp_workload *w = &h->workloads[j];
@@ -267,7 +274,7 @@ lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass, 
     double measured = r->demand;
     if (k == LP_CLASS_AUTO) {
         lp_classification cl;
-        if ((st = lp_classify(ctx, &r->metrics, &cl)))
+        if ((st = lp_workload_classify(ctx, &r->metrics, &cl)))
             return st;
         k = cl.klass;
         if (measured < 0)
@@ -298,7 +305,7 @@ static lp_status prepare(lp_ctx *ctx, const lp_request *r, lp_prep *p)
         if (r->runtime != LP_RUNTIME_AUTO)
             p->rt[m] = (m & r->runtime) ? r->runtime : LP_RUNTIME_NONE;
         else
-            lp_choose_runtime(ctx, p->klass, m, r->allowed_runtimes, &p->rt[m]);
+            lp_runtime_choose(ctx, p->klass, m, r->allowed_runtimes, &p->rt[m]);
     }
     return LP_OK;
 }
@@ -368,10 +375,20 @@ static void run(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_verdic
         judge(p, &hosts[i], &out[i]);
 }
 
+/* Index of the best passing verdict (highest score, lowest index on ties), or -1. */
+static long best_of(const lp_verdict *v, size_t n)
+{
+    long best = -1;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].passes && (best < 0 || v[i].score > v[best].score))
+            best = (long)i;
+    return best;
+}
+
 /*
- * The same decisions when only the winner matters (lp_place without
- * LP_PLACE_KEEP_VERDICTS): no verdict array to write and read back.
- * Returns lp_best()'s index, with its verdict in *best.
+ * The same decisions when only the winner matters (lp_plan_new without
+ * keep_verdicts): no verdict array to write and read back.
+ * Returns best_of()'s index, with its verdict in *best.
  */
 static long run_best(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_verdict *best)
 {
@@ -387,28 +404,31 @@ static long run_best(const lp_prep *p, const lp_host_load *hosts, size_t n, lp_v
     return bi;
 }
 
-lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts, size_t n,
-                          lp_verdict *out)
+lp_status lp_request_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts,
+                                  size_t n, lp_verdict *out)
 {
     lp_status st;
     lp_prep p;
     if (!ctx)
         return LP_EINVAL;
     if (n && (!hosts || !out))
-        return lp_fail(ctx, LP_EINVAL, "lp_filter_score: %s is NULL", hosts ? "out" : "hosts");
+        return lp_fail(ctx, LP_EINVAL, "lp_request_filter_score: %s is NULL",
+                       hosts ? "out" : "hosts");
     if ((st = prepare(ctx, r, &p)) || (st = check_loads(ctx, hosts, n)))
         return st;
     run(&p, hosts, n, out);
     return LP_OK;
 }
 
-long lp_best(const lp_verdict *v, size_t n)
+lp_status lp_verdicts_best(lp_ctx *ctx, const lp_verdict *v, size_t n, size_t *index)
 {
-    long best = -1;
-    for (size_t i = 0; v && i < n; i++)
-        if (v[i].passes && (best < 0 || v[i].score > v[best].score))
-            best = (long)i;
-    return best;
+    if ((!v && n) || !index)
+        return lp_fail(ctx, LP_EINVAL, "lp_verdicts_best: %s is NULL", index ? "verdicts" : "index");
+    long best = best_of(v, n);
+    if (best < 0)
+        return lp_fail(ctx, LP_ENOTFOUND, "no host passed among %zu hosts", n);
+    *index = (size_t)best;
+    return LP_OK;
 }
 
 /* ---- multi-instance placement ---------------------------------------------- */
@@ -417,7 +437,7 @@ struct lp_plan {
     lp_assignment *a;
     size_t n;
     size_t unplaced;
-    lp_verdict *verdicts; /* n x hosts with LP_PLACE_KEEP_VERDICTS, else NULL */
+    lp_verdict *verdicts; /* n x hosts with keep_verdicts, else NULL */
     size_t hosts;         /* size of the cluster it was made on */
 };
 
@@ -456,7 +476,7 @@ static void count_members(const lp_cluster *c, const lp_requests *rs, size_t ri,
 {
     const char *group = rs->items[ri]->group;
     for (size_t i = 0; i < n; i++)
-        loads[i].group_members = group ? host_group_members(lp_cluster_host(c, i), group) : 0;
+        loads[i].group_members = group ? host_group_members(lp_cluster_get_host(c, i), group) : 0;
     if (!group)
         return;
     for (size_t k = 0; k < ndone; k++) {
@@ -466,23 +486,37 @@ static void count_members(const lp_cluster *c, const lp_requests *rs, size_t ri,
     }
 }
 
-lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsigned flags,
-                   lp_plan **out)
+lp_status lp_place_options_init(lp_place_options *o, unsigned version)
+{
+    if (!o || version < 1 || version > LP_PLACE_OPTIONS_VERSION)
+        return LP_EINVAL;
+    *o = (lp_place_options){.version = version};
+    return LP_OK;
+}
+
+lp_status lp_plan_new(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
+                      const lp_place_options *opts, lp_plan **out)
 {
     lp_status st;
+    lp_place_options defaults;
     if (!ctx)
         return LP_EINVAL;
     if (!c || !rs || !out)
-        return lp_fail(ctx, LP_EINVAL, "lp_place: %s is NULL", !c ? "cluster" : !rs ? "requests" : "out");
-    if (flags & ~(unsigned)LP_PLACE_KEEP_VERDICTS)
-        return lp_fail(ctx, LP_EINVAL, "lp_place: unknown flags 0x%x", flags);
+        return lp_fail(ctx, LP_EINVAL, "lp_plan_new: %s is NULL",
+                       !c ? "cluster" : !rs ? "requests" : "out");
+    if (!opts) {
+        lp_place_options_init(&defaults, LP_PLACE_OPTIONS_VERSION);
+        opts = &defaults;
+    }
+    if ((st = lp_version_check(ctx, "lp_place_options", opts->version, LP_PLACE_OPTIONS_VERSION)))
+        return st;
     size_t n = lp_cluster_size(c), total = 0;
     for (size_t ri = 0; ri < rs->n; ri++)
         total += rs->items[ri]->count; /* each count <= LP_MAX_COUNT: cannot overflow in practice */
-    int keep = (flags & LP_PLACE_KEEP_VERDICTS) != 0;
+    int keep = opts->keep_verdicts != 0;
     if (keep && n && total > SIZE_MAX / sizeof(lp_verdict) / n)
-        return lp_fail(ctx, LP_ELIMIT, "lp_place: %zu instances x %zu hosts of verdicts is too many",
-                       total, n);
+        return lp_fail(ctx, LP_ELIMIT,
+                       "lp_plan_new: %zu instances x %zu hosts of verdicts is too many", total, n);
 
     lp_plan *plan = calloc(1, sizeof *plan);
     lp_host_load *loads = malloc((n ? n : 1) * sizeof *loads);
@@ -493,7 +527,7 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
         st = lp_fail(ctx, LP_ENOMEM, "out of memory placing %zu instances on %zu hosts", total, n);
         goto fail;
     }
-    if ((st = lp_cluster_loads(ctx, c, NULL, loads, n)))
+    if ((st = lp_cluster_get_loads(ctx, c, NULL, loads, n)))
         goto fail;
 
     for (size_t ri = 0; ri < rs->n; ri++) {
@@ -508,7 +542,7 @@ lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs, unsi
             if (keep) {
                 lp_verdict *v = verd + plan->n * n;
                 run(&p, loads, n, v);
-                best = lp_best(v, n);
+                best = best_of(v, n);
                 a->hosts = v;
                 if (best >= 0)
                     a->verdict = v[best];

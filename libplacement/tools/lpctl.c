@@ -204,7 +204,7 @@ static int load_cluster(lp_ctx *ctx, const char *path, lp_cluster **out)
     lp_cluster *c = NULL;
     lp_status st = lp_cluster_new(ctx, &c);
     if (st == LP_OK)
-        st = lp_cluster_parse(ctx, c, buf, len, path);
+        st = lp_cluster_parse(ctx, c, buf, len, path, 0);
     free(buf);
     if (st != LP_OK) {
         lp_cluster_free(c);
@@ -221,9 +221,17 @@ static int load_requests(lp_ctx *ctx, const char *path, lp_requests **out)
     int rc = read_file(path, &buf, &len);
     if (rc != EXIT_OK)
         return rc;
-    lp_status st = lp_requests_parse(ctx, buf, len, path, out);
+    lp_requests *rs = NULL;
+    lp_status st = lp_requests_new(ctx, &rs);
+    if (st == LP_OK)
+        st = lp_requests_parse(ctx, rs, buf, len, path);
     free(buf);
-    return st == LP_OK ? EXIT_OK : report(ctx, st);
+    if (st != LP_OK) {
+        lp_requests_free(rs);
+        return report(ctx, st);
+    }
+    *out = rs;
+    return EXIT_OK;
 }
 
 /* Apply --set NAME=VALUE and --order CLASS=LIST to the policy. */
@@ -244,7 +252,7 @@ static int apply_policy(lp_ctx *ctx, const options *o)
         double v = strtod(eq + 1, &end);
         if (end == eq + 1 || *end != '\0' || errno == ERANGE)
             return bad_usage("--set '%s': VALUE is not a number", o->set[i]);
-        if (lp_ctx_set(ctx, name, v) != LP_OK) {
+        if (lp_ctx_set_param(ctx, name, v) != LP_OK) {
             fprintf(stderr, "%s: --set: %s\n", prog, lp_ctx_last_error(ctx));
             return EXIT_BADINPUT;
         }
@@ -258,8 +266,8 @@ static int apply_policy(lp_ctx *ctx, const options *o)
             return bad_usage("--order '%s': expected CLASS=RUNTIME,...", o->order[i]);
         memcpy(cls, o->order[i], nlen);
         cls[nlen] = '\0';
-        if (lp_class_parse(cls, &k) != LP_OK)
-            return bad_usage("--order '%s': unknown class", o->order[i]);
+        if (lp_class_parse(ctx, cls, &k) != LP_OK)
+            return bad_usage("--order '%s': %s", o->order[i], lp_ctx_last_error(ctx));
         if (lp_ctx_set_runtime_order(ctx, k, eq + 1) != LP_OK) {
             fprintf(stderr, "%s: --order: %s\n", prog, lp_ctx_last_error(ctx));
             return EXIT_BADINPUT;
@@ -364,7 +372,9 @@ static int cmd_validate(lp_ctx *ctx, int argc, char **argv)
         lp_cluster *c = NULL;
         if (kind && strcmp(kind, "requests") == 0) {
             lp_requests *rs = NULL;
-            st = lp_requests_parse(ctx, buf, len, argv[i], &rs);
+            st = lp_requests_new(ctx, &rs);
+            if (st == LP_OK)
+                st = lp_requests_parse(ctx, rs, buf, len, argv[i]);
             if (st == LP_OK)
                 snprintf(what, sizeof what, "request file, %zu request%s", lp_requests_size(rs),
                          lp_requests_size(rs) == 1 ? "" : "s");
@@ -373,8 +383,8 @@ static int cmd_validate(lp_ctx *ctx, int argc, char **argv)
             /* Without a "schema" key it is taken as a cluster file, so that the
              * codec names what is missing or wrong. */
             int snapshot = kind && strcmp(kind, "snapshot") == 0;
-            st = snapshot ? lp_snapshot_parse(ctx, c, buf, len, argv[i])
-                          : lp_cluster_parse(ctx, c, buf, len, argv[i]);
+            st = snapshot ? lp_cluster_parse_snapshot(ctx, c, buf, len, argv[i], 0)
+                          : lp_cluster_parse(ctx, c, buf, len, argv[i], 0);
             if (st == LP_OK)
                 snprintf(what, sizeof what, "%s, %zu host%s", snapshot ? "snapshot" : "cluster file",
                          lp_cluster_size(c), lp_cluster_size(c) == 1 ? "" : "s");
@@ -430,10 +440,10 @@ static int cmd_classify(lp_ctx *ctx, int argc, char **argv)
         printf("{\"workloads\": [");
     int first = 1;
     for (size_t h = 0; h < lp_cluster_size(c); h++) {
-        const lp_host *host = lp_cluster_host(c, h);
+        const lp_host *host = lp_cluster_get_host(c, h);
         for (size_t w = 0; w < host->n_workloads; w++) {
             lp_classification cl;
-            if (lp_classify(ctx, &host->workloads[w], &cl) != LP_OK) {
+            if (lp_workload_classify(ctx, &host->workloads[w], &cl) != LP_OK) {
                 rc = report(ctx, LP_EINVAL);
                 goto out;
             }
@@ -489,7 +499,10 @@ static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
         goto out;
     if ((rc = load_requests(ctx, o.requests, &rs)) != EXIT_OK)
         goto out;
-    lp_status st = lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &plan);
+    lp_place_options po;
+    lp_place_options_init(&po, LP_PLACE_OPTIONS_VERSION);
+    po.keep_verdicts = 1;
+    lp_status st = lp_plan_new(ctx, c, rs, &po, &plan);
     if (st != LP_OK) {
         rc = report(ctx, st);
         goto out;
@@ -497,7 +510,8 @@ static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
     size_t nh = lp_cluster_size(c);
     if (o.json) {
         char *text;
-        if ((st = lp_plan_write(ctx, plan, c, rs, o.pretty, &text, NULL)) != LP_OK) {
+        if ((st = lp_plan_write_json(ctx, plan, c, rs, o.pretty ? LP_JSON_PRETTY : 0, &text,
+                                     NULL)) != LP_OK) {
             rc = report(ctx, st);
             goto out;
         }
@@ -510,7 +524,7 @@ static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
             const lp_verdict *v = &a->verdict;
             if (a->host >= 0) {
                 printf("%s#%u -> %s  runtime %s  class %s  demand %.2f+%.2f=%.2f/%.2f  ", r->id,
-                       a->instance, lp_cluster_host(c, (size_t)a->host)->name,
+                       a->instance, lp_cluster_get_host(c, (size_t)a->host)->name,
                        lp_runtime_name(v->runtime), lp_class_name(v->klass), v->demand_before,
                        v->added, v->demand_after, v->capacity);
                 print_terms(v);
@@ -520,9 +534,9 @@ static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
             }
             if ((explain || a->host < 0) && a->hosts) {
                 for (size_t h = 0; h < nh; h++) {
-                    char line[512];
-                    lp_explain_verdict(&a->hosts[h], NULL, line, sizeof line);
-                    printf("    %-16s %s\n", lp_cluster_host(c, h)->name, line);
+                    char line[512]; /* a longer explanation is shown cut */
+                    lp_verdict_explain(NULL, &a->hosts[h], NULL, line, sizeof line, NULL);
+                    printf("    %-16s %s\n", lp_cluster_get_host(c, h)->name, line);
                 }
             }
         }
@@ -548,7 +562,7 @@ static int cmd_params(lp_ctx *ctx, int argc, char **argv)
     }
     for (size_t i = 0; lp_policy_param_name(i); i++) {
         double v = 0;
-        lp_ctx_get(ctx, lp_policy_param_name(i), &v);
+        lp_ctx_get_param(ctx, lp_policy_param_name(i), &v);
         printf("%-22s %-10g %s\n", lp_policy_param_name(i), v, lp_policy_param_help(i));
     }
     for (lp_class k = LP_CLASS_UNKNOWN; k < LP_CLASS_AUTO; k++) {

@@ -131,7 +131,7 @@ static int read_hosts_file(lp_ctx *ctx, const char *path, hostlist *l)
         if (l->n >= LP_MAX_HOSTS) {
             fprintf(stderr, "%s: %s: more than %u hosts\n", prog, path, LP_MAX_HOSTS);
             rc = EXIT_BADINPUT;
-        } else if (lp_fetch_check_host(ctx, h) != LP_OK) {
+        } else if (lp_host_name_check(ctx, h) != LP_OK) {
             fprintf(stderr, "%s: %s:%zu: %s\n", prog, path, lineno, lp_ctx_last_error(ctx));
             rc = EXIT_BADINPUT;
         } else {
@@ -183,10 +183,10 @@ static void print_table(const lp_cluster *c, const lp_fetch_result *res, char **
     printf("%-24s %7s %7s %5s %5s %5s %5s %5s %5s  %s\n", "HOST", "THREADS", "DEMAND", "cpu",
            "net", "io", "mixed", "idle", "unkn", "SOURCE");
     for (size_t i = 0; i < n; i++) {
-        long k = res[i].status == LP_OK ? lp_cluster_find(c, names[i]) : -1;
-        if (k < 0)
+        size_t k;
+        if (res[i].status != LP_OK || lp_cluster_find(NULL, c, names[i], &k) != LP_OK)
             continue;
-        const lp_host *h = lp_cluster_host(c, (size_t)k);
+        const lp_host *h = lp_cluster_get_host(c, k);
         size_t count[sizeof cols / sizeof cols[0]] = {0};
         for (size_t w = 0; w < h->n_workloads; w++)
             for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++)
@@ -289,7 +289,7 @@ int lpctl_fetch_main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < hosts.n && rc == EXIT_OK; i++) {
-        if (lp_fetch_check_host(ctx, hosts.names[i]) != LP_OK) {
+        if (lp_host_name_check(ctx, hosts.names[i]) != LP_OK) {
             fprintf(stderr, "%s: argument %zu: %s\n", prog, i + 1, lp_ctx_last_error(ctx));
             rc = EXIT_BADINPUT;
         }
@@ -321,7 +321,7 @@ int lpctl_fetch_main(int argc, char **argv)
     }
     if (json) {
         char *text = NULL;
-        if ((st = lp_cluster_write(ctx, c, pretty, &text, NULL)) != LP_OK) {
+        if ((st = lp_cluster_write_json(ctx, c, pretty ? LP_JSON_PRETTY : 0, &text, NULL)) != LP_OK) {
             fprintf(stderr, "%s: %s\n", prog, lp_ctx_last_error(ctx));
             rc = EXIT_INTERNAL;
             goto out;
@@ -337,7 +337,8 @@ int lpctl_fetch_main(int argc, char **argv)
         if (res[i].status == LP_OK)
             continue;
         /* A host listed twice is present once: bad input, not missing. */
-        int present = lp_cluster_find(c, hosts.names[i]) >= 0;
+        size_t k;
+        int present = lp_cluster_find(NULL, c, hosts.names[i], &k) == LP_OK;
         missing += !present;
         fprintf(stderr, "%s: %s%s\n", prog, present ? "" : "missing ", res[i].message);
         bad_input |= res[i].status == LP_EINVAL;

@@ -49,8 +49,8 @@ static int teardown(void **state)
 
 static lp_counters *add(lp_sample *s, const char *id, int64_t run, int64_t wait)
 {
-    lp_counters *c = lp_sample_add(s);
-    assert_non_null(c);
+    lp_counters *c = NULL;
+    assert_int_equal(lp_sample_add(NULL, s, &c), LP_OK);
     snprintf(c->id, sizeof c->id, "%s", id);
     c->run_ns = run;
     c->wait_ns = wait;
@@ -70,7 +70,7 @@ static void feed(fixture *f, int64_t t, lp_sample *s, lp_host *h)
 {
     assert_int_equal(lp_sampler_feed(f->ctx, f->s, t, &f->hc, s), LP_OK);
     lp_host_init(h);
-    assert_int_equal(lp_sampler_host(f->ctx, f->s, h), LP_OK);
+    assert_int_equal(lp_sampler_fill_host(f->ctx, f->s, h), LP_OK);
 }
 
 static void test_rates_from_two_sweeps(void **state)
@@ -131,8 +131,8 @@ static void test_claimed_workload_is_merged_into_claimer(void **state)
     assert_int_equal(h.workloads[0].runtime, LP_RUNTIME_CONTAINER);
     assert_float_equal(h.workloads[0].util, 1.0, 1e-9);
     assert_float_equal(h.workloads[0].threads, 4, 0); /* taken from the cgroup's workload */
-    assert_string_equal(lp_sampler_extra(f->s, 0)->name, "web");
-    assert_null(lp_sampler_extra(f->s, 1));
+    assert_string_equal(lp_sampler_get_extra(f->s, 0)->name, "web");
+    assert_null(lp_sampler_get_extra(f->s, 1));
     lp_sample_clear(&s);
 }
 
@@ -177,14 +177,26 @@ static void test_time_must_increase(void **state)
     assert_int_equal(lp_sampler_feed(f->ctx, f->s, 6 * SEC, NULL, &s), LP_EINVAL);
 }
 
+/* The built-in collector called name, or NULL when it is not built in. */
+static const lp_collector_ops *find_collector(const char *name)
+{
+    const lp_collector_ops *ops = NULL;
+    return lp_collector_find(NULL, name, &ops) == LP_OK ? ops : NULL;
+}
+
 static void test_collector_table(void **state)
 {
-    (void)state;
-    assert_non_null(lp_collector_find("proc"));
-    assert_null(lp_collector_find("nope"));
-    assert_null(lp_collector_find(NULL));
+    fixture *f = *state;
+    const lp_collector_ops *ops = NULL;
+    assert_int_equal(lp_collector_find(f->ctx, "proc", &ops), LP_OK);
+    assert_ptr_equal(ops, lp_collector_builtin(0));
+    assert_int_equal(lp_collector_find(f->ctx, "nope", &ops), LP_ENOTFOUND);
+    assert_non_null(strstr(lp_ctx_last_error(f->ctx), "collector 'nope' is not built in (built in: proc"));
+    assert_ptr_equal(ops, lp_collector_builtin(0)); /* untouched on failure */
+    assert_int_equal(lp_collector_find(f->ctx, NULL, &ops), LP_EINVAL);
+    assert_int_equal(lp_collector_find(f->ctx, "proc", NULL), LP_EINVAL);
     for (size_t i = 0; lp_collector_builtin(i); i++)
-        assert_ptr_equal(lp_collector_find(lp_collector_builtin(i)->name), lp_collector_builtin(i));
+        assert_ptr_equal(find_collector(lp_collector_builtin(i)->name), lp_collector_builtin(i));
 }
 
 static void test_host_counters(void **state)
@@ -215,12 +227,12 @@ static void test_unavailable_sources(void **state)
     char xen[64];
     snprintf(xen, sizeof xen, "%s/xen", dir);
     assert_int_equal(mkdir(xen, 0755), 0);
-    lp_collect_config cfg = {.proc_root = dir,
+    lp_collect_options cfg = {.proc_root = dir,
                              .libvirt_uri = "qemu:///system?socket=/nonexistent/sock",
                              .docker_socket = "/nonexistent/docker.sock"};
     static const char *const names[] = {"libvirt", "docker", "libxl"};
     for (size_t i = 0; i < 3; i++) {
-        const lp_collector_ops *ops = lp_collector_find(names[i]);
+        const lp_collector_ops *ops = find_collector(names[i]);
         if (!ops)
             continue; /* not built in */
         void *st = NULL;
@@ -231,18 +243,18 @@ static void test_unavailable_sources(void **state)
     }
     /* docker on the real /proc: a socket path that exists (libcurl is
      * loaded) but takes no connection, and one that does not exist */
-    const lp_collector_ops *docker = lp_collector_find("docker");
+    const lp_collector_ops *docker = find_collector("docker");
     const char *const socks[] = {xen, "/nonexistent/docker.sock"};
     for (size_t i = 0; docker && i < 2; i++) {
         void *st = NULL;
-        lp_collect_config dcfg = {.docker_socket = socks[i]};
+        lp_collect_options dcfg = {.docker_socket = socks[i]};
         assert_int_equal(docker->open(f->ctx, &dcfg, &st), LP_EUNAVAIL);
         assert_null(st);
         assert_non_null(strstr(lp_ctx_last_error(f->ctx), socks[i]));
     }
     rmdir(xen);
     rmdir(dir);
-    const lp_collector_ops *proc = lp_collector_find("proc");
+    const lp_collector_ops *proc = find_collector("proc");
     void *st = NULL;
     assert_int_equal(proc->open(f->ctx, &cfg, &st), LP_EUNAVAIL);
     assert_non_null(strstr(lp_ctx_last_error(f->ctx), "mountinfo"));
@@ -256,7 +268,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_counter_reset_gives_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cgroup_usage_gives_util_without_task_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_must_increase, setup, teardown),
-        cmocka_unit_test(test_collector_table),
+        cmocka_unit_test_setup_teardown(test_collector_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_sources, setup, teardown),
     };

@@ -1,4 +1,4 @@
-/* Test helper: validate snapshot JSON (a file, or stdin) with lp_snapshot_parse
+/* Test helper: validate snapshot JSON (a file, or stdin) with lp_cluster_parse_snapshot
  * and print the host's workloads as "id class demand util threads" lines. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +29,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = 0;
-    if (lp_snapshot_parse(ctx, c, buf, len, argc > 1 ? argv[1] : "<stdin>") != LP_OK) {
+    if (lp_cluster_parse_snapshot(ctx, c, buf, len, argc > 1 ? argv[1] : "<stdin>", 0) != LP_OK) {
         fprintf(stderr, "invalid snapshot: %s\n", lp_ctx_last_error(ctx));
         rc = 1;
     } else {
-        const lp_host *h = lp_cluster_host(c, 0);
+        const lp_host *h = lp_cluster_get_host(c, 0);
         for (size_t i = 0; i < h->n_workloads; i++) {
             const lp_workload *w = &h->workloads[i];
             printf("%s %s %.4f %.4f %.0f\n", w->id, lp_class_name(w->klass), w->demand, w->util, w->threads);

@@ -25,10 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lp_ctx *ctx = NULL;
     lp_requests *rs = NULL;
     fuzz_require(lp_ctx_new(&ctx) == LP_OK, "setup", ctx);
-    lp_status st = lp_requests_parse(ctx, (const char *)data, size, "fuzz.json", &rs);
+    fuzz_require(lp_requests_new(ctx, &rs) == LP_OK, "setup", ctx);
+    lp_status st = lp_requests_parse(ctx, rs, (const char *)data, size, "fuzz.json");
     if (st != LP_OK) {
         fuzz_check_failure(ctx, st, 0);
-        fuzz_require(rs == NULL, "failed parse returned a list", ctx);
+        fuzz_require(lp_requests_size(rs) == 0, "failed parse added requests", ctx);
+        lp_requests_free(rs);
         lp_ctx_free(ctx);
         return 0;
     }
@@ -41,11 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = NULL;
         size_t len = 0;
         fuzz_require(lp_cluster_new(ctx, &c) == LP_OK &&
-                         lp_cluster_parse(ctx, c, cluster_json, sizeof cluster_json - 1, "c") ==
+                         lp_cluster_parse(ctx, c, cluster_json, sizeof cluster_json - 1, "c", 0) ==
                              LP_OK,
                      "fixed cluster", ctx);
-        fuzz_require(lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &p) == LP_OK, "place", ctx);
-        fuzz_require(lp_plan_write(ctx, p, c, rs, (int)(size & 1), &text, &len) == LP_OK,
+        lp_place_options po;
+        fuzz_require(lp_place_options_init(&po, LP_PLACE_OPTIONS_VERSION) == LP_OK, "options", ctx);
+        po.keep_verdicts = 1;
+        fuzz_require(lp_plan_new(ctx, c, rs, &po, &p) == LP_OK, "place", ctx);
+        fuzz_require(lp_plan_write_json(ctx, p, c, rs, (size & 1) ? LP_JSON_PRETTY : 0, &text,
+                                        &len) == LP_OK,
                      "plan write", ctx);
         /* strict JSON: one value, nothing after it, valid UTF-8 */
         json_tokener *tok = json_tokener_new();

@@ -1,4 +1,4 @@
-/* libFuzzer harness: lp_snapshot_parse() on arbitrary bytes, round trip of what parses. */
+/* libFuzzer harness: lp_cluster_parse_snapshot() on arbitrary bytes, round trip of what parses. */
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lp_ctx *ctx = NULL;
     lp_cluster *c = NULL;
     fuzz_require(lp_ctx_new(&ctx) == LP_OK && lp_cluster_new(ctx, &c) == LP_OK, "setup", ctx);
-    lp_status st = lp_snapshot_parse(ctx, c, (const char *)data, size, "fuzz.json");
+    lp_status st = lp_cluster_parse_snapshot(ctx, c, (const char *)data, size, "fuzz.json", 0);
     if (st != LP_OK) {
         fuzz_check_failure(ctx, st, lp_cluster_size(c));
     } else {
@@ -17,12 +17,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = NULL, *again = NULL;
         size_t len = 0, alen = 0;
         lp_cluster *back = NULL;
-        fuzz_require(lp_snapshot_write(ctx, lp_cluster_host(c, 0), 0, &text, &len) == LP_OK,
+        fuzz_require(lp_host_write_json(ctx, lp_cluster_get_host(c, 0), 0, &text, &len) == LP_OK,
                      "snapshot write", ctx);
         fuzz_require(lp_cluster_new(ctx, &back) == LP_OK, "cluster new", ctx);
-        fuzz_require(lp_snapshot_parse(ctx, back, text, len, "round-trip") == LP_OK,
+        fuzz_require(lp_cluster_parse_snapshot(ctx, back, text, len, "round-trip", 0) == LP_OK,
                      "written snapshot parses back", ctx);
-        fuzz_require(lp_snapshot_write(ctx, lp_cluster_host(back, 0), 0, &again, &alen) == LP_OK,
+        fuzz_require(lp_host_write_json(ctx, lp_cluster_get_host(back, 0), 0, &again, &alen) ==
+                         LP_OK,
                      "rewrite", ctx);
         fuzz_require(alen == len && memcmp(text, again, len) == 0, "round trip changed the host",
                      ctx);

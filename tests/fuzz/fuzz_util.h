@@ -37,16 +37,17 @@ static inline void fuzz_cluster_round_trip(lp_ctx *ctx, const lp_cluster *c)
     char *text = NULL, *again = NULL, *pretty = NULL;
     size_t len = 0, alen = 0, plen = 0;
     lp_cluster *back = NULL, *pback = NULL;
-    fuzz_require(lp_cluster_write(ctx, c, 0, &text, &len) == LP_OK, "cluster write", ctx);
-    fuzz_require(lp_cluster_write(ctx, c, 1, &pretty, &plen) == LP_OK, "pretty cluster write", ctx);
+    fuzz_require(lp_cluster_write_json(ctx, c, 0, &text, &len) == LP_OK, "cluster write", ctx);
+    fuzz_require(lp_cluster_write_json(ctx, c, LP_JSON_PRETTY, &pretty, &plen) == LP_OK,
+                 "pretty cluster write", ctx);
     fuzz_require(lp_cluster_new(ctx, &back) == LP_OK && lp_cluster_new(ctx, &pback) == LP_OK,
                  "cluster new", ctx);
-    fuzz_require(lp_cluster_parse(ctx, back, text, len, "round-trip") == LP_OK,
+    fuzz_require(lp_cluster_parse(ctx, back, text, len, "round-trip", 0) == LP_OK,
                  "written cluster parses back", ctx);
-    fuzz_require(lp_cluster_parse(ctx, pback, pretty, plen, "round-trip") == LP_OK,
+    fuzz_require(lp_cluster_parse(ctx, pback, pretty, plen, "round-trip", 0) == LP_OK,
                  "pretty cluster parses back", ctx);
     fuzz_require(lp_cluster_size(back) == lp_cluster_size(c), "round trip keeps every host", ctx);
-    fuzz_require(lp_cluster_write(ctx, back, 0, &again, &alen) == LP_OK, "rewrite", ctx);
+    fuzz_require(lp_cluster_write_json(ctx, back, 0, &again, &alen) == LP_OK, "rewrite", ctx);
     fuzz_require(alen == len && memcmp(text, again, len) == 0, "round trip changed the hosts", ctx);
     lp_free(text);
     lp_free(again);

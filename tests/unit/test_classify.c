@@ -14,7 +14,7 @@ static lp_classification classify(lp_ctx *ctx, const lp_workload *w)
 {
     lp_classification c;
     memset(&c, 0, sizeof c);
-    TU_OK(ctx, lp_classify(ctx, w, &c));
+    TU_OK(ctx, lp_workload_classify(ctx, w, &c));
     assert_true(c.confidence >= 0 && c.confidence <= 1);
     assert_true(strlen(c.reasons) < sizeof c.reasons);
     return c;
@@ -167,12 +167,12 @@ static void thresholds_come_from_the_policy(void **state)
     w.vcpus = 1;
     w.net_bps = 5e6;
     assert_int_equal(classify(ctx, &w).klass, LP_CLASS_NET);
-    TU_OK(ctx, lp_ctx_set(ctx, "net_bps_threshold", 1e7));
+    TU_OK(ctx, lp_ctx_set_param(ctx, "net_bps_threshold", 1e7));
     lp_classification c = classify(ctx, &w);
     assert_int_equal(c.klass, LP_CLASS_CPU); /* uses some CPU, nothing heavy */
     assert_true(c.confidence <= 0.5);
     assert_non_null(strstr(c.reasons, "< 1e+07"));
-    TU_OK(ctx, lp_ctx_set(ctx, "idle_util", 0.2));
+    TU_OK(ctx, lp_ctx_set_param(ctx, "idle_util", 0.2));
     assert_int_equal(classify(ctx, &w).klass, LP_CLASS_IDLE);
 }
 
@@ -182,16 +182,16 @@ static void bad_metrics_are_refused_naming_the_metric(void **state)
     lp_classification c;
     lp_workload w = blank("w1");
     w.iowait = NAN;
-    TU_FAILS(ctx, lp_classify(ctx, &w, &c), LP_EINVAL, "workload 'w1': iowait (nan)");
+    TU_FAILS(ctx, lp_workload_classify(ctx, &w, &c), LP_EINVAL, "workload 'w1': iowait (nan)");
     w = blank("w1");
     w.net_bps = INFINITY;
-    TU_FAILS(ctx, lp_classify(ctx, &w, &c), LP_EINVAL, "net_bps");
+    TU_FAILS(ctx, lp_workload_classify(ctx, &w, &c), LP_EINVAL, "net_bps");
     w = blank("w1");
     w.vcpus = -4;
-    TU_FAILS(ctx, lp_classify(ctx, &w, &c), LP_EINVAL, "vcpus (-4)");
-    TU_FAILS(ctx, lp_classify(ctx, NULL, &c), LP_EINVAL, "NULL");
-    TU_FAILS(ctx, lp_classify(ctx, &w, NULL), LP_EINVAL, "NULL");
-    assert_int_equal(lp_classify(NULL, &w, &c), LP_EINVAL);
+    TU_FAILS(ctx, lp_workload_classify(ctx, &w, &c), LP_EINVAL, "vcpus (-4)");
+    TU_FAILS(ctx, lp_workload_classify(ctx, NULL, &c), LP_EINVAL, "NULL");
+    TU_FAILS(ctx, lp_workload_classify(ctx, &w, NULL), LP_EINVAL, "NULL");
+    assert_int_equal(lp_workload_classify(NULL, &w, &c), LP_EINVAL);
 }
 
 static void default_runtime_choice(void **state)
@@ -217,15 +217,17 @@ static void default_runtime_choice(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         lp_runtime got = LP_RUNTIME_AUTO;
-        TU_OK(ctx, lp_choose_runtime(ctx, cases[i].k, cases[i].host, cases[i].allowed, &got));
+        TU_OK(ctx, lp_runtime_choose(ctx, cases[i].k, cases[i].host, cases[i].allowed, &got));
         if (got != cases[i].want)
             fail_msg("case %zu: class %s got %s, want %s", i, lp_class_name(cases[i].k),
                      lp_runtime_name(got), lp_runtime_name(cases[i].want));
     }
     lp_runtime r;
-    assert_int_equal(lp_choose_runtime(ctx, (lp_class)42, LP_RUNTIME_ALL, LP_RUNTIME_ALL, &r),
-                     LP_EINVAL);
-    assert_int_equal(lp_choose_runtime(ctx, LP_CLASS_CPU, LP_RUNTIME_ALL, LP_RUNTIME_ALL, NULL),
+    TU_FAILS(ctx, lp_runtime_choose(ctx, (lp_class)42, LP_RUNTIME_ALL, LP_RUNTIME_ALL, &r),
+             LP_EINVAL, "class 42 is not a workload class");
+    TU_FAILS(ctx, lp_runtime_choose(ctx, LP_CLASS_CPU, LP_RUNTIME_ALL, LP_RUNTIME_ALL, NULL),
+             LP_EINVAL, "out is NULL");
+    assert_int_equal(lp_runtime_choose(NULL, LP_CLASS_CPU, LP_RUNTIME_ALL, LP_RUNTIME_ALL, &r),
                      LP_EINVAL);
 }
 
@@ -244,12 +246,15 @@ static void runtime_order_can_be_changed(void **state)
     TU_OK(ctx, lp_ctx_get_runtime_order(ctx, LP_CLASS_MIXED, buf, sizeof buf));
     assert_string_equal(buf, "container,unikernel,vm");
     lp_runtime r;
-    TU_OK(ctx, lp_choose_runtime(ctx, LP_CLASS_MIXED, LP_RUNTIME_ALL, LP_RUNTIME_ALL, &r));
+    TU_OK(ctx, lp_runtime_choose(ctx, LP_CLASS_MIXED, LP_RUNTIME_ALL, LP_RUNTIME_ALL, &r));
     assert_int_equal(r, LP_RUNTIME_CONTAINER);
-    TU_OK(ctx, lp_choose_runtime(ctx, LP_CLASS_MIXED, LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM,
+    TU_OK(ctx, lp_runtime_choose(ctx, LP_CLASS_MIXED, LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM,
                                  LP_RUNTIME_ALL, &r));
     assert_int_equal(r, LP_RUNTIME_UNIKERNEL);
-    assert_int_equal(lp_ctx_get_runtime_order(ctx, LP_CLASS_MIXED, buf, 10), LP_ELIMIT);
+    TU_FAILS(ctx, lp_ctx_get_runtime_order(ctx, LP_CLASS_MIXED, buf, 10), LP_ELIMIT,
+             "runtime order for class mixed: 'container,unikernel,vm' needs 23 bytes, the buffer "
+             "has 10");
+    assert_string_equal(buf, "container,unikernel,vm"); /* untouched */
 }
 
 static void bad_runtime_orders_are_refused_unchanged(void **state)
@@ -272,7 +277,9 @@ static void bad_runtime_orders_are_refused_unchanged(void **state)
     char buf[32];
     TU_OK(ctx, lp_ctx_get_runtime_order(ctx, LP_CLASS_CPU, buf, sizeof buf));
     assert_string_equal(buf, "unikernel,vm");
-    assert_int_equal(lp_ctx_get_runtime_order(ctx, LP_CLASS_CPU, NULL, 4), LP_EINVAL);
+    TU_FAILS(ctx, lp_ctx_get_runtime_order(ctx, LP_CLASS_CPU, NULL, 4), LP_EINVAL, "buffer is NULL");
+    TU_FAILS(ctx, lp_ctx_get_runtime_order(ctx, (lp_class)9, buf, sizeof buf), LP_EINVAL,
+             "class 9 is not a workload class");
 }
 
 int main(void)

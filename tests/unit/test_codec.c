@@ -87,14 +87,14 @@ static void test_snapshot_round_trip(void **state)
     for (int pretty = 0; pretty <= 1; pretty++) {
         char *text = NULL;
         size_t len = 0;
-        TU_OK(ctx, lp_snapshot_write(ctx, &h, pretty, &text, &len));
+        TU_OK(ctx, lp_host_write_json(ctx, &h, pretty ? LP_JSON_PRETTY : 0, &text, &len));
         assert_int_equal(len, strlen(text));
         assert_int_equal(strchr(text, '\n') != NULL, pretty);
         assert_non_null(strstr(text, "\"schema\""));
         lp_cluster *c = tu_testbed(ctx, 0);
-        TU_OK(ctx, lp_snapshot_parse(ctx, c, text, len, "rt.json"));
+        TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, text, len, "rt.json", 0));
         assert_int_equal(lp_cluster_size(c), 1);
-        host_equal(lp_cluster_host(c, 0), &h);
+        host_equal(lp_cluster_get_host(c, 0), &h);
         lp_cluster_free(c);
         lp_free(text);
     }
@@ -110,7 +110,7 @@ static void test_unknown_metrics_are_omitted(void **state)
     h.workloads = &w;
     h.n_workloads = 1;
     char *text = NULL;
-    TU_OK(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL));
+    TU_OK(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL));
     /* unknown host load, memory_used and every workload metric are left out */
     assert_null(strstr(text, "\"load\""));
     assert_null(strstr(text, "memory_used_mb"));
@@ -126,7 +126,7 @@ static void test_pretty_layout(void **state)
     lp_ctx *ctx = *state;
     lp_host h = tu_host("a");
     char *text = NULL;
-    TU_OK(ctx, lp_snapshot_write(ctx, &h, 1, &text, NULL));
+    TU_OK(ctx, lp_host_write_json(ctx, &h, LP_JSON_PRETTY, &text, NULL));
     assert_string_equal(text, "{\n"
                               "  \"schema\": \"libplacement/snapshot/v1\",\n"
                               "  \"host\": \"a\",\n"
@@ -143,7 +143,7 @@ static void test_pretty_layout(void **state)
                               "  \"workloads\": []\n"
                               "}");
     lp_free(text);
-    TU_OK(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL));
+    TU_OK(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL));
     assert_string_equal(text, "{\"schema\":\"libplacement/snapshot/v1\",\"host\":\"a\","
                               "\"cpu\":{\"cores\":4,\"threads\":8},\"memory_mb\":16384.0,"
                               "\"runtimes\":[\"container\",\"unikernel\",\"vm\"],"
@@ -154,7 +154,7 @@ static void test_pretty_layout(void **state)
     w.id = "q\"b\\n\n\x01";
     h.workloads = &w;
     h.n_workloads = 1;
-    TU_OK(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL));
+    TU_OK(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL));
     assert_non_null(strstr(text, "\"workloads\":[{\"id\":\"q\\\"b\\\\n\\n\\u0001\"}]"));
     lp_free(text);
 }
@@ -165,21 +165,29 @@ static void test_write_rejects_unwritable(void **state)
     lp_host h = tu_host("a");
     char *text = NULL;
     h.memory_mb = NAN;
-    TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL, "memory_mb");
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL, "memory_mb");
     assert_null(text);
-    TU_FAILS(ctx, lp_snapshot_write(ctx, NULL, 0, &text, NULL), LP_EINVAL, "host is NULL");
+    TU_FAILS(ctx, lp_host_write_json(ctx, NULL, 0, &text, NULL), LP_EINVAL, "host is NULL");
     /* what the reader would refuse is not written either */
     h = tu_host("a");
     h.threads = 2000000;
-    TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL,
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL,
              "host 'a': cpu.threads is out of range");
     char name[300];
     memset(name, 'n', sizeof name - 1);
     name[sizeof name - 1] = '\0';
     h = tu_host(name);
-    TU_FAILS(ctx, lp_snapshot_write(ctx, &h, 0, &text, NULL), LP_EINVAL,
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL,
              ": host is longer than 255 bytes");
     assert_null(text);
+    h = tu_host("a");
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0x10, &text, NULL), LP_EINVAL,
+             "lp_host_write_json: unknown flags 0x10");
+    lp_cluster *c = tu_testbed(ctx, 1);
+    TU_FAILS(ctx, lp_cluster_write_json(ctx, c, 0x10, &text, NULL), LP_EINVAL,
+             "lp_cluster_write_json: unknown flags 0x10");
+    assert_null(text);
+    lp_cluster_free(c);
 }
 
 static void test_cluster_round_trip(void **state)
@@ -191,12 +199,12 @@ static void test_cluster_round_trip(void **state)
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &full));
     char *text = NULL;
     size_t len;
-    TU_OK(ctx, lp_cluster_write(ctx, c, 1, &text, &len));
+    TU_OK(ctx, lp_cluster_write_json(ctx, c, LP_JSON_PRETTY, &text, &len));
     lp_cluster *back = tu_testbed(ctx, 0);
-    TU_OK(ctx, lp_cluster_parse(ctx, back, text, len, "c.json"));
+    TU_OK(ctx, lp_cluster_parse(ctx, back, text, len, "c.json", 0));
     assert_int_equal(lp_cluster_size(back), 4);
     for (size_t i = 0; i < 4; i++)
-        host_equal(lp_cluster_host(back, i), lp_cluster_host(c, i));
+        host_equal(lp_cluster_get_host(back, i), lp_cluster_get_host(c, i));
     lp_free(text);
     lp_cluster_free(back);
     lp_cluster_free(c);
@@ -208,7 +216,7 @@ static void test_snapshot_defaults(void **state)
     const char *in = "{" SCHEMA ", \"host\": \"a\", \"cpu\": {\"threads\": 4},"
                      " \"workloads\": [{\"id\": \"w\", \"group\": null}]}";
     lp_cluster *c = tu_testbed(ctx, 0);
-    TU_OK(ctx, lp_snapshot_parse(ctx, c, in, strlen(in), NULL));
+    TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, in, strlen(in), NULL, 0));
     lp_host want;
     lp_workload ww;
     lp_host_init(&want);
@@ -218,7 +226,7 @@ static void test_snapshot_defaults(void **state)
     ww.id = "w";
     want.workloads = &ww;
     want.n_workloads = 1;
-    host_equal(lp_cluster_host(c, 0), &want);
+    host_equal(lp_cluster_get_host(c, 0), &want);
     lp_cluster_free(c);
 }
 
@@ -234,9 +242,9 @@ static void test_cluster_values(void **state)
         "\"runtime\": \"container\", \"class\": \"net\", \"demand\": 0, \"threads\": 2.5}]}\n"
         "]}\n";
     lp_cluster *c = tu_testbed(ctx, 0);
-    TU_OK(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "c.json"));
+    TU_OK(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "c.json", 0));
     assert_int_equal(lp_cluster_size(c), 2);
-    const lp_host *a = lp_cluster_host(c, 0), *b = lp_cluster_host(c, 1);
+    const lp_host *a = lp_cluster_get_host(c, 0), *b = lp_cluster_get_host(c, 1);
     assert_int_equal(a->time, 12);
     assert_int_equal(a->runtimes, LP_RUNTIME_UNIKERNEL | LP_RUNTIME_CONTAINER);
     assert_true(a->load_demand == 7.5 && a->load_iowait == 1 && a->load_util == -1);
@@ -245,7 +253,7 @@ static void test_cluster_values(void **state)
     assert_int_equal(b->workloads[0].runtime, LP_RUNTIME_CONTAINER);
     assert_int_equal(b->workloads[0].klass, LP_CLASS_NET);
     assert_true(b->workloads[0].demand == 0 && b->workloads[0].threads == 2.5);
-    assert_int_equal(lp_cluster_find(c, "pc2"), 1);
+    assert_int_equal(tu_find(c, "pc2"), 1);
     lp_cluster_free(c);
 }
 
@@ -259,7 +267,8 @@ static void test_requests(void **state)
         " {\"id\": \"auto\", \"metrics\": {\"util\": 1.9, \"net_bps\": 5000, \"threads\": 2}},"
         " {\"id\": \"minimal\"}]}";
     lp_requests *rs = NULL;
-    TU_OK(ctx, lp_requests_parse(ctx, in, strlen(in), "r.json", &rs));
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, in, strlen(in), "r.json"));
     assert_int_equal(lp_requests_size(rs), 3);
     const lp_request *r = lp_requests_get(rs, 0);
     assert_string_equal(r->id, "web");
@@ -455,12 +464,12 @@ static const bad_case bad_cases[] = {
 };
 
 static lp_status parse_kind(lp_ctx *ctx, int kind, lp_cluster *c, const char *text, size_t len,
-                            lp_requests **rs)
+                            lp_requests *rs)
 {
     switch (kind) {
-    case SNAPSHOT: return lp_snapshot_parse(ctx, c, text, len, "bad.json");
-    case CLUSTER: return lp_cluster_parse(ctx, c, text, len, "bad.json");
-    default: return lp_requests_parse(ctx, text, len, "bad.json", rs);
+    case SNAPSHOT: return lp_cluster_parse_snapshot(ctx, c, text, len, "bad.json", 0);
+    case CLUSTER: return lp_cluster_parse(ctx, c, text, len, "bad.json", 0);
+    default: return lp_requests_parse(ctx, rs, text, len, "bad.json");
     }
 }
 
@@ -472,17 +481,48 @@ static void test_bad_inputs(void **state)
         lp_cluster *c = tu_testbed(ctx, 0);
         lp_host existing = tu_host("existing");
         TU_OK(ctx, lp_cluster_add_host(ctx, c, &existing));
-        lp_requests *rs = (lp_requests *)&existing; /* must stay untouched */
+        lp_requests *rs = NULL;
+        lp_request r = tu_request("existing", LP_CLASS_CPU, 1, 1, 0);
+        TU_OK(ctx, lp_requests_new(ctx, &rs));
+        TU_OK(ctx, lp_requests_add(ctx, rs, &r));
         lp_ctx_clear_error(ctx);
-        lp_status st = parse_kind(ctx, b->kind, c, b->text, strlen(b->text), &rs);
+        lp_status st = parse_kind(ctx, b->kind, c, b->text, strlen(b->text), rs);
         if (st != b->want || !strstr(lp_ctx_last_error(ctx), b->msg))
             fail_msg("case %zu (%s): got %s '%s', wanted %s with '%s'", i, b->text,
                      lp_status_str(st), lp_ctx_last_error(ctx), lp_status_str(b->want), b->msg);
-        /* all or nothing: the cluster still holds only its one host */
+        /* all or nothing: the cluster and the list still hold only their one entry */
         assert_int_equal(lp_cluster_size(c), 1);
-        assert_ptr_equal(rs, (lp_requests *)&existing);
+        assert_int_equal(lp_requests_size(rs), 1);
+        lp_requests_free(rs);
         lp_cluster_free(c);
     }
+}
+
+/* A request file appends to the list it is given, all or nothing, and ids
+   stay unique across the files. */
+static void test_requests_append(void **state)
+{
+    lp_ctx *ctx = *state;
+    const char *first = "{\"requests\": [{\"id\": \"web\", \"count\": 6, \"class\": \"net\"},"
+                        " {\"id\": \"db\", \"class\": \"io\"}]}";
+    const char *second = "{\"requests\": [{\"id\": \"spark\", \"count\": 16, \"vcpus\": 2}]}";
+    const char *clash = "{\"requests\": [{\"id\": \"etl\"}, {\"id\": \"db\"}]}";
+    const char *bad = "{\"requests\": [{\"id\": \"etl\"}, {\"id\": \"x\", \"vcpus\": 0}]}";
+    lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, first, strlen(first), "a.json"));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, second, strlen(second), "b.json"));
+    assert_int_equal(lp_requests_size(rs), 3);
+    assert_string_equal(lp_requests_get(rs, 2)->id, "spark");
+    assert_int_equal(lp_requests_get(rs, 2)->count, 16);
+    TU_FAILS(ctx, lp_requests_parse(ctx, rs, clash, strlen(clash), "c.json"), LP_EINVAL,
+             "c.json: requests[1].id: request id \"db\" is already in the request list");
+    TU_FAILS(ctx, lp_requests_parse(ctx, rs, bad, strlen(bad), "d.json"), LP_EPARSE,
+             "d.json: requests[1].vcpus");
+    assert_int_equal(lp_requests_size(rs), 3); /* "etl" of both files was taken out again */
+    assert_string_equal(lp_requests_get(rs, 1)->id, "db");
+    assert_null(lp_requests_get(rs, 3));
+    lp_requests_free(rs);
 }
 
 static void test_all_or_nothing(void **state)
@@ -492,13 +532,13 @@ static void test_all_or_nothing(void **state)
     const char *in = "{\"hosts\": [" H1 "}, {\"host\": \"b\", " HOST_REST "},"
                      " {\"host\": \"c\", \"cpu\": {\"threads\": -1}}]}";
     lp_cluster *c = tu_testbed(ctx, 2);
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "x.json"), LP_EPARSE,
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "x.json", 0), LP_EPARSE,
              "hosts[2].cpu.threads");
     assert_int_equal(lp_cluster_size(c), 2);
-    assert_int_equal(lp_cluster_find(c, "a"), -1);
+    assert_int_equal(tu_find(c, "a"), -1);
     /* and the same file without the bad host adds both */
     const char *good = "{\"hosts\": [" H1 "}, {\"host\": \"b\", " HOST_REST "}]}";
-    TU_OK(ctx, lp_cluster_parse(ctx, c, good, strlen(good), "x.json"));
+    TU_OK(ctx, lp_cluster_parse(ctx, c, good, strlen(good), "x.json", 0));
     assert_int_equal(lp_cluster_size(c), 4);
     lp_cluster_free(c);
 }
@@ -508,12 +548,13 @@ static void test_embedded_nul_and_origin(void **state)
     lp_ctx *ctx = *state;
     static const char in[] = "{\"hosts\":\n [\0]}";
     lp_cluster *c = tu_testbed(ctx, 0);
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, sizeof in - 1, "n.json"), LP_EPARSE,
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, in, sizeof in - 1, "n.json", 0), LP_EPARSE,
              "n.json: line 2, column 3: NUL byte in the input");
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, "[]", 2, NULL), LP_EPARSE, "<input>: the top level");
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, NULL, 5, "x"), LP_EINVAL, "x: input buffer is NULL");
-    TU_FAILS(ctx, lp_cluster_parse(ctx, NULL, "{}", 2, "x"), LP_EINVAL, "cluster is NULL");
-    TU_FAILS(ctx, lp_requests_parse(ctx, "{}", 2, "x", NULL), LP_EINVAL, "out is NULL");
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, "[]", 2, NULL, 0), LP_EPARSE, "<input>: the top level");
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, NULL, 5, "x", 0), LP_EINVAL, "x: input buffer is NULL");
+    TU_FAILS(ctx, lp_cluster_parse(ctx, NULL, "{}", 2, "x", 0), LP_EINVAL, "cluster is NULL");
+    TU_FAILS(ctx, lp_requests_parse(ctx, NULL, "{}", 2, "x"), LP_EINVAL, "x: request list is NULL");
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, "{}", 2, "x", 0x80), LP_EINVAL, "x: unknown parse flags 0x80");
     lp_cluster_free(c);
 }
 
@@ -541,30 +582,32 @@ static void test_limits(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 0);
     lp_requests *rs = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
     size_t len;
     char *buf =
         repeat("{\"hosts\": [" H1 ", \"workloads\": [", "0", LP_MAX_WORKLOADS + 1, "]}]}", &len);
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, buf, len, "w.json"), LP_ELIMIT,
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, buf, len, "w.json", 0), LP_ELIMIT,
              "w.json: hosts[0].workloads: has 100001 entries, over the limit of 100000");
     free(buf);
     buf = repeat("{\"requests\": [", "0", LP_MAX_REQUESTS + 1, "]}", &len);
-    TU_FAILS(ctx, lp_requests_parse(ctx, buf, len, "r.json", &rs), LP_ELIMIT,
+    TU_FAILS(ctx, lp_requests_parse(ctx, rs, buf, len, "r.json"), LP_ELIMIT,
              "requests: has 100001 entries, over the limit of 100000");
-    assert_null(rs);
+    assert_int_equal(lp_requests_size(rs), 0);
     free(buf);
     char name[257]; /* names are limited to 255 bytes (docs/formats.md) */
     memset(name, 'x', sizeof name - 1);
     name[sizeof name - 1] = '\0';
     char text[512];
     snprintf(text, sizeof text, "{\"requests\": [{\"id\": \"%s\"}]}", name);
-    TU_FAILS(ctx, lp_requests_parse(ctx, text, strlen(text), "r.json", &rs), LP_ELIMIT,
+    TU_FAILS(ctx, lp_requests_parse(ctx, rs, text, strlen(text), "r.json"), LP_ELIMIT,
              "requests[0].id: is 256 bytes long, over the limit of 255");
+    lp_requests_free(rs);
     /* over LP_JSON_MAX_BYTES: refused before it is read */
     size_t big = (size_t)LP_JSON_MAX_BYTES + 1;
     buf = malloc(big);
     assert_non_null(buf);
     memset(buf, ' ', big);
-    TU_FAILS(ctx, lp_cluster_parse(ctx, c, buf, big, "big.json"), LP_ELIMIT,
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, buf, big, "big.json", 0), LP_ELIMIT,
              "big.json: input is 67108865 bytes, over the limit of 67108864 bytes");
     free(buf);
     assert_int_equal(lp_cluster_size(c), 0);
@@ -585,12 +628,12 @@ static void test_ten_thousand_hosts(void **state)
     }
     char *text;
     size_t len;
-    TU_OK(ctx, lp_cluster_write(ctx, src, 0, &text, &len));
+    TU_OK(ctx, lp_cluster_write_json(ctx, src, 0, &text, &len));
     lp_cluster *c = tu_testbed(ctx, 0);
-    TU_OK(ctx, lp_cluster_parse(ctx, c, text, len, "big.json"));
+    TU_OK(ctx, lp_cluster_parse(ctx, c, text, len, "big.json", 0));
     assert_int_equal(lp_cluster_size(c), N);
-    assert_int_equal(lp_cluster_find(c, "node09999"), N - 1);
-    host_equal(lp_cluster_host(c, 4321), lp_cluster_host(src, 4321));
+    assert_int_equal(tu_find(c, "node09999"), N - 1);
+    host_equal(lp_cluster_get_host(c, 4321), lp_cluster_get_host(src, 4321));
     lp_free(text);
     lp_cluster_free(c);
     lp_cluster_free(src);
@@ -598,14 +641,16 @@ static void test_ten_thousand_hosts(void **state)
 
 /* ---- plans ------------------------------------------------------------------ */
 
-static json_object *plan_json(lp_ctx *ctx, lp_cluster *c, const char *reqs, unsigned flags)
+static json_object *plan_json(lp_ctx *ctx, lp_cluster *c, const char *reqs,
+                              const lp_place_options *opts)
 {
     lp_requests *rs = NULL;
     lp_plan *p = NULL;
     char *text = NULL;
-    TU_OK(ctx, lp_requests_parse(ctx, reqs, strlen(reqs), "r.json", &rs));
-    TU_OK(ctx, lp_place(ctx, c, rs, flags, &p));
-    TU_OK(ctx, lp_plan_write(ctx, p, c, rs, 1, &text, NULL));
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, reqs, strlen(reqs), "r.json"));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, opts, &p));
+    TU_OK(ctx, lp_plan_write_json(ctx, p, c, rs, LP_JSON_PRETTY, &text, NULL));
     json_object *o = json_tokener_parse(text);
     assert_non_null(o);
     lp_free(text);
@@ -629,7 +674,7 @@ static void test_plan_write(void **state)
     /* 2 hosts of 8 threads take 8 parallel workers; the 9th is refused everywhere */
     const char *reqs = "{\"requests\": [{\"id\": \"pi\", \"count\": 9, \"vcpus\": 2,"
                        " \"class\": \"cpu\", \"group\": \"g\"}]}";
-    json_object *o = plan_json(ctx, c, reqs, LP_PLACE_KEEP_VERDICTS);
+    json_object *o = plan_json(ctx, c, reqs, TU_KEEP_VERDICTS);
     assert_int_equal(json_object_get_int(get(o, "placed")), 8);
     assert_int_equal(json_object_get_int(get(o, "unplaced")), 1);
     json_object *pl = get(o, "placements");
@@ -668,7 +713,7 @@ static void test_plan_write(void **state)
     json_object_put(o);
 
     /* without kept verdicts: the refusal has no per-host detail */
-    o = plan_json(ctx, c, reqs, 0);
+    o = plan_json(ctx, c, reqs, NULL);
     r0 = json_object_array_get_idx(get(o, "refusals"), 0);
     assert_false(json_object_object_get_ex(r0, "hosts", NULL));
     last = json_object_array_get_idx(get(o, "placements"), 8);
@@ -680,7 +725,7 @@ static void test_plan_write(void **state)
     /* memory refusals quote the memory left after earlier instances */
     const char *mem = "{\"requests\": [{\"id\": \"m\", \"count\": 3, \"vcpus\": 1,"
                       " \"memory_mb\": 10000, \"class\": \"net\"}]}";
-    o = plan_json(ctx, c, mem, LP_PLACE_KEEP_VERDICTS);
+    o = plan_json(ctx, c, mem, TU_KEEP_VERDICTS);
     assert_int_equal(json_object_get_int(get(o, "unplaced")), 1);
     r0 = json_object_array_get_idx(get(o, "refusals"), 0);
     assert_non_null(strstr(json_object_get_string(get(get(r0, "hosts"), "h0")), "6384 MB free"));
@@ -692,7 +737,8 @@ static void test_plan_write_args(void **state)
 {
     lp_ctx *ctx = *state;
     char *text = NULL;
-    TU_FAILS(ctx, lp_plan_write(ctx, NULL, NULL, NULL, 0, &text, NULL), LP_EINVAL, "plan is NULL");
+    TU_FAILS(ctx, lp_plan_write_json(ctx, NULL, NULL, NULL, 0, &text, NULL), LP_EINVAL,
+             "plan is NULL");
     assert_null(text);
 }
 
@@ -706,13 +752,14 @@ static void test_plan_write_other_cluster(void **state)
     lp_requests *rs = NULL;
     lp_plan *p = NULL;
     char *text = NULL;
-    TU_OK(ctx, lp_requests_parse(ctx, reqs, strlen(reqs), "r.json", &rs));
-    TU_OK(ctx, lp_place(ctx, small, rs, LP_PLACE_KEEP_VERDICTS, &p));
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, reqs, strlen(reqs), "r.json"));
+    TU_OK(ctx, lp_plan_new(ctx, small, rs, TU_KEEP_VERDICTS, &p));
     assert_int_equal(lp_plan_unplaced(p), 1);
-    TU_FAILS(ctx, lp_plan_write(ctx, p, large, rs, 0, &text, NULL), LP_EINVAL,
+    TU_FAILS(ctx, lp_plan_write_json(ctx, p, large, rs, 0, &text, NULL), LP_EINVAL,
              "made on 2 hosts, the cluster has 3");
     assert_null(text);
-    TU_OK(ctx, lp_plan_write(ctx, p, small, rs, 0, &text, NULL));
+    TU_OK(ctx, lp_plan_write_json(ctx, p, small, rs, 0, &text, NULL));
     lp_free(text);
     lp_plan_free(p);
     lp_requests_free(rs);
@@ -734,6 +781,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_values, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_requests, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_requests_append, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_embedded_nul_and_origin, tu_ctx_setup,
                                         tu_ctx_teardown),

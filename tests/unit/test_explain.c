@@ -1,13 +1,16 @@
 /* Explanations of verdicts, and the names of reasons and terms. */
 #include "testutil.h"
 
+#include <stdlib.h>
+
 /* Filter one host for a request and explain the verdict. */
 static void explain(lp_ctx *ctx, const lp_request *r, const lp_host_load *h, int with_host,
                     char *buf, size_t len)
 {
     lp_verdict v;
-    TU_OK(ctx, lp_filter_score(ctx, r, h, 1, &v));
-    size_t need = lp_explain_verdict(&v, with_host ? h : NULL, buf, len);
+    TU_OK(ctx, lp_request_filter_score(ctx, r, h, 1, &v));
+    size_t need = 0;
+    TU_OK(ctx, lp_verdict_explain(ctx, &v, with_host ? h : NULL, buf, len, &need));
     assert_int_equal(need, strlen(buf));
 }
 
@@ -45,7 +48,7 @@ static void parallelism_failure_shows_the_cap(void **state)
                              "(8 threads x 1.00) for class cpu");
     explain(ctx, &r, &h, 0, buf, sizeof buf);
     assert_string_equal(buf, "fail parallelism: demand 7.50 + 2.00 = 9.50 > cap 8.00 for class cpu");
-    TU_OK(ctx, lp_ctx_set(ctx, "max_parallel_ratio", 0.5));
+    TU_OK(ctx, lp_ctx_set_param(ctx, "max_parallel_ratio", 0.5));
     h.demand = 3;
     explain(ctx, &r, &h, 1, buf, sizeof buf);
     assert_non_null(strstr(buf, "> cap 4.00 (8 threads x 0.50)"));
@@ -84,17 +87,31 @@ static void text_is_truncated_like_snprintf(void **state)
     lp_host_load h = tu_load(8, 7.5);
     lp_request r = worker();
     lp_verdict v;
-    TU_OK(ctx, lp_filter_score(ctx, &r, &h, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &h, 1, &v));
     char full[256], small[11];
-    size_t need = lp_explain_verdict(&v, &h, full, sizeof full);
+    size_t need = 0, got = 0;
+    TU_OK(ctx, lp_verdict_explain(ctx, &v, &h, full, sizeof full, &need));
+    assert_int_equal(need, strlen(full));
     memset(small, 'x', sizeof small);
-    assert_int_equal(lp_explain_verdict(&v, &h, small, sizeof small), need);
-    assert_string_equal(small, "fail paral");
-    assert_int_equal(lp_explain_verdict(&v, &h, NULL, 0), need);
+    TU_FAILS(ctx, lp_verdict_explain(ctx, &v, &h, small, sizeof small, &got), LP_ELIMIT,
+             "needs");
+    assert_int_equal(got, need);
+    assert_string_equal(small, "fail paral"); /* cut, and still NUL-terminated */
+    got = 0;
+    assert_int_equal(lp_verdict_explain(ctx, &v, &h, NULL, 0, &got), LP_ELIMIT);
+    assert_int_equal(got, need);
     char one = 'x';
-    assert_int_equal(lp_explain_verdict(&v, &h, &one, 1), need);
+    assert_int_equal(lp_verdict_explain(NULL, &v, &h, &one, 1, NULL), LP_ELIMIT);
     assert_int_equal(one, '\0');
-    assert_int_equal(lp_explain_verdict(NULL, &h, full, sizeof full), 0);
+    /* exactly the length plus its NUL fits */
+    char *exact = malloc(need + 1);
+    assert_non_null(exact);
+    TU_OK(ctx, lp_verdict_explain(ctx, &v, &h, exact, need + 1, NULL));
+    assert_string_equal(exact, full);
+    free(exact);
+    TU_FAILS(ctx, lp_verdict_explain(ctx, NULL, &h, full, sizeof full, &got), LP_EINVAL,
+             "verdict is NULL");
+    TU_FAILS(ctx, lp_verdict_explain(ctx, &v, &h, NULL, 5, &got), LP_EINVAL, "buf is NULL");
 }
 
 static void reason_and_term_names(void **state)

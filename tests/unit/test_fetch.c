@@ -3,15 +3,9 @@
  * fetch_agents.h): parallel fetch, misbehaving agents, cache TTL, token,
  * host-name and option checks.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
-#include <cmocka.h>
+#include "testutil.h"
 
 #include "fetch_agents.h"
-#include "libplacement.h"
 
 #define TEMPLATE "http://{host}/v1/snapshot"
 
@@ -110,17 +104,17 @@ static void test_host_names_checked(void **state)
     assert_int_equal(lp_ctx_new(&ctx), LP_OK);
     const char *good[] = { "compute1", "c-1.example.org", "10.0.0.7:9180", "node_7" };
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        assert_int_equal(lp_fetch_check_host(ctx, good[i]), LP_OK);
+        assert_int_equal(lp_host_name_check(ctx, good[i]), LP_OK);
     const char *bad[] = { "", "a b", "evil/path", "user@host", "h?q=1", "h#f", "%41", "[::1]",
                           "h\nx" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(lp_fetch_check_host(ctx, bad[i]), LP_EINVAL);
+        assert_int_equal(lp_host_name_check(ctx, bad[i]), LP_EINVAL);
         assert_non_null(strstr(lp_ctx_last_error(ctx), bad[i][0] ? "position" : "empty"));
     }
     char longname[LP_FETCH_MAX_HOST + 2];
     memset(longname, 'h', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
-    assert_int_equal(lp_fetch_check_host(ctx, longname), LP_EINVAL);
+    assert_int_equal(lp_host_name_check(ctx, longname), LP_EINVAL);
     assert_non_null(strstr(lp_ctx_last_error(ctx), "limit"));
 
     /* In a fetch: bad and duplicate names are refused per host, without any I/O. */
@@ -232,9 +226,9 @@ static void test_many_agents_and_misbehaving_ones(void **state)
         assert_int_equal(r[i].http_code, 200);
         assert_int_equal(r[i].from_cache, 0);
         assert_true(r[i].elapsed_ms < timeout_ms);
-        long k = lp_cluster_find(c, names[i]);
+        long k = tu_find(c, names[i]);
         assert_true(k >= 0);
-        const lp_host *h = lp_cluster_host(c, (size_t)k);
+        const lp_host *h = lp_cluster_get_host(c, (size_t)k);
         assert_int_equal(h->threads, 8);
         assert_true(h->load_demand == ports[i] % 8 + 0.5);
         assert_int_equal(h->n_workloads, 1);
@@ -244,7 +238,7 @@ static void test_many_agents_and_misbehaving_ones(void **state)
         if (x->status != want[j])
             fail_msg("agent mode %d: status %s, want %s (%s)", (int)odd[j], lp_status_str(x->status),
                      lp_status_str(want[j]), x->message);
-        assert_int_equal(lp_cluster_find(c, names[GOOD + j]) >= 0, want[j] == LP_OK);
+        assert_int_equal(tu_find(c, names[GOOD + j]) >= 0, want[j] == LP_OK);
         if (want[j] != LP_OK)
             assert_non_null(strstr(x->message, names[GOOD + j]));
     }
@@ -344,7 +338,7 @@ static void test_cache_ttl(void **state)
     double age = -1;
 
     assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
-    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
     assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
     assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
     assert_int_equal(r.status, LP_OK);
@@ -360,23 +354,23 @@ static void test_cache_ttl(void **state)
     assert_int_equal(lp_cluster_size(c), 1);
     lp_cluster_free(c);
     assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
-    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_OK);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_OK);
     assert_true(age >= 0 && age < ttl);
-    assert_string_equal(lp_cluster_host(c, 0)->name, host);
+    assert_string_equal(lp_cluster_get_host(c, 0)->name, host);
     /* ... and it refuses to add a host the cluster already has. */
-    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, NULL), LP_EINVAL);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, NULL), LP_EINVAL);
     lp_cluster_free(c);
 
     /* Past the TTL the snapshot is stale: never used, the host is reported missing. */
     sleep_s(ttl + 0.1);
     assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
-    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
     assert_non_null(strstr(lp_ctx_last_error(ctx), "older than ttl"));
     assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
     assert_int_equal(r.status, LP_EIO);
     assert_int_equal(r.from_cache, 0);
     assert_int_equal(lp_cluster_size(c), 0);
-    assert_int_equal(lp_fetcher_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
     assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
     lp_cluster_free(c);
 

@@ -7,36 +7,40 @@
 
 static void class_names_round_trip(void **state)
 {
-    (void)state;
+    lp_ctx *ctx = *state;
     for (int i = 0; i < LP_CLASS_COUNT; i++) {
         lp_class k;
-        assert_int_equal(lp_class_parse(lp_class_name((lp_class)i), &k), LP_OK);
+        TU_OK(ctx, lp_class_parse(ctx, lp_class_name((lp_class)i), &k));
         assert_int_equal(k, i);
     }
     assert_string_equal(lp_class_name(LP_CLASS_NET), "net");
     assert_string_equal(lp_class_name((lp_class)99), "?");
     lp_class k = LP_CLASS_CPU;
-    assert_int_equal(lp_class_parse("CPU", &k), LP_ENOTFOUND);
-    assert_int_equal(lp_class_parse("", &k), LP_ENOTFOUND);
+    TU_FAILS(ctx, lp_class_parse(ctx, "CPU", &k), LP_ENOTFOUND,
+             "unknown class 'CPU' (expected cpu, net, io, mixed, idle, unknown, auto)");
+    TU_FAILS(ctx, lp_class_parse(ctx, "", &k), LP_ENOTFOUND, "unknown class ''");
     assert_int_equal(k, LP_CLASS_CPU);
-    assert_int_equal(lp_class_parse(NULL, &k), LP_EINVAL);
+    TU_FAILS(ctx, lp_class_parse(ctx, NULL, &k), LP_EINVAL, "name is NULL");
+    assert_int_equal(lp_class_parse(NULL, "cpu", NULL), LP_EINVAL);
+    assert_int_equal(lp_class_parse(NULL, "nope", &k), LP_ENOTFOUND); /* message dropped */
 }
 
 static void runtime_names_round_trip(void **state)
 {
-    (void)state;
+    lp_ctx *ctx = *state;
     const lp_runtime all[] = {LP_RUNTIME_NONE, LP_RUNTIME_CONTAINER, LP_RUNTIME_UNIKERNEL,
                               LP_RUNTIME_VM, LP_RUNTIME_AUTO};
     for (size_t i = 0; i < 5; i++) {
         lp_runtime r;
-        assert_int_equal(lp_runtime_parse(lp_runtime_name(all[i]), &r), LP_OK);
+        TU_OK(ctx, lp_runtime_parse(ctx, lp_runtime_name(all[i]), &r));
         assert_int_equal(r, all[i]);
     }
     assert_string_equal(lp_runtime_name(LP_RUNTIME_UNIKERNEL), "unikernel");
     assert_string_equal(lp_runtime_name((lp_runtime)(LP_RUNTIME_VM | LP_RUNTIME_CONTAINER)), "?");
     lp_runtime r;
-    assert_int_equal(lp_runtime_parse("docker", &r), LP_ENOTFOUND);
-    assert_int_equal(lp_runtime_parse("vm", NULL), LP_EINVAL);
+    TU_FAILS(ctx, lp_runtime_parse(ctx, "docker", &r), LP_ENOTFOUND,
+             "unknown runtime 'docker' (expected container, unikernel, vm, none, auto)");
+    TU_FAILS(ctx, lp_runtime_parse(ctx, "vm", NULL), LP_EINVAL, "out is NULL");
 }
 
 static void init_fills_unknowns(void **state)
@@ -156,7 +160,7 @@ static void cluster_copies_hosts_deeply(void **state)
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
     name[0] = wid[0] = grp[0] = 'X';
     w.demand = 9;
-    const lp_host *got = lp_cluster_host(c, 0);
+    const lp_host *got = lp_cluster_get_host(c, 0);
     assert_non_null(got);
     assert_string_equal(got->name, "node-1");
     assert_int_equal(got->n_workloads, 1);
@@ -164,9 +168,9 @@ static void cluster_copies_hosts_deeply(void **state)
     assert_string_equal(got->workloads[0].group, "web");
     TU_NEAR(got->workloads[0].demand, 0.5, 0);
     assert_int_equal(got->threads, 8);
-    assert_int_equal(lp_cluster_find(c, "node-1"), 0);
-    assert_int_equal(lp_cluster_find(c, "Xode-1"), -1);
-    assert_null(lp_cluster_host(c, 1));
+    assert_int_equal(tu_find(c, "node-1"), 0);
+    assert_int_equal(tu_find(c, "Xode-1"), -1);
+    assert_null(lp_cluster_get_host(c, 1));
     lp_cluster_free(c);
 }
 
@@ -180,13 +184,19 @@ static void cluster_refuses_duplicates_and_invalid_hosts_unchanged(void **state)
     h.threads = 0;
     TU_FAILS(ctx, lp_cluster_add_host(ctx, c, &h), LP_EINVAL, "threads (0)");
     assert_int_equal(lp_cluster_size(c), 3);
-    assert_int_equal(lp_cluster_find(c, "h9"), -1);
+    assert_int_equal(tu_find(c, "h9"), -1);
     TU_FAILS(ctx, lp_cluster_add_host(ctx, NULL, &h), LP_EINVAL, "NULL");
     assert_int_equal(lp_cluster_new(ctx, NULL), LP_EINVAL);
     assert_int_equal(lp_cluster_size(NULL), 0);
-    assert_null(lp_cluster_host(NULL, 0));
-    assert_int_equal(lp_cluster_find(NULL, "h1"), -1);
-    assert_int_equal(lp_cluster_find(c, NULL), -1);
+    assert_null(lp_cluster_get_host(NULL, 0));
+    size_t i = 7;
+    TU_FAILS(ctx, lp_cluster_find(ctx, NULL, "h1", &i), LP_EINVAL, "cluster is NULL");
+    TU_FAILS(ctx, lp_cluster_find(ctx, c, NULL, &i), LP_EINVAL, "name is NULL");
+    TU_FAILS(ctx, lp_cluster_find(ctx, c, "h1", NULL), LP_EINVAL, "index is NULL");
+    TU_FAILS(ctx, lp_cluster_find(ctx, c, "h9", &i), LP_ENOTFOUND, "host 'h9' is not in the cluster");
+    assert_int_equal(i, 7); /* untouched on failure */
+    TU_OK(ctx, lp_cluster_find(ctx, c, "h2", &i));
+    assert_int_equal(i, 2);
     lp_cluster_free(c);
     lp_cluster_free(NULL);
 }
@@ -204,16 +214,16 @@ static void cluster_finds_every_host_among_many(void **state)
         lp_host h = tu_host(name);
         TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
         if (i == 0)
-            first = lp_cluster_host(c, 0);
+            first = lp_cluster_get_host(c, 0);
     }
     assert_int_equal(lp_cluster_size(c), N);
-    assert_ptr_equal(lp_cluster_host(c, 0), first); /* borrowed pointers survive growth */
+    assert_ptr_equal(lp_cluster_get_host(c, 0), first); /* borrowed pointers survive growth */
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "compute-%05d.example.org", i);
-        assert_int_equal(lp_cluster_find(c, name), i);
+        assert_int_equal(tu_find(c, name), i);
     }
-    assert_int_equal(lp_cluster_find(c, "compute-99999.example.org"), -1);
-    assert_int_equal(lp_cluster_find(c, ""), -1);
+    assert_int_equal(tu_find(c, "compute-99999.example.org"), -1);
+    assert_int_equal(tu_find(c, ""), -1);
     lp_cluster_free(c);
 }
 
@@ -242,27 +252,27 @@ static void cluster_truncate_drops_the_last_hosts_from_the_index(void **state)
         snprintf(name, sizeof name, "n%d", i);
         add_named(ctx, c, name);
     }
-    const lp_host *first = lp_cluster_host(c, 0);
+    const lp_host *first = lp_cluster_get_host(c, 0);
     lp_cluster_truncate(c, N); /* nothing after position N: no-op */
     assert_int_equal(lp_cluster_size(c), N);
     lp_cluster_truncate(c, KEEP);
     assert_int_equal(lp_cluster_size(c), KEEP);
-    assert_null(lp_cluster_host(c, KEEP));
-    assert_ptr_equal(lp_cluster_host(c, 0), first);
+    assert_null(lp_cluster_get_host(c, KEEP));
+    assert_ptr_equal(lp_cluster_get_host(c, 0), first);
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "n%d", i);
-        assert_int_equal(lp_cluster_find(c, name), i < KEEP ? i : -1);
+        assert_int_equal(tu_find(c, name), i < KEEP ? i : -1);
     }
     /* A removed name can be added again and takes the next position. */
     add_named(ctx, c, "n599");
-    assert_int_equal(lp_cluster_find(c, "n599"), KEEP);
-    assert_string_equal(lp_cluster_host(c, KEEP)->workloads[0].id, "w");
+    assert_int_equal(tu_find(c, "n599"), KEEP);
+    assert_string_equal(lp_cluster_get_host(c, KEEP)->workloads[0].id, "w");
     lp_cluster_truncate(c, 0);
     assert_int_equal(lp_cluster_size(c), 0);
-    assert_int_equal(lp_cluster_find(c, "n0"), -1);
-    assert_int_equal(lp_cluster_find(c, "n599"), -1);
+    assert_int_equal(tu_find(c, "n0"), -1);
+    assert_int_equal(tu_find(c, "n599"), -1);
     add_named(ctx, c, "n0");
-    assert_int_equal(lp_cluster_find(c, "n0"), 0);
+    assert_int_equal(tu_find(c, "n0"), 0);
     lp_cluster_truncate(NULL, 0);
     lp_cluster_free(c);
 }
@@ -272,8 +282,8 @@ static void empty_cluster(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 0);
     assert_int_equal(lp_cluster_size(c), 0);
-    assert_int_equal(lp_cluster_find(c, "h0"), -1);
-    assert_null(lp_cluster_host(c, 0));
+    assert_int_equal(tu_find(c, "h0"), -1);
+    assert_null(lp_cluster_get_host(c, 0));
     lp_cluster_free(c);
 }
 

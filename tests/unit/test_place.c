@@ -6,13 +6,14 @@
 #include <stdlib.h>
 
 /* Place one request on a cluster; the caller frees the plan. */
-static lp_plan *place_one(lp_ctx *ctx, const lp_cluster *c, const lp_request *r, unsigned flags)
+static lp_plan *place_one(lp_ctx *ctx, const lp_cluster *c, const lp_request *r,
+                          const lp_place_options *opts)
 {
     lp_requests *rs = NULL;
     lp_plan *plan = NULL;
     TU_OK(ctx, lp_requests_new(ctx, &rs));
     TU_OK(ctx, lp_requests_add(ctx, rs, r));
-    TU_OK(ctx, lp_place(ctx, c, rs, flags, &plan));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, opts, &plan));
     lp_requests_free(rs);
     return plan;
 }
@@ -30,7 +31,7 @@ static void testbed_16_cpu_workers_4_per_host_unikernel(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 4);
     lp_request r = spark(16);
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_size(plan), 16);
     assert_int_equal(lp_plan_unplaced(plan), 0);
     int per_host[4] = {0};
@@ -57,7 +58,7 @@ static void testbed_17th_worker_refused_by_every_host_for_parallelism(void **sta
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 4);
     lp_request r = spark(17);
-    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    lp_plan *plan = place_one(ctx, c, &r, TU_KEEP_VERDICTS);
     assert_int_equal(lp_plan_size(plan), 17);
     assert_int_equal(lp_plan_unplaced(plan), 1);
     const lp_assignment *last = lp_plan_get(plan, 16);
@@ -81,10 +82,10 @@ static void testbed_17th_worker_refused_by_every_host_for_parallelism(void **sta
 static void raising_the_ratio_admits_more_per_host(void **state)
 {
     lp_ctx *ctx = *state;
-    TU_OK(ctx, lp_ctx_set(ctx, "max_parallel_ratio", 1.5));
+    TU_OK(ctx, lp_ctx_set_param(ctx, "max_parallel_ratio", 1.5));
     lp_cluster *c = tu_testbed(ctx, 4);
     lp_request r = spark(25);
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_unplaced(plan), 1); /* 6 per host fit a cap of 12 */
     lp_plan_free(plan);
     lp_cluster_free(c);
@@ -104,7 +105,7 @@ static void net_group_colocates_on_one_host_as_containers(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 4);
     lp_request r = tomcat(6, "web");
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_unplaced(plan), 0);
     long host = lp_plan_get(plan, 0)->host;
     for (size_t i = 0; i < 6; i++) {
@@ -120,7 +121,7 @@ static void net_group_colocates_on_one_host_as_containers(void **state)
 
     /* without a group the same servers spread by headroom alone */
     r.group = NULL;
-    plan = place_one(ctx, c, &r, 0);
+    plan = place_one(ctx, c, &r, NULL);
     assert_int_not_equal(lp_plan_get(plan, 0)->host, lp_plan_get(plan, 1)->host);
     lp_plan_free(plan);
     lp_cluster_free(c);
@@ -131,7 +132,7 @@ static void net_group_colocation_stops_at_the_cap(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 2);
     lp_request r = tomcat(20, "web"); /* 16 x 0.5 fill one host's 8 threads */
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_unplaced(plan), 0);
     size_t on_first = 0;
     for (size_t i = 0; i < 20; i++)
@@ -155,9 +156,9 @@ static void busy_host_is_refused_for_a_parallel_request(void **state)
     }
     lp_host_load loads[4];
     lp_verdict v[4];
-    TU_OK(ctx, lp_cluster_loads(ctx, c, NULL, loads, 4));
+    TU_OK(ctx, lp_cluster_get_loads(ctx, c, NULL, loads, 4));
     lp_request r = spark(1);
-    TU_OK(ctx, lp_filter_score(ctx, &r, loads, 4, v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, loads, 4, v));
     for (int i = 0; i < 4; i++) {
         if (i == 2) {
             assert_false(v[i].passes);
@@ -172,7 +173,7 @@ static void busy_host_is_refused_for_a_parallel_request(void **state)
     }
     /* a net-class request of measured 0.5 still fits there (7.5 + 0.5 = 8) */
     lp_request n = tomcat(1, NULL);
-    TU_OK(ctx, lp_filter_score(ctx, &n, loads, 4, v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &n, loads, 4, v));
     assert_true(v[2].passes);
     assert_true(v[2].terms[LP_TERM_HEADROOM] == 0);
     lp_cluster_free(c);
@@ -193,20 +194,20 @@ static void cpu_group_spreads_across_hosts(void **state)
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &small));
 
     lp_request r = spark(2);
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_get(plan, 0)->host, 0);
     assert_int_equal(lp_plan_get(plan, 1)->host, 0);
     lp_plan_free(plan);
 
     r.group = "pi";
-    plan = place_one(ctx, c, &r, 0);
+    plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_get(plan, 0)->host, 0);
     assert_int_equal(lp_plan_get(plan, 1)->host, 1);
     lp_plan_free(plan);
 
     /* with the spread weight at 0 the group no longer matters */
-    TU_OK(ctx, lp_ctx_set(ctx, "weight_spread", 0));
-    plan = place_one(ctx, c, &r, 0);
+    TU_OK(ctx, lp_ctx_set_param(ctx, "weight_spread", 0));
+    plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_get(plan, 1)->host, 0);
     lp_plan_free(plan);
     lp_cluster_free(c);
@@ -230,7 +231,7 @@ static void group_members_already_on_hosts_count(void **state)
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &a));
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &b));
     lp_request r = tomcat(1, "web");
-    lp_plan *plan = place_one(ctx, c, &r, 0);
+    lp_plan *plan = place_one(ctx, c, &r, NULL);
     assert_int_equal(lp_plan_get(plan, 0)->host, 1); /* joins the running member */
     lp_plan_free(plan);
     lp_cluster_free(c);
@@ -244,7 +245,7 @@ static void memory_refusal(void **state)
     l[1].memory_free_mb = -1; /* unknown: not checked */
     lp_request r = spark(1);
     lp_verdict v[2];
-    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, l, 2, v));
     assert_false(v[0].passes);
     assert_int_equal(v[0].reason, LP_REASON_MEMORY);
     assert_true(v[0].memory_mb == 2048);
@@ -259,7 +260,7 @@ static void memory_refusal(void **state)
     h.memory_mb = 5000;
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
     r.count = 3;
-    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    lp_plan *plan = place_one(ctx, c, &r, TU_KEEP_VERDICTS);
     assert_int_equal(lp_plan_unplaced(plan), 1);
     assert_int_equal(lp_plan_get(plan, 2)->hosts[0].reason, LP_REASON_MEMORY);
     lp_plan_free(plan);
@@ -275,7 +276,7 @@ static void runtime_refusal(void **state)
     lp_request r = spark(1);
     r.allowed_runtimes = LP_RUNTIME_UNIKERNEL | LP_RUNTIME_VM;
     lp_verdict v[2];
-    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, l, 2, v));
     assert_false(v[0].passes);
     assert_int_equal(v[0].reason, LP_REASON_RUNTIME);
     assert_int_equal(v[0].runtime, LP_RUNTIME_NONE);
@@ -285,7 +286,7 @@ static void runtime_refusal(void **state)
     /* an explicit runtime is taken as is, where offered */
     r.runtime = LP_RUNTIME_VM;
     l[0].runtimes = LP_RUNTIME_ALL;
-    TU_OK(ctx, lp_filter_score(ctx, &r, l, 2, v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, l, 2, v));
     assert_int_equal(v[0].runtime, LP_RUNTIME_VM);
     assert_int_equal(v[1].runtime, LP_RUNTIME_VM);
 }
@@ -298,13 +299,13 @@ static void checks_run_in_order_parallelism_runtime_memory(void **state)
     l.memory_free_mb = 0;
     lp_request r = spark(1);
     lp_verdict v;
-    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v));
     assert_int_equal(v.reason, LP_REASON_PARALLELISM);
     l.demand = 0;
-    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v));
     assert_int_equal(v.reason, LP_REASON_RUNTIME);
     l.runtimes = LP_RUNTIME_ALL;
-    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v));
     assert_int_equal(v.reason, LP_REASON_MEMORY);
 }
 
@@ -316,14 +317,14 @@ static void score_terms_follow_the_formula(void **state)
     lp_request r = spark(1);
     r.group = "g";
     lp_verdict v;
-    TU_OK(ctx, lp_filter_score(ctx, &r, &l, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v));
     TU_NEAR(v.terms[LP_TERM_HEADROOM], (8.0 - 4.0) / 8.0, 1e-12);
     TU_NEAR(v.terms[LP_TERM_COLOCATE], 0, 0);
     TU_NEAR(v.terms[LP_TERM_SPREAD], -0.5 * 1 * 2 / 8.0, 1e-12);
     TU_NEAR(v.score, 0.5 - 0.125, 1e-12);
 
     lp_request n = tomcat(1, "g");
-    TU_OK(ctx, lp_filter_score(ctx, &n, &l, 1, &v));
+    TU_OK(ctx, lp_request_filter_score(ctx, &n, &l, 1, &v));
     TU_NEAR(v.terms[LP_TERM_HEADROOM], (8.0 - 2.5) / 8.0, 1e-12);
     TU_NEAR(v.terms[LP_TERM_COLOCATE], 1.0, 0);
     TU_NEAR(v.terms[LP_TERM_SPREAD], 0, 0);
@@ -331,13 +332,18 @@ static void score_terms_follow_the_formula(void **state)
 
 static void best_prefers_highest_score_then_lowest_index(void **state)
 {
-    (void)state;
+    lp_ctx *ctx = *state;
     lp_verdict v[4] = {{.passes = 0, .score = 9}, {.passes = 1, .score = 0.5},
                        {.passes = 1, .score = 0.7}, {.passes = 1, .score = 0.7}};
-    assert_int_equal(lp_best(v, 4), 2);
-    assert_int_equal(lp_best(v, 1), -1);
-    assert_int_equal(lp_best(v, 0), -1);
-    assert_int_equal(lp_best(NULL, 3), -1);
+    size_t best = 99;
+    TU_OK(ctx, lp_verdicts_best(ctx, v, 4, &best));
+    assert_int_equal(best, 2);
+    TU_FAILS(ctx, lp_verdicts_best(ctx, v, 1, &best), LP_ENOTFOUND, "no host passed among 1 hosts");
+    TU_FAILS(ctx, lp_verdicts_best(ctx, v, 0, &best), LP_ENOTFOUND, "among 0 hosts");
+    assert_int_equal(best, 2); /* untouched on failure */
+    TU_FAILS(ctx, lp_verdicts_best(ctx, NULL, 3, &best), LP_EINVAL, "verdicts is NULL");
+    TU_FAILS(ctx, lp_verdicts_best(ctx, v, 4, NULL), LP_EINVAL, "index is NULL");
+    assert_int_equal(lp_verdicts_best(NULL, v, 1, &best), LP_ENOTFOUND);
 }
 
 static void cluster_loads_use_max_of_measured_and_reserved(void **state)
@@ -377,7 +383,7 @@ static void cluster_loads_use_max_of_measured_and_reserved(void **state)
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &b));
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &d));
     lp_host_load l[3];
-    TU_OK(ctx, lp_cluster_loads(ctx, c, "pi", l, 3));
+    TU_OK(ctx, lp_cluster_get_loads(ctx, c, "pi", l, 3));
     TU_NEAR(l[0].demand, 4 + 0.5 + 0.25 * 2, 1e-12);
     TU_NEAR(l[0].memory_free_mb, 16384 - 4096 - 512, 0);
     TU_NEAR(l[0].group_members, 2, 0);
@@ -389,9 +395,9 @@ static void cluster_loads_use_max_of_measured_and_reserved(void **state)
     TU_NEAR(l[2].demand, 0, 0);
     assert_true(l[2].memory_free_mb < 0);
 
-    TU_OK(ctx, lp_cluster_loads(ctx, c, NULL, l, 3));
+    TU_OK(ctx, lp_cluster_get_loads(ctx, c, NULL, l, 3));
     TU_NEAR(l[0].group_members, 0, 0);
-    TU_FAILS(ctx, lp_cluster_loads(ctx, c, NULL, l, 2), LP_EINVAL, "3 hosts");
+    TU_FAILS(ctx, lp_cluster_get_loads(ctx, c, NULL, l, 2), LP_EINVAL, "3 hosts");
     lp_cluster_free(c);
 }
 
@@ -431,40 +437,40 @@ static void invalid_requests_are_refused_naming_the_field(void **state)
     lp_verdict v;
     lp_request r = spark(1);
     r.vcpus = NAN;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "request 'spark': vcpus");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "request 'spark': vcpus");
     r = spark(1);
     r.memory_mb = -5;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "memory_mb (-5)");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "memory_mb (-5)");
     r = spark(1);
     r.parallelism = -1;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "parallelism");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "parallelism");
     r = spark(1);
     r.count = 0;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "count (0)");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "count (0)");
     r = spark(1);
     r.allowed_runtimes = LP_RUNTIME_ALL | 0x10;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "allowed_runtimes");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "allowed_runtimes");
     r = spark(1);
     r.runtime = LP_RUNTIME_VM | LP_RUNTIME_CONTAINER;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "runtime (0x5)");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "runtime (0x5)");
     r = spark(1);
     r.runtime = LP_RUNTIME_VM;
     r.allowed_runtimes = LP_RUNTIME_CONTAINER;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "not among its allowed");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "not among its allowed");
     r = spark(1);
     r.klass = (lp_class)42;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "class (42)");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "class (42)");
     r = spark(1);
     r.metrics.net_bps = INFINITY;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "metrics: net_bps");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "metrics: net_bps");
     r = spark(1);
     r.id = NULL;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "id is NULL");
-    TU_FAILS(ctx, lp_filter_score(ctx, NULL, &l, 1, &v), LP_EINVAL, "request is NULL");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "id is NULL");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, NULL, &l, 1, &v), LP_EINVAL, "request is NULL");
     r = spark(1);
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, NULL, 1, &v), LP_EINVAL, "hosts is NULL");
-    TU_OK(ctx, lp_filter_score(ctx, &r, NULL, 0, NULL));
-    assert_int_equal(lp_filter_score(NULL, &r, &l, 1, &v), LP_EINVAL);
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, NULL, 1, &v), LP_EINVAL, "hosts is NULL");
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, NULL, 0, NULL));
+    assert_int_equal(lp_request_filter_score(NULL, &r, &l, 1, &v), LP_EINVAL);
 }
 
 static void invalid_host_loads_are_refused_naming_index_and_field(void **state)
@@ -473,18 +479,18 @@ static void invalid_host_loads_are_refused_naming_index_and_field(void **state)
     lp_request r = spark(1);
     lp_verdict v[3] = {{.score = 42}};
     lp_host_load l[3] = {tu_load(8, 0), tu_load(8, NAN), tu_load(8, 0)};
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: demand");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: demand");
     assert_true(v[0].score == 42); /* outputs untouched on failure */
     l[1] = tu_load(0, 0);
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: threads");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [1]: threads");
     l[1] = tu_load(8, -1);
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "demand (-1)");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "demand (-1)");
     l[1] = tu_load(8, 0);
     l[2].runtimes = 0x20;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [2]: runtimes");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "host load [2]: runtimes");
     l[2] = tu_load(8, 0);
     l[2].memory_free_mb = NAN;
-    TU_FAILS(ctx, lp_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "memory_free_mb");
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, l, 3, v), LP_EINVAL, "memory_free_mb");
 }
 
 static void request_lists_copy_and_stay_unchanged_on_failure(void **state)
@@ -530,7 +536,7 @@ static void several_requests_share_the_cluster_state(void **state)
     TU_OK(ctx, lp_requests_add(ctx, rs, &b));
     TU_OK(ctx, lp_requests_add(ctx, rs, &d));
     lp_plan *plan = NULL;
-    TU_OK(ctx, lp_place(ctx, c, rs, 0, &plan));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, NULL, &plan));
     assert_int_equal(lp_plan_size(plan), 23);
     /* 12 workers: 3 per host, demand 6 each.  The 6 servers join each other
        on h0 until it is full (4 x 0.5), then gather on h1.  Of 5 more
@@ -573,8 +579,8 @@ static void kept_verdicts_do_not_change_decisions(void **state)
     TU_OK(ctx, lp_requests_add(ctx, rs, &b));
     TU_OK(ctx, lp_requests_add(ctx, rs, &d));
     lp_plan *fast = NULL, *kept = NULL;
-    TU_OK(ctx, lp_place(ctx, c, rs, 0, &fast));
-    TU_OK(ctx, lp_place(ctx, c, rs, LP_PLACE_KEEP_VERDICTS, &kept));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, NULL, &fast));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, TU_KEEP_VERDICTS, &kept));
     assert_int_equal(lp_plan_size(fast), 75);
     assert_int_equal(lp_plan_size(kept), 75);
     assert_int_equal(lp_plan_unplaced(fast), lp_plan_unplaced(kept));
@@ -603,7 +609,7 @@ typedef struct placer {
 static void *place_thread(void *arg)
 {
     placer *p = arg;
-    p->st = lp_place(p->ctx, p->c, p->rs, LP_PLACE_KEEP_VERDICTS, &p->plan);
+    p->st = lp_plan_new(p->ctx, p->c, p->rs, TU_KEEP_VERDICTS, &p->plan);
     return NULL;
 }
 
@@ -645,15 +651,26 @@ static void placing_on_no_hosts_leaves_all_unplaced(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = tu_testbed(ctx, 0);
     lp_request r = spark(3);
-    lp_plan *plan = place_one(ctx, c, &r, LP_PLACE_KEEP_VERDICTS);
+    lp_plan *plan = place_one(ctx, c, &r, TU_KEEP_VERDICTS);
     assert_int_equal(lp_plan_size(plan), 3);
     assert_int_equal(lp_plan_unplaced(plan), 3);
     lp_plan_free(plan);
     lp_plan_free(NULL);
     lp_requests *rs = NULL;
     TU_OK(ctx, lp_requests_new(ctx, &rs));
-    TU_FAILS(ctx, lp_place(ctx, c, rs, 0x80, &plan), LP_EINVAL, "flags");
-    TU_FAILS(ctx, lp_place(ctx, NULL, rs, 0, &plan), LP_EINVAL, "cluster");
+    lp_place_options o;
+    assert_int_equal(lp_place_options_init(&o, 7), LP_EINVAL);
+    assert_int_equal(lp_place_options_init(NULL, LP_PLACE_OPTIONS_VERSION), LP_EINVAL);
+    TU_OK(ctx, lp_place_options_init(&o, LP_PLACE_OPTIONS_VERSION));
+    assert_int_equal(o.version, LP_PLACE_OPTIONS_VERSION);
+    assert_int_equal(o.keep_verdicts, 0);
+    o.version = 7; /* as a newer caller would fill it */
+    TU_FAILS(ctx, lp_plan_new(ctx, c, rs, &o, &plan), LP_EINVAL,
+             "lp_place_options version 7 is newer than this library (1)");
+    o.version = 0;
+    TU_FAILS(ctx, lp_plan_new(ctx, c, rs, &o, &plan), LP_EINVAL,
+             "lp_place_options version 0 is not valid: initialise it with lp_place_options_init()");
+    TU_FAILS(ctx, lp_plan_new(ctx, NULL, rs, NULL, &plan), LP_EINVAL, "cluster");
     lp_requests_free(rs);
     lp_cluster_free(c);
 }

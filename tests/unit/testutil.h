@@ -104,6 +104,17 @@ static inline lp_request tu_request(const char *id, lp_class klass, unsigned cou
     return r;
 }
 
+/* Index of the host called name in c, or -1 when there is none. */
+static inline long tu_find(const lp_cluster *c, const char *name)
+{
+    size_t i;
+    return lp_cluster_find(NULL, c, name, &i) == LP_OK ? (long)i : -1;
+}
+
+/* lp_plan_new() options that keep every host's verdict (NULL gives the defaults). */
+#define TU_KEEP_VERDICTS                                                                      \
+    (&(const lp_place_options){.version = LP_PLACE_OPTIONS_VERSION, .keep_verdicts = 1})
+
 /* A host load with the given threads and demand, all runtimes, memory unchecked. */
 static inline lp_host_load tu_load(double threads, double demand)
 {

@@ -5,10 +5,12 @@
  * bytes, ...) from one source: /proc and cgroups, libvirt, libxl, Docker.
  * An lp_sampler turns the counters of two consecutive sweeps into rates
  * (demand, util, wait_ratio, iowait, net_bps, disk_bps), classifies every
- * workload with lp_classify() and fills an lp_host snapshot.
+ * workload with lp_workload_classify() and fills an lp_host snapshot.
  *
  * Not part of libplacement.so: these live in libplacement-collect.a, which
- * the agent links together with libplacement.a.  Linux only.
+ * the agent links together with libplacement.so.  The collectors are
+ * plug-ins written against libplacement's public API only (errors through
+ * lp_ctx_set_error()), as any third-party collector would be.  Linux only.
  *
  * Conventions are those of common.h: lp_status results, messages in the
  * lp_ctx, _open/_close pairs, no global state.  One lp_sampler (and its
@@ -28,6 +30,7 @@ extern "C" {
 /**
  * Cumulative counters of one workload at one instant.  Counters only grow
  * while the workload lives; -1 means "not measured by this collector".
+ * A fixed-layout struct (see common.h).
  */
 typedef struct lp_counters {
     char id[LP_COUNTERS_ID_MAX];    /**< workload id: VM UUID, container id, cgroup path */
@@ -66,14 +69,17 @@ typedef struct lp_sample {
 } lp_sample;
 
 /**
- * Append one entry (lp_counters_init()ed) and return it, or NULL on ENOMEM.
- * The pointer is valid until the next append.
+ * Append one entry, lp_counters_init()ed.
+ * @param out receives it; valid until the next append.
+ * @return LP_OK, LP_EINVAL (NULL s or out), LP_ENOMEM (s unchanged).
+ *         ctx may be NULL.
  */
-LP_EXPORT lp_counters *lp_sample_add(lp_sample *s);
+LP_EXPORT lp_status lp_sample_add(lp_ctx *ctx, lp_sample *s, lp_counters **out);
 /** Free the list's memory and empty it. NULL is allowed. */
 LP_EXPORT void lp_sample_clear(lp_sample *s);
 
-/** Host-wide cumulative counters (from /proc/stat, /proc/schedstat, /proc/pressure). */
+/** Host-wide cumulative counters (from /proc/stat, /proc/schedstat, /proc/pressure);
+ *  a fixed-layout struct (see common.h). */
 typedef struct lp_host_counters {
     int64_t cpu_total_ticks, cpu_busy_ticks, cpu_iowait_ticks, cpu_steal_ticks;
     int64_t run_ns, wait_ns;            /**< Σ over CPUs of /proc/schedstat run and wait,
@@ -84,14 +90,14 @@ typedef struct lp_host_counters {
 } lp_host_counters;
 
 /** Options common to all collectors (from the agent's configuration). */
-typedef struct lp_collect_config {
+typedef struct lp_collect_options {
     const char *proc_root;        /**< NULL = "/proc"; another root for tests */
     const char *cgroup_hierarchy; /**< v1 controller whose paths group processes ("cpu"),
                                        or "unified" for cgroup v2; NULL = auto */
     int include_root_cgroup;      /**< also report processes of the root cgroup, one per pid */
     const char *libvirt_uri;      /**< NULL = "qemu:///system" */
     const char *docker_socket;    /**< NULL = "/run/docker.sock" */
-} lp_collect_config;
+} lp_collect_options;
 
 /**
  * A collector: a source of per-workload counters.  open() may fail with
@@ -104,7 +110,7 @@ typedef struct lp_collector_ops {
      * Create the collector's state in *state (set only on success; release it
      * with close()).  @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO.
      */
-    lp_status (*open)(lp_ctx *ctx, const lp_collect_config *cfg, void **state);
+    lp_status (*open)(lp_ctx *ctx, const lp_collect_options *opts, void **state);
     /**
      * Append the counters of every workload it sees now to out.
      * @return LP_OK, or an error (out then holds what was appended before it).
@@ -116,8 +122,13 @@ typedef struct lp_collector_ops {
 
 /** The built-in collectors; NULL past the end.  Their names are the ops' names. */
 LP_EXPORT const lp_collector_ops *lp_collector_builtin(size_t i);
-/** The built-in collector called name, or NULL. */
-LP_EXPORT const lp_collector_ops *lp_collector_find(const char *name);
+/**
+ * The built-in collector called name.
+ * @param ops receives it (static).
+ * @return LP_OK; LP_ENOTFOUND (not built in: the message lists those that
+ *         are); LP_EINVAL (NULL name or ops).  ctx may be NULL.
+ */
+LP_EXPORT lp_status lp_collector_find(lp_ctx *ctx, const char *name, const lp_collector_ops **ops);
 
 /**
  * Read the host-wide counters from proc_root (NULL = "/proc").  Files other
@@ -161,14 +172,15 @@ LP_EXPORT lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns,
  * Fill h's load and workloads from the last two sweeps (h's static fields are
  * left as they are).  h->workloads points into the sampler and stays valid
  * until the next lp_sampler_feed() or lp_sampler_free().  Every workload with
- * rates is classified with lp_classify() under ctx's policy.
+ * rates is classified with lp_workload_classify() under ctx's policy (needs ctx).
  * @return LP_OK, LP_EINVAL.
  */
-LP_EXPORT lp_status lp_sampler_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h);
+LP_EXPORT lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h);
 
 /**
  * Extra per-workload rates that the snapshot does not carry (for /metrics),
- * aligned with the workloads lp_sampler_host() returns.  -1 when unknown.
+ * aligned with the workloads lp_sampler_fill_host() gives.  -1 when unknown.
+ * A fixed-layout struct (see common.h).
  */
 typedef struct lp_workload_extra {
     const char *name;        /**< "" if none */
@@ -178,10 +190,11 @@ typedef struct lp_workload_extra {
 } lp_workload_extra;
 
 /** The i-th workload's extras, or NULL when i is out of range. Borrowed like workloads. */
-LP_EXPORT const lp_workload_extra *lp_sampler_extra(const lp_sampler *s, size_t i);
+LP_EXPORT const lp_workload_extra *lp_sampler_get_extra(const lp_sampler *s, size_t i);
 
-/** Host pressure (fractions over the last window; -1 unknown): cpu, io, memory "some". */
-LP_EXPORT void lp_sampler_host_psi(const lp_sampler *s, double some[3], double full[3]);
+/** Host pressure (fractions over the last window; -1 unknown): cpu, io, memory
+ *  "some" and "full".  Cannot fail (a NULL s gives -1 everywhere). */
+LP_EXPORT void lp_sampler_get_psi(const lp_sampler *s, double some[3], double full[3]);
 
 #ifdef __cplusplus
 }

@@ -19,14 +19,17 @@ extern "C" {
  *   "fail runtime: host offers container, none that class cpu may use among the
  *    runtimes the request allows"
  *   "fail memory: needs 2048 MB, 1024 MB free"
- * h (may be NULL) adds the host's thread count to the text.
- * buf is the caller's (may be NULL when len is 0, to ask for the length).
- * Always NUL-terminates buf when len > 0 (truncating).  Cannot fail.
- * @return number of characters the full text needs (like snprintf), or 0 if
- *         v is NULL.
+ * h (may be NULL) adds the host's thread count, runtimes and free memory to
+ * the text.  ctx may be NULL.
+ * @param buf the caller's, len bytes; may be NULL when len is 0 (to ask for
+ *        the length).  NUL-terminated whenever len > 0, also when truncated.
+ * @param needed receives the length of the full text without its NUL (like
+ *        snprintf's result); may be NULL.  Set also on LP_ELIMIT.
+ * @return LP_OK; LP_ELIMIT when the text did not fit (buf holds what fits);
+ *         LP_EINVAL (NULL v, NULL buf with len > 0).
  */
-LP_EXPORT size_t lp_explain_verdict(const lp_verdict *v, const lp_host_load *h, char *buf,
-                                    size_t len);
+LP_EXPORT lp_status lp_verdict_explain(lp_ctx *ctx, const lp_verdict *v, const lp_host_load *h,
+                                       char *buf, size_t len, size_t *needed);
 
 #ifdef __cplusplus
 }

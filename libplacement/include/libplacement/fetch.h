@@ -132,14 +132,14 @@ LP_EXPORT lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *con
  *         than ttl_s; LP_EINVAL (NULL argument; a host already in into);
  *         LP_ENOMEM.
  */
-LP_EXPORT lp_status lp_fetcher_cached(lp_ctx *ctx, lp_fetcher *f, const char *host,
-                                      lp_cluster *into, double *age_s);
+LP_EXPORT lp_status lp_fetcher_get_cached(lp_ctx *ctx, lp_fetcher *f, const char *host,
+                                          lp_cluster *into, double *age_s);
 
 /**
- * Check a host name against the rules of LP_FETCH_MAX_HOST.
+ * Check a host name against the rules of LP_FETCH_MAX_HOST.  ctx may be NULL.
  * @return LP_OK, or LP_EINVAL with a message naming the bad character and its position.
  */
-LP_EXPORT lp_status lp_fetch_check_host(lp_ctx *ctx, const char *host);
+LP_EXPORT lp_status lp_host_name_check(lp_ctx *ctx, const char *name);
 
 #ifdef __cplusplus
 }

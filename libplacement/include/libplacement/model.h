@@ -42,17 +42,19 @@ typedef enum lp_runtime {
 LP_EXPORT const char *lp_class_name(lp_class c);
 /**
  * Parse a class name (exact, lower case; "auto" included) into *out.
- * @return LP_OK, LP_ENOTFOUND, LP_EINVAL (NULL argument); *out is untouched
- *         on failure.  No ctx: no message.
+ * @return LP_OK; LP_ENOTFOUND ("unknown class 'x' (expected cpu, net, io,
+ *         mixed, idle, unknown, auto)"); LP_EINVAL (NULL name or out).
+ *         ctx may be NULL.
  */
-LP_EXPORT lp_status lp_class_parse(const char *name, lp_class *out);
+LP_EXPORT lp_status lp_class_parse(lp_ctx *ctx, const char *name, lp_class *out);
 /** "container", "unikernel", "vm", "auto", "none" for one bit; "?" otherwise. Static. */
 LP_EXPORT const char *lp_runtime_name(lp_runtime r);
 /**
  * Parse one runtime name, including "none" and "auto", into *out.
- * @return as lp_class_parse().
+ * @return as lp_class_parse() ("unknown runtime 'x' (expected container,
+ *         unikernel, vm, none, auto)").
  */
-LP_EXPORT lp_status lp_runtime_parse(const char *name, lp_runtime *out);
+LP_EXPORT lp_status lp_runtime_parse(lp_ctx *ctx, const char *name, lp_runtime *out);
 
 /**
  * One workload on a host, as a snapshot reports it.  Numbers that were not
@@ -93,7 +95,7 @@ typedef struct lp_host {
     double load_iowait;    /**< fraction, -1 unknown */
     double load_steal;     /**< fraction, -1 unknown */
     const lp_workload *workloads; /**< n_workloads entries; owned by whoever filled the
-                                       struct (the cluster, for lp_cluster_host()) */
+                                       struct (the cluster, for lp_cluster_get_host()) */
     size_t n_workloads;
 } lp_host;
 
@@ -138,12 +140,18 @@ LP_EXPORT size_t lp_cluster_size(const lp_cluster *c);
 
 /**
  * The i-th host (borrowed, valid while c lives, also after more hosts are
- * added), or NULL if i is out of range.
+ * added), or NULL if i is out of range (or c is NULL).
  */
-LP_EXPORT const lp_host *lp_cluster_host(const lp_cluster *c, size_t i);
+LP_EXPORT const lp_host *lp_cluster_get_host(const lp_cluster *c, size_t i);
 
-/** Index of the host named name, or -1 (also for NULL arguments); O(1) on average: a hash index. */
-LP_EXPORT long lp_cluster_find(const lp_cluster *c, const char *name);
+/**
+ * Look a host up by name: O(1) on average (a hash index).
+ * @param index receives its position (for lp_cluster_get_host()).
+ * @return LP_OK; LP_ENOTFOUND (no such host: named in the message);
+ *         LP_EINVAL (NULL c, name or index).  ctx may be NULL.
+ */
+LP_EXPORT lp_status lp_cluster_find(lp_ctx *ctx, const lp_cluster *c, const char *name,
+                                    size_t *index);
 
 #ifdef __cplusplus
 }

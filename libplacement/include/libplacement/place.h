@@ -63,7 +63,8 @@ LP_EXPORT const lp_request *lp_requests_get(const lp_requests *rs, size_t i);
 
 /**
  * The per-host numbers the filter and score need for one request: a flat
- * struct so that callers (e.g. a scheduler plugin) can fill arrays directly.
+ * struct so that callers (e.g. a scheduler plugin) can fill arrays directly
+ * (a fixed-layout struct, see common.h).
  */
 typedef struct lp_host_load {
     double threads;         /**< hardware threads (> 0) */
@@ -80,13 +81,13 @@ typedef struct lp_host_load {
  * others their measured demand (-> never "zero load" for declared work).
  * memory_free_mb = memory_mb - used (never below 0), or -1 when memory_mb is 0
  * (unknown total); group_members counts workloads whose group equals group.
+ * Needs ctx.
  * @param out caller's array of n entries, all written; n must equal
  *        lp_cluster_size(c).
- * @return LP_OK, LP_EINVAL (NULL ctx, c or out, n differs from the cluster
- *         size).
+ * @return LP_OK, LP_EINVAL (NULL c or out, n differs from the cluster size).
  */
-LP_EXPORT lp_status lp_cluster_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
-                                     lp_host_load *out, size_t n);
+LP_EXPORT lp_status lp_cluster_get_loads(lp_ctx *ctx, const lp_cluster *c, const char *group,
+                                         lp_host_load *out, size_t n);
 
 /** Why a host was refused. */
 typedef enum lp_reason {
@@ -103,7 +104,7 @@ enum { LP_TERM_HEADROOM = 0, LP_TERM_COLOCATE, LP_TERM_SPREAD, LP_TERM_COUNT };
 /** "headroom", "colocate", "spread" for LP_TERM_*; "?" out of range. Static. */
 LP_EXPORT const char *lp_term_name(int term);
 
-/** The decision for one host. */
+/** The decision for one host (a fixed-layout struct, see common.h). */
 typedef struct lp_verdict {
     int passes;             /**< 1 if the host can take the instance */
     lp_reason reason;       /**< LP_REASON_OK when it passes; else the first failing check */
@@ -119,60 +120,80 @@ typedef struct lp_verdict {
 } lp_verdict;
 
 /**
- * Resolve a request's class (LP_CLASS_AUTO -> lp_classify on its metrics;
- * LP_CLASS_UNKNOWN when nothing is known) and the demand one instance adds.
+ * Resolve a request's class (LP_CLASS_AUTO -> lp_workload_classify() on its
+ * metrics; LP_CLASS_UNKNOWN when nothing is known) and the demand one
+ * instance adds.  Needs ctx.
  * @param klass receives the class (never LP_CLASS_AUTO); @param added the demand.
  * @return LP_OK, LP_EINVAL (NULL argument, invalid request: the message names
- *         the field).  Outputs are untouched on failure.
+ *         the field).
  */
 LP_EXPORT lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass,
                                        double *added);
 
 /**
- * Filter and score n hosts for one instance of r in one call.
+ * Filter and score n hosts for one instance of r in one call.  Needs ctx.
  * @param hosts n host loads; @param out caller's array of n verdicts (written
  *        for every host).  n may be 0.
- * @return LP_OK; LP_EINVAL (NULL ctx, NULL arrays with n > 0, invalid request
- *         or host numbers: the message names the host index and field).
+ * @return LP_OK; LP_EINVAL (NULL arrays with n > 0, invalid request or host
+ *         numbers: the message names the host index and field); out is
+ *         untouched on failure.
  */
-LP_EXPORT lp_status lp_filter_score(lp_ctx *ctx, const lp_request *r, const lp_host_load *hosts,
-                                    size_t n, lp_verdict *out);
+LP_EXPORT lp_status lp_request_filter_score(lp_ctx *ctx, const lp_request *r,
+                                            const lp_host_load *hosts, size_t n,
+                                            lp_verdict *out);
 
-/** Index of the best passing verdict (highest score, lowest index on ties), or -1
- *  (also for NULL v). */
-LP_EXPORT long lp_best(const lp_verdict *v, size_t n);
+/**
+ * The best passing verdict: highest score, lowest index on ties.
+ * @param index receives its position in v.
+ * @return LP_OK; LP_ENOTFOUND when no verdict passes (also for n 0);
+ *         LP_EINVAL (NULL v with n > 0, NULL index).  ctx may be NULL.
+ */
+LP_EXPORT lp_status lp_verdicts_best(lp_ctx *ctx, const lp_verdict *v, size_t n, size_t *index);
 
-/** Options for lp_place(). */
-enum {
-    LP_PLACE_KEEP_VERDICTS = 1u << 0 /**< keep every host's verdict per instance (for explain) */
-};
-
-/** One placed (or refused) instance. */
+/** One placed (or refused) instance (a fixed-layout struct, see common.h). */
 typedef struct lp_assignment {
     size_t request;       /**< index in the request list */
     unsigned instance;    /**< 0 .. count-1 */
     long host;            /**< index in the cluster, or -1 if no host passed */
     lp_verdict verdict;   /**< the chosen host's verdict (if placed) */
     const lp_verdict *hosts; /**< every host's verdict, lp_cluster_size() entries in cluster
-                                  order (LP_PLACE_KEEP_VERDICTS), or NULL; owned by the plan */
+                                  order (keep_verdicts), or NULL; owned by the plan */
 } lp_assignment;
 
-/** The result of lp_place(). Never modified: can be read from many threads. */
+#define LP_PLACE_OPTIONS_VERSION 1
+
+/** Options of lp_plan_new() (versioned, see common.h). */
+typedef struct lp_place_options {
+    unsigned version;   /**< LP_PLACE_OPTIONS_VERSION (set by lp_place_options_init()) */
+    int keep_verdicts;  /**< 1: keep every host's verdict per instance, for explanations
+                             (lp_assignment.hosts); 0 (default): only the chosen host's */
+} lp_place_options;
+
+/**
+ * Fill o with the defaults for the given version (LP_PLACE_OPTIONS_VERSION).
+ * @return LP_OK; LP_EINVAL for a NULL o or a version this library does not
+ *         know (o untouched).
+ */
+LP_EXPORT lp_status lp_place_options_init(lp_place_options *o, unsigned version);
+
+/** The result of lp_plan_new(). Never modified: can be read from many threads. */
 typedef struct lp_plan lp_plan;
 
 /**
  * Place every instance of every request in order; each instance sees the
  * demand, memory and group members that the earlier ones added.  The cluster
- * is not modified.
+ * is not modified.  Needs ctx.
  * The plan refers to hosts and requests by index: keep c and rs to read it.
- * @param flags LP_PLACE_* bits. @param out receives the plan (lp_plan_free()).
+ * @param opts options, or NULL for the defaults.
+ * @param out receives the plan (lp_plan_free()).
  * @return LP_OK (also when some instances were not placed, or the cluster is
- *         empty: see lp_plan_unplaced()); LP_EINVAL (NULL argument, unknown
- *         flag, invalid request); LP_ELIMIT (LP_PLACE_KEEP_VERDICTS with more
- *         instances x hosts verdicts than memory can address); LP_ENOMEM.
+ *         empty: see lp_plan_unplaced()); LP_EINVAL (NULL argument, options
+ *         of an unknown version, invalid request); LP_ELIMIT (keep_verdicts
+ *         with more instances x hosts verdicts than memory can address);
+ *         LP_ENOMEM.
  */
-LP_EXPORT lp_status lp_place(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
-                             unsigned flags, lp_plan **out);
+LP_EXPORT lp_status lp_plan_new(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
+                                const lp_place_options *opts, lp_plan **out);
 /** Free a plan and the verdicts it holds. NULL is allowed. */
 LP_EXPORT void lp_plan_free(lp_plan *p);
 /** Number of assignments (sum of counts; 0 for NULL). */

@@ -43,7 +43,7 @@ void *lp_dlopen(lp_ctx *ctx, const char *collector, const char *soname)
 {
     void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!lib)
-        lp_fail(ctx, LP_EUNAVAIL, "%s collector unavailable: cannot load %s: %s", collector, soname, dlerror());
+        lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s collector unavailable: cannot load %s: %s", collector, soname, dlerror());
     return lib;
 }
 
@@ -51,7 +51,7 @@ void *lp_dlsym(lp_ctx *ctx, const char *collector, void *lib, const char *soname
 {
     void *f = dlsym(lib, name);
     if (!f)
-        lp_fail(ctx, LP_EUNAVAIL, "%s collector unavailable: %s has no %s", collector, soname, name);
+        lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s collector unavailable: %s has no %s", collector, soname, name);
     return f;
 }
 
@@ -101,7 +101,7 @@ lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hier
     snprintf(path, sizeof path, "%s/self/mountinfo", proc_root);
     FILE *f = fopen(path, "re");
     if (!f)
-        return lp_fail(ctx, LP_EUNAVAIL, "%s: %s", path, strerror(errno));
+        return lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s: %s", path, strerror(errno));
     char v2[PATH_MAX] = "", v1cpu[PATH_MAX] = "", v1acct[PATH_MAX] = "", v1want[PATH_MAX] = "",
          v1mem[PATH_MAX] = "";
     char *line = NULL;
@@ -131,12 +131,12 @@ lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hier
 
     if (hierarchy && strcmp(hierarchy, "unified") == 0) {
         if (!v2[0])
-            return lp_fail(ctx, LP_EUNAVAIL, "cgroup_hierarchy unified: no cgroup2 mount");
+            return lp_ctx_set_error(ctx, LP_EUNAVAIL, "cgroup_hierarchy unified: no cgroup2 mount");
         out->group_v2 = 1;
         snprintf(out->group_mount, sizeof out->group_mount, "%s", v2);
     } else if (hierarchy) {
         if (!v1want[0])
-            return lp_fail(ctx, LP_EUNAVAIL, "cgroup_hierarchy %s: no cgroup v1 mount with that controller",
+            return lp_ctx_set_error(ctx, LP_EUNAVAIL, "cgroup_hierarchy %s: no cgroup v1 mount with that controller",
                            hierarchy);
         snprintf(out->group_ctrl, sizeof out->group_ctrl, "%s", hierarchy);
         snprintf(out->group_mount, sizeof out->group_mount, "%s", v1want);
@@ -148,7 +148,7 @@ lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hier
         out->group_v2 = 1;
         snprintf(out->group_mount, sizeof out->group_mount, "%s", v2);
     } else {
-        return lp_fail(ctx, LP_EUNAVAIL, "%s/self/mountinfo: no cgroup file system mounted", proc_root);
+        return lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s/self/mountinfo: no cgroup file system mounted", proc_root);
     }
     if (!out->group_v2) {
         snprintf(out->cpuacct_mount, sizeof out->cpuacct_mount, "%s", v1acct);

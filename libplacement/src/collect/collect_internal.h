@@ -4,7 +4,7 @@
 
 #include <limits.h>
 
-#include "internal.h"
+#include "libplacement.h"
 #include "libplacement/collect.h"
 
 /* Read a whole small file (or pread a kept-open fd from offset 0) into buf,

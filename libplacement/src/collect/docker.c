@@ -90,10 +90,10 @@ static lp_status request(lp_ctx *ctx, dk_state *s, const char *path)
     long code = 0;
     s->api.curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK)
-        return lp_fail(ctx, rc == CURLE_COULDNT_CONNECT ? LP_EUNAVAIL : LP_EIO, "docker %s: GET %s: %s%s",
+        return lp_ctx_set_error(ctx, rc == CURLE_COULDNT_CONNECT ? LP_EUNAVAIL : LP_EIO, "docker %s: GET %s: %s%s",
                        s->socket, path, s->api.curl_easy_strerror(rc), s->overflow ? " (reply over 8 MiB)" : "");
     if (code != 200)
-        return lp_fail(ctx, code == 404 ? LP_ENOTFOUND : LP_EIO, "docker %s: GET %s: HTTP %ld", s->socket,
+        return lp_ctx_set_error(ctx, code == 404 ? LP_ENOTFOUND : LP_EIO, "docker %s: GET %s: HTTP %ld", s->socket,
                        path, code);
     return LP_OK;
 }
@@ -108,7 +108,7 @@ static json_object *get(lp_ctx *ctx, dk_state *s, const char *path, lp_status *s
     if (!j || json_tokener_get_parse_end(tok) != s->len) {
         json_object_put(j);
         j = NULL;
-        *st = lp_fail(ctx, LP_EIO, "docker %s: GET %s: reply is not one JSON value", s->socket, path);
+        *st = lp_ctx_set_error(ctx, LP_EIO, "docker %s: GET %s: reply is not one JSON value", s->socket, path);
     }
     json_tokener_free(tok);
     return j;
@@ -127,20 +127,20 @@ static lp_status dk_load(lp_ctx *ctx, dk_state *s)
     return LP_OK;
 }
 
-static lp_status dk_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+static lp_status dk_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
     dk_state *s = calloc(1, sizeof *s);
     if (!s)
-        return lp_fail(ctx, LP_ENOMEM, "docker collector: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "docker collector: out of memory");
     snprintf(s->socket, sizeof s->socket, "%s", cfg && cfg->docker_socket ? cfg->docker_socket : "/run/docker.sock");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
     lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
     if (st == LP_OK && access(s->socket, F_OK) != 0)
-        st = lp_fail(ctx, LP_EUNAVAIL, "docker %s: %s", s->socket, strerror(errno));
+        st = lp_ctx_set_error(ctx, LP_EUNAVAIL, "docker %s: %s", s->socket, strerror(errno));
     if (st == LP_OK)
         st = dk_load(ctx, s);
     if (st == LP_OK && !(s->curl = s->api.curl_easy_init()))
-        st = lp_fail(ctx, LP_ENOMEM, "docker collector: curl_easy_init failed");
+        st = lp_ctx_set_error(ctx, LP_ENOMEM, "docker collector: curl_easy_init failed");
     if (st == LP_OK) {
         s->api.curl_easy_setopt(s->curl, CURLOPT_UNIX_SOCKET_PATH, s->socket);
         s->api.curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
@@ -156,7 +156,7 @@ static lp_status dk_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state
             dlclose(s->lib);
         free(s->body);
         free(s);
-        return st == LP_EIO ? lp_fail(ctx, LP_EUNAVAIL, "%s", lp_ctx_last_error(ctx)) : st;
+        return st == LP_EIO ? lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s", lp_ctx_last_error(ctx)) : st;
     }
     *state = s;
     return LP_OK;
@@ -225,7 +225,7 @@ static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
         return st;
     if (!json_object_is_type(list, json_type_array)) {
         json_object_put(list);
-        return lp_fail(ctx, LP_EIO, "docker %s: /containers/json is not an array", s->socket);
+        return lp_ctx_set_error(ctx, LP_EIO, "docker %s: /containers/json is not an array", s->socket);
     }
     s->sweep++;
     size_t n = json_object_array_length(list);
@@ -240,11 +240,9 @@ static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
         if (!k && !(k = learn(ctx, s, id, name ? name : "")))
             continue; /* exited meanwhile, or not in a cgroup we group by */
         k->sweep = s->sweep;
-        lp_counters *e = lp_sample_add(out);
-        if (!e) {
-            st = lp_fail(ctx, LP_ENOMEM, "docker collector: out of memory");
+        lp_counters *e;
+        if ((st = lp_sample_add(ctx, out, &e)) != LP_OK)
             break;
-        }
         snprintf(e->id, sizeof e->id, "%s", k->id);
         snprintf(e->claim, sizeof e->claim, "%s", k->cgroup);
         snprintf(e->name, sizeof e->name, "%s", k->name);

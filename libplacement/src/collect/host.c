@@ -33,16 +33,16 @@ lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_coun
 {
     char path[PATH_MAX], buf[4096];
     if (!out)
-        return lp_fail(ctx, LP_EINVAL, "lp_host_counters_read: out is NULL");
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_host_counters_read: out is NULL");
     if (!proc_root)
         proc_root = "/proc";
     snprintf(path, sizeof path, "%s/stat", proc_root);
     long long v[10] = {0};
     if (lp_read_file(path, buf, sizeof buf) <= 0)
-        return lp_fail(ctx, LP_EIO, "%s: %s", path, strerror(errno));
+        return lp_ctx_set_error(ctx, LP_EIO, "%s: %s", path, strerror(errno));
     if (sscanf(buf, "cpu %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2],
                &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) < 8)
-        return lp_fail(ctx, LP_EIO, "%s: first line is not an aggregate \"cpu\" line", path);
+        return lp_ctx_set_error(ctx, LP_EIO, "%s: first line is not an aggregate \"cpu\" line", path);
     /* user nice system idle iowait irq softirq steal guest guest_nice; guest
      * time is already inside user. */
     out->cpu_total_ticks = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
@@ -84,11 +84,11 @@ lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_coun
 lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, size_t len, lp_host *h)
 {
     if (!name_buf || !len || !h)
-        return lp_fail(ctx, LP_EINVAL, "lp_host_describe: NULL argument");
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_host_describe: NULL argument");
     if (host_name)
         snprintf(name_buf, len, "%s", host_name);
     else if (gethostname(name_buf, len) < 0)
-        return lp_fail(ctx, LP_EIO, "gethostname: %s", strerror(errno));
+        return lp_ctx_set_error(ctx, LP_EIO, "gethostname: %s", strerror(errno));
     name_buf[len - 1] = '\0';
     h->name = name_buf;
 
@@ -135,10 +135,10 @@ lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, s
 
     char buf[4096];
     if (lp_read_file("/proc/meminfo", buf, sizeof buf) <= 0)
-        return lp_fail(ctx, LP_EIO, "/proc/meminfo: %s", strerror(errno));
+        return lp_ctx_set_error(ctx, LP_EIO, "/proc/meminfo: %s", strerror(errno));
     int64_t kb = lp_kv_int(buf, "MemTotal:");
     if (kb <= 0)
-        return lp_fail(ctx, LP_EIO, "/proc/meminfo: no MemTotal line");
+        return lp_ctx_set_error(ctx, LP_EIO, "/proc/meminfo: no MemTotal line");
     h->memory_mb = (double)kb / 1024.0;
     return LP_OK;
 }

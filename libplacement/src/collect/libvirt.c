@@ -71,16 +71,16 @@ static lp_status lv_connect(lp_ctx *ctx, lv_state *s)
 {
     s->conn = s->api.virConnectOpenReadOnly(s->uri);
     if (!s->conn)
-        return lp_fail(ctx, LP_EUNAVAIL, "libvirt %s: %s", s->uri, last_err(s));
+        return lp_ctx_set_error(ctx, LP_EUNAVAIL, "libvirt %s: %s", s->uri, last_err(s));
     s->api.virConnSetErrorFunc(s->conn, NULL, quiet);
     return LP_OK;
 }
 
-static lp_status lv_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+static lp_status lv_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
     lv_state *s = calloc(1, sizeof *s);
     if (!s)
-        return lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "libvirt collector: out of memory");
     lp_status st = lv_load(ctx, s);
     if (st == LP_OK) {
         s->api.virSetErrorFunc(NULL, quiet);
@@ -186,12 +186,12 @@ static lp_status sample_per_domain(lp_ctx *ctx, lv_state *s, lp_sample *out)
     virDomainPtr *doms = NULL;
     int n = s->api.virConnectListAllDomains(s->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
     if (n < 0)
-        return lp_fail(ctx, LP_EIO, "libvirt %s: listing domains: %s", s->uri, last_err(s));
+        return lp_ctx_set_error(ctx, LP_EIO, "libvirt %s: listing domains: %s", s->uri, last_err(s));
     lp_status st = LP_OK;
     for (int i = 0; i < n; i++) {
-        lp_counters *c = st == LP_OK ? lp_sample_add(out) : NULL;
-        if (st == LP_OK && !c)
-            st = lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
+        lp_counters *c = NULL;
+        if (st == LP_OK)
+            st = lp_sample_add(ctx, out, &c);
         if (c) {
             ident(s, doms[i], c);
             if (from_info(s, doms[i], c) < 0)
@@ -213,7 +213,7 @@ static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
         s->conn = NULL;
         lp_status st = lv_connect(ctx, s);
         if (st != LP_OK)
-            return st == LP_EUNAVAIL ? lp_fail(ctx, LP_EIO, "%s", lp_ctx_last_error(ctx)) : st;
+            return st == LP_EUNAVAIL ? lp_ctx_set_error(ctx, LP_EIO, "%s", lp_ctx_last_error(ctx)) : st;
     }
     unsigned stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
                      VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK;
@@ -223,15 +223,13 @@ static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
         virErrorPtr e = s->api.virGetLastError();
         if (e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_ARGUMENT_UNSUPPORTED))
             return sample_per_domain(ctx, s, out);
-        return lp_fail(ctx, LP_EIO, "libvirt %s: domain stats: %s", s->uri, last_err(s));
+        return lp_ctx_set_error(ctx, LP_EIO, "libvirt %s: domain stats: %s", s->uri, last_err(s));
     }
     lp_status st = LP_OK;
     for (int i = 0; i < n && st == LP_OK; i++) {
-        lp_counters *c = lp_sample_add(out);
-        if (!c) {
-            st = lp_fail(ctx, LP_ENOMEM, "libvirt collector: out of memory");
+        lp_counters *c;
+        if ((st = lp_sample_add(ctx, out, &c)) != LP_OK)
             break;
-        }
         ident(s, recs[i]->dom, c);
         if (from_record(recs[i], c) < 0 && from_info(s, recs[i]->dom, c) < 0)
             out->n--;

@@ -84,15 +84,15 @@ static lp_status xl_load(lp_ctx *ctx, xl_state *s)
     return LP_OK;
 }
 
-static lp_status xl_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+static lp_status xl_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/xen", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
     if (access(path, F_OK) != 0)
-        return lp_fail(ctx, LP_EUNAVAIL, "libxl: %s does not exist: not running on Xen", path);
+        return lp_ctx_set_error(ctx, LP_EUNAVAIL, "libxl: %s does not exist: not running on Xen", path);
     xl_state *s = calloc(1, sizeof *s);
     if (!s)
-        return lp_fail(ctx, LP_ENOMEM, "libxl collector: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "libxl collector: out of memory");
     lp_status st = xl_load(ctx, s);
     if (st != LP_OK) {
         xl_close(s);
@@ -101,12 +101,12 @@ static lp_status xl_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state
     s->log = s->api.xtl_createlogger_stdiostream(stderr, XTL_WARN, 0);
     if (!s->log) {
         xl_close(s);
-        return lp_fail(ctx, LP_ENOMEM, "libxl collector: cannot create a logger");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "libxl collector: cannot create a logger");
     }
     int rc = s->api.libxl_ctx_alloc(&s->xl, LIBXL_VERSION, 0, (xentoollog_logger *)s->log);
     if (rc != 0) {
         xl_close(s);
-        return lp_fail(ctx, LP_EUNAVAIL, "libxl: libxl_ctx_alloc failed (error %d): is xenstored running?",
+        return lp_ctx_set_error(ctx, LP_EUNAVAIL, "libxl: libxl_ctx_alloc failed (error %d): is xenstored running?",
                        rc);
     }
     s->xs = s->api.xenstat_init();
@@ -137,17 +137,15 @@ static lp_status xl_sample(lp_ctx *ctx, void *state, lp_sample *out)
     int nb = 0;
     libxl_dominfo *info = s->api.libxl_list_domain(s->xl, &nb);
     if (!info)
-        return lp_fail(ctx, LP_EIO, "libxl: libxl_list_domain failed");
+        return lp_ctx_set_error(ctx, LP_EIO, "libxl: libxl_list_domain failed");
     xenstat_node *node = s->xs ? s->api.xenstat_get_node(s->xs, XENSTAT_NETWORK | XENSTAT_VBD) : NULL;
     lp_status st = LP_OK;
     for (int i = 0; i < nb; i++) {
         if (info[i].domid == 0)
             continue;
-        lp_counters *c = lp_sample_add(out);
-        if (!c) {
-            st = lp_fail(ctx, LP_ENOMEM, "libxl collector: out of memory");
+        lp_counters *c;
+        if ((st = lp_sample_add(ctx, out, &c)) != LP_OK)
             break;
-        }
         snprintf(c->id, sizeof c->id, LIBXL_UUID_FMT, LIBXL_UUID_BYTES(info[i].uuid));
         char *name = s->api.libxl_domid_to_name(s->xl, info[i].domid);
         snprintf(c->name, sizeof c->name, "%s", name ? name : "");

@@ -738,11 +738,11 @@ static void proc_close(void *state)
     free(s);
 }
 
-static lp_status proc_open(lp_ctx *ctx, const lp_collect_config *cfg, void **state)
+static lp_status proc_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
     proc_state *s = calloc(1, sizeof *s);
     if (!s)
-        return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "proc collector: out of memory");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
     lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
     if (st != LP_OK) {
@@ -763,7 +763,7 @@ static lp_status proc_open(lp_ctx *ctx, const lp_collect_config *cfg, void **sta
     s->buf = malloc(s->buflen);
     if (!s->buf) {
         free(s);
-        return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "proc collector: out of memory");
     }
     *state = s;
     return LP_OK;
@@ -813,9 +813,10 @@ static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
     settle(&s->dirs, &s->fresh_dirs, s->sweep, offsetof(cgdir, sweep), dir_free_v, cmp_dir);
     for (size_t i = 0; i < s->groups.n; i++) {
         group *g = s->groups.v[i];
-        lp_counters *c = lp_sample_add(out);
-        if (!c)
-            return lp_fail(ctx, LP_ENOMEM, "proc collector: out of memory");
+        lp_counters *c;
+        lp_status st = lp_sample_add(ctx, out, &c);
+        if (st != LP_OK)
+            return st;
         *c = g->acc;
         lp_cgroup_read(&g->cg, c);
         if (g->net_fd >= 0) {

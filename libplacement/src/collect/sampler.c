@@ -18,19 +18,22 @@ void lp_counters_init(lp_counters *c)
     c->timeslices = c->throttled_ns = c->cgroup_usage_ns = c->psi_cpu_some_us = -1;
 }
 
-lp_counters *lp_sample_add(lp_sample *s)
+lp_status lp_sample_add(lp_ctx *ctx, lp_sample *s, lp_counters **out)
 {
+    if (!s || !out)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sample_add: %s is NULL", s ? "out" : "sample");
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 32;
         lp_counters *ni = realloc(s->items, nc * sizeof *ni);
         if (!ni)
-            return NULL;
+            return lp_ctx_set_error(ctx, LP_ENOMEM, "out of memory for %zu sampled workloads", nc);
         s->items = ni;
         s->cap = nc;
     }
     lp_counters *c = &s->items[s->n++];
     lp_counters_init(c);
-    return c;
+    *out = c;
+    return LP_OK;
 }
 
 void lp_sample_clear(lp_sample *s)
@@ -60,12 +63,21 @@ const lp_collector_ops *lp_collector_builtin(size_t i)
     return i < sizeof builtin / sizeof builtin[0] ? builtin[i] : NULL;
 }
 
-const lp_collector_ops *lp_collector_find(const char *name)
+lp_status lp_collector_find(lp_ctx *ctx, const char *name, const lp_collector_ops **ops)
 {
-    for (size_t i = 0; name && lp_collector_builtin(i); i++)
-        if (strcmp(builtin[i]->name, name) == 0)
-            return builtin[i];
-    return NULL;
+    if (!name || !ops)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_collector_find: %s is NULL", name ? "ops" : "name");
+    char built[64] = "";
+    for (size_t i = 0; lp_collector_builtin(i); i++) {
+        if (strcmp(builtin[i]->name, name) == 0) {
+            *ops = builtin[i];
+            return LP_OK;
+        }
+        size_t used = strlen(built);
+        snprintf(built + used, sizeof built - used, "%s%s", i ? ", " : "", builtin[i]->name);
+    }
+    return lp_ctx_set_error(ctx, LP_ENOTFOUND, "collector '%.60s' is not built in (built in: %s)",
+                            name, built);
 }
 
 struct lp_sampler {
@@ -82,10 +94,10 @@ struct lp_sampler {
 lp_status lp_sampler_new(lp_ctx *ctx, lp_sampler **out)
 {
     if (!out)
-        return lp_fail(ctx, LP_EINVAL, "lp_sampler_new: out is NULL");
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_new: out is NULL");
     lp_sampler *s = calloc(1, sizeof *s);
     if (!s)
-        return lp_fail(ctx, LP_ENOMEM, "lp_sampler_new: out of memory");
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_new: out of memory");
     s->load_demand = s->load_util = s->load_iowait = s->load_steal = -1;
     for (int i = 0; i < 3; i++)
         s->psi_some[i] = s->psi_full[i] = -1;
@@ -181,7 +193,7 @@ static void workload_rates(lp_ctx *ctx, const lp_counters *c, const lp_counters 
     x->throttled = frac(rate(c->throttled_ns, p->throttled_ns, secs * 1e9));
     x->psi_cpu_some = frac(rate(c->psi_cpu_some_us, p->psi_cpu_some_us, secs * 1e6));
     lp_classification cl;
-    if (lp_classify(ctx, w, &cl) == LP_OK) {
+    if (lp_workload_classify(ctx, w, &cl) == LP_OK) {
         w->klass = cl.klass;
         w->confidence = cl.confidence;
     }
@@ -209,9 +221,9 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
                           const lp_sample *sample)
 {
     if (!s || !host || !sample)
-        return lp_fail(ctx, LP_EINVAL, "lp_sampler_feed: NULL argument");
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_feed: NULL argument");
     if (s->cur_t && now_ns <= s->cur_t)
-        return lp_fail(ctx, LP_EINVAL, "lp_sampler_feed: time %lld ns is not after the last sweep (%lld ns)",
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_feed: time %lld ns is not after the last sweep (%lld ns)",
                        (long long)now_ns, (long long)s->cur_t);
     lp_sample m = {0};
     lp_workload *w = NULL;
@@ -224,7 +236,7 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
             free(m.items);
             free(w);
             free(x);
-            return lp_fail(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory for %zu workloads", sample->n);
+            return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory for %zu workloads", sample->n);
         }
         memcpy(m.items, sample->items, sample->n * sizeof *m.items);
         m.n = m.cap = sample->n;
@@ -235,7 +247,7 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
             lp_sample_clear(&m);
             free(w);
             free(x);
-            return lp_fail(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory");
+            return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory");
         }
         for (size_t i = 0; i < m.n; i++) {
             if (!m.items[i].claim[0] || strcmp(m.items[i].claim, m.items[i].id) == 0)
@@ -280,10 +292,10 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
     return LP_OK;
 }
 
-lp_status lp_sampler_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
+lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
 {
     if (!s || !h)
-        return lp_fail(ctx, LP_EINVAL, "lp_sampler_host: NULL argument");
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_fill_host: NULL argument");
     h->load_demand = s->load_demand;
     h->load_util = s->load_util;
     h->load_iowait = s->load_iowait;
@@ -293,12 +305,12 @@ lp_status lp_sampler_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
     return LP_OK;
 }
 
-const lp_workload_extra *lp_sampler_extra(const lp_sampler *s, size_t i)
+const lp_workload_extra *lp_sampler_get_extra(const lp_sampler *s, size_t i)
 {
     return s && i < s->nw ? &s->x[i] : NULL;
 }
 
-void lp_sampler_host_psi(const lp_sampler *s, double some[3], double full[3])
+void lp_sampler_get_psi(const lp_sampler *s, double some[3], double full[3])
 {
     for (int i = 0; i < 3; i++) {
         some[i] = s ? s->psi_some[i] : -1;

@@ -143,7 +143,7 @@ static int apply(agent_config *c, const char *key, const char *v)
             return -1;
         for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
             lp_runtime rt;
-            if (lp_runtime_parse(n, &rt) != LP_OK || !(rt & LP_RUNTIME_ALL)) {
+            if (lp_runtime_parse(NULL, n, &rt) != LP_OK || !(rt & LP_RUNTIME_ALL)) {
                 fprintf(stderr, "libplacement-agent: runtimes: \"%s\" is not container, unikernel or vm\n", n);
                 return -1;
             }

@@ -23,7 +23,7 @@ typedef struct agent {
     lp_sampler *sampler;
     collector_slot slots[AGENT_MAX_COLLECTORS];
     size_t nslots;
-    lp_collect_config ccfg;
+    lp_collect_options ccfg;
     lp_sample sample;
     char host_name[256];
     lp_host host;
@@ -48,8 +48,8 @@ static int open_collectors(agent *a)
     for (char *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         while (*name == ' ')
             name++;
-        const lp_collector_ops *ops = lp_collector_find(name);
-        if (!ops) {
+        const lp_collector_ops *ops;
+        if (lp_collector_find(NULL, name, &ops) != LP_OK) {
             static const char *const known[] = {"proc", "libvirt", "docker", "libxl"};
             int k = 0;
             for (int i = 0; i < 4; i++)
@@ -92,7 +92,7 @@ static unsigned offered_runtimes(const agent *a)
         char *save = NULL;
         for (char *n = strtok_r(list, ",", &save); n; n = strtok_r(NULL, ",", &save)) {
             lp_runtime rt;
-            if (lp_runtime_parse(n, &rt) == LP_OK)
+            if (lp_runtime_parse(NULL, n, &rt) == LP_OK)
                 r |= rt;
         }
         return r;
@@ -129,7 +129,7 @@ static int sweep(agent *a)
         }
     }
     if (lp_sampler_feed(a->ctx, a->sampler, mono_ns(), &hc, &a->sample) != LP_OK ||
-        lp_sampler_host(a->ctx, a->sampler, &a->host) != LP_OK) {
+        lp_sampler_fill_host(a->ctx, a->sampler, &a->host) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "sampler: %s", lp_ctx_last_error(a->ctx));
         a->stats.errors++;
         return -1;
@@ -150,7 +150,7 @@ static void publish(agent *a, published *p)
 {
     char *json = NULL;
     size_t jlen = 0;
-    if (lp_snapshot_write(a->ctx, &a->host, 0, &json, &jlen) != LP_OK) {
+    if (lp_host_write_json(a->ctx, &a->host, 0, &json, &jlen) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "snapshot: %s", lp_ctx_last_error(a->ctx));
         a->stats.errors++;
         return;
@@ -215,7 +215,7 @@ static int run_once(agent *a)
     if (sweep(a) < 0)
         return 1;
     char *json = NULL;
-    if (lp_snapshot_write(a->ctx, &a->host, a->cfg.pretty, &json, NULL) != LP_OK) {
+    if (lp_host_write_json(a->ctx, &a->host, a->cfg.pretty ? LP_JSON_PRETTY : 0, &json, NULL) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "snapshot: %s", lp_ctx_last_error(a->ctx));
         return 1;
     }

@@ -86,7 +86,7 @@ void agent_metrics(sbuf *b, const lp_host *h, const lp_sampler *s, const collect
     gauge(b, "lp_host_steal", "Fraction of CPU time stolen by the hypervisor.", h->load_steal);
     double some[3], full[3];
     static const char *const res[3] = {"cpu", "io", "memory"};
-    lp_sampler_host_psi(s, some, full);
+    lp_sampler_get_psi(s, some, full);
     header(b, "lp_host_pressure_some", "gauge", "Fraction of time some task stalled on the resource (PSI).");
     for (int i = 0; i < 3; i++)
         if (some[i] >= 0)
@@ -106,7 +106,7 @@ void agent_metrics(sbuf *b, const lp_host *h, const lp_sampler *s, const collect
         header(b, wmetrics[m].name, "gauge", wmetrics[m].help);
         for (size_t i = 0; i < h->n_workloads; i++) {
             const lp_workload *w = &h->workloads[i];
-            const lp_workload_extra *x = lp_sampler_extra(s, i);
+            const lp_workload_extra *x = lp_sampler_get_extra(s, i);
             double v;
             if (wmetrics[m].off != (size_t)-1)
                 memcpy(&v, (const char *)w + wmetrics[m].off, sizeof v);
