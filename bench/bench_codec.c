@@ -27,7 +27,7 @@ static lp_cluster *make_cluster(lp_ctx *ctx, size_t n, size_t w)
     if (lp_cluster_new(ctx, &c) != LP_OK)
         bench_die(ctx, "cluster");
     for (size_t j = 0; j < w; j++) {
-        lp_workload_init(&ws[j]);
+        lp_workload_init(&ws[j], LP_WORKLOAD_VERSION);
         snprintf(ids[j], sizeof ids[j], "4f0c2a3e-9d5b-4c1e-8a59-%012zu", j);
         ws[j].id = ids[j];
         ws[j].runtime = LP_RUNTIME_VM;
@@ -43,7 +43,7 @@ static lp_cluster *make_cluster(lp_ctx *ctx, size_t n, size_t w)
     for (size_t i = 0; i < n; i++) {
         char name[48];
         lp_host h;
-        lp_host_init(&h);
+        lp_host_init(&h, LP_HOST_VERSION);
         snprintf(name, sizeof name, "compute-%06zu.example.org", i);
         h.name = name;
         h.time = 1795680000;

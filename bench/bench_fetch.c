@@ -71,7 +71,7 @@ static void bench(size_t n)
     if (lp_ctx_new(&ctx) != LP_OK)
         bench_die(NULL, "out of memory");
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = "http://{host}/v1/snapshot";
     o.ttl_s = 0; /* every call fetches every host */
 

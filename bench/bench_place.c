@@ -95,7 +95,7 @@ static void bench_filter_score(lp_ctx *ctx, size_t n)
         hosts[i].group_members = next_rand(&seed) % 4 == 0 ? 1 : 0;
     }
     lp_request r;
-    lp_request_init(&r);
+    lp_request_init(&r, LP_REQUEST_VERSION);
     r.id = "bench";
     r.vcpus = 2;
     r.parallelism = 2;
@@ -126,7 +126,7 @@ static void bench_place16(lp_ctx *ctx, size_t n)
     lp_host h;
     char name[32];
     for (size_t i = 0; i < n; i++) {
-        lp_host_init(&h);
+        lp_host_init(&h, LP_HOST_VERSION);
         snprintf(name, sizeof name, "host-%06zu", i);
         h.name = name;
         h.sockets = 1;
@@ -139,7 +139,7 @@ static void bench_place16(lp_ctx *ctx, size_t n)
             bench_die(ctx, "lp_cluster_add_host");
     }
     lp_request r;
-    lp_request_init(&r);
+    lp_request_init(&r, LP_REQUEST_VERSION);
     r.id = "spark";
     r.count = 16;
     r.vcpus = 2;

@@ -228,7 +228,7 @@ enum kind {
     K_CLASS,    /* lp_class; AUTO allowed with F_AUTO */
     K_RUNTIME,  /* lp_runtime; AUTO allowed with F_AUTO; None = NONE without it */
     K_MASK,     /* unsigned runtime mask */
-    K_METRICS   /* nested lp_workload */
+    K_METRICS   /* const lp_workload * of an lp_py_request, its storage in the same struct */
 };
 enum { F_AUTO = 1, F_EXCL = 2 };
 
@@ -343,12 +343,18 @@ static int field_from(const field *f, PyObject *v, void *base, const char *name,
         return parse_runtime(v, f->flags & F_AUTO, name, AT(base, f, lp_runtime));
     case K_MASK:
         return lp_py_parse_mask(v, name, AT(base, f, unsigned));
-    case K_METRICS:
-        lp_workload_init(AT(base, f, lp_workload));
+    case K_METRICS: {
+        /* base is the r of an lp_py_request: the metrics are stored beside it */
+        lp_workload *m = &((lp_py_request *)base)->metrics;
+        *AT(base, f, const lp_workload *) = NULL;
         if (v == Py_None)
             return 0;
-        return fields_from(v, workload_fields, NFIELDS(workload_fields), AT(base, f, lp_workload),
-                           name, refs + f->ref);
+        lp_workload_init(m, LP_WORKLOAD_VERSION);
+        if (fields_from(v, workload_fields, NFIELDS(workload_fields), m, name, refs + f->ref) < 0)
+            return -1;
+        *AT(base, f, const lp_workload *) = m;
+        return 0;
+    }
     }
     return 0;
 }
@@ -405,7 +411,7 @@ void lp_py_request_clear(lp_py_request *r)
 int lp_py_request_from(PyObject *dict, const char *what, lp_py_request *out)
 {
     memset(out->refs, 0, sizeof out->refs);
-    lp_request_init(&out->r);
+    lp_request_init(&out->r, LP_REQUEST_VERSION);
     out->r.vcpus = -1; /* marks "missing": a given value must be > 0 */
     if (fields_from(dict, request_fields, NFIELDS(request_fields), &out->r, what, out->refs) < 0)
         goto fail;
@@ -425,7 +431,7 @@ int lp_py_workload_from(PyObject *dict, const char *what, lp_workload *out, PyOb
                         PyObject **group_ref)
 {
     PyObject *refs[2] = {NULL, NULL};
-    lp_workload_init(out);
+    lp_workload_init(out, LP_WORKLOAD_VERSION);
     int rc = fields_from(dict, workload_fields, NFIELDS(workload_fields), out, what, refs);
     *id_ref = refs[0];
     *group_ref = refs[1];
@@ -471,8 +477,10 @@ static PyObject *field_to(const field *f, const void *base, int omit_unknown)
     }
     case K_MASK:
         return PyLong_FromUnsignedLong(*AT(b, f, unsigned));
-    case K_METRICS:
-        return to_dict(workload_fields, NFIELDS(workload_fields), AT(b, f, lp_workload), 1);
+    case K_METRICS: {
+        const lp_workload *m = *AT(b, f, const lp_workload *);
+        return m ? to_dict(workload_fields, NFIELDS(workload_fields), m, 1) : PyDict_New();
+    }
     }
     return NULL;
 }

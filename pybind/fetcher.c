@@ -74,7 +74,7 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         return PyErr_NoMemory();
     }
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = t;
     o.timeout_ms = timeout_ms;
     o.connect_timeout_ms = connect_ms;

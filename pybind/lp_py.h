@@ -76,7 +76,8 @@ const char *lp_py_utf8(PyObject *o, const char *what);
  * call can run with the GIL released even if the caller mutates the dict.
  */
 typedef struct lp_py_request {
-    lp_request r;
+    lp_request r;       /* first: the converter finds metrics from &r */
+    lp_workload metrics; /* what r.metrics points to when the dict has metrics */
     PyObject *refs[4]; /* id, group, metrics id, metrics group */
 } lp_py_request;
 

@@ -83,7 +83,6 @@ static const lp_field request_fields[] = {
     {"runtime", LP_F_RUNTIME, R(runtime), 0, 0, LP_FF_AUTO, NULL},
     {"runtimes", LP_F_RUNTIMES, R(allowed_runtimes), 0, 0, LP_FF_NONEMPTY, NULL},
     {"group", LP_F_STRING, R(group), 0, 0, 0, NULL},
-    {"metrics", LP_F_OBJECT, R(metrics), 0, 0, 0, &metrics_set},
 };
 const lp_fieldset lp_codec_request_fields = {request_fields,
                                              sizeof request_fields / sizeof request_fields[0]};
@@ -503,7 +502,7 @@ static lp_status parse_host(const pctx *pc, json_object *o, const char *path, in
     json_object *v;
 
     *wl = NULL;
-    lp_host_init(h);
+    lp_host_init(h, LP_HOST_VERSION);
     if (!json_object_is_type(o, json_type_object))
         return fail_at(pc, LP_EPARSE, path, "", "must be a snapshot object (got %s)",
                        describe(o, got, sizeof got));
@@ -537,7 +536,7 @@ static lp_status parse_host(const pctx *pc, json_object *o, const char *path, in
     for (size_t i = 0; i < n; i++) {
         json_object *e = json_object_array_get_idx(arr, i);
         snprintf(sub, sizeof sub, "%s%sworkloads[%zu]", path, path[0] ? "." : "", i);
-        lp_workload_init(&ws[i]);
+        lp_workload_init(&ws[i], LP_WORKLOAD_VERSION);
         if (!json_object_is_type(e, json_type_object))
             st = fail_at(pc, LP_EPARSE, sub, "", "must be a workload object (got %s)",
                          describe(e, got, sizeof got));
@@ -684,16 +683,31 @@ out:
 
 /* ---- requests ----------------------------------------------------------------- */
 
-static lp_status parse_request(const pctx *pc, json_object *o, const char *path, lp_request *r)
+/* One request object into r; strings borrow from o, r->metrics points to *m when given. */
+static lp_status parse_request(const pctx *pc, json_object *o, const char *path, lp_request *r,
+                               lp_workload *m)
 {
+    static const char *const extra[] = {"metrics", NULL};
     char got[64];
     lp_status st;
-    lp_request_init(r);
+    json_object *v;
+    lp_request_init(r, LP_REQUEST_VERSION);
     if (!json_object_is_type(o, json_type_object))
         return fail_at(pc, LP_EPARSE, path, "", "must be a request object (got %s)",
                        describe(o, got, sizeof got));
-    if ((st = parse_fields(pc, o, &lp_codec_request_fields, (char *)r, path, NULL)))
+    if ((st = parse_fields(pc, o, &lp_codec_request_fields, (char *)r, path, extra)))
         return st;
+    if (json_object_object_get_ex(o, "metrics", &v) && v) {
+        char sub[256];
+        join(sub, sizeof sub, path, "metrics");
+        if (!json_object_is_type(v, json_type_object))
+            return fail_at(pc, LP_EPARSE, sub, "", "must be an object (got %s)",
+                           describe(v, got, sizeof got));
+        lp_workload_init(m, LP_WORKLOAD_VERSION);
+        if ((st = parse_fields(pc, v, &metrics_set, (char *)m, sub, NULL)))
+            return st;
+        r->metrics = m;
+    }
     if (r->runtime != LP_RUNTIME_AUTO && !(r->allowed_runtimes & (unsigned)r->runtime))
         return fail_at(pc, LP_EPARSE, path, "runtime",
                        "\"%s\" is not one of the request's runtimes", lp_runtime_name(r->runtime));
@@ -737,9 +751,10 @@ lp_status lp_requests_parse(lp_ctx *ctx, lp_requests *rs, const char *buf, size_
     for (size_t i = 0; i < n; i++) {
         char path[48];
         lp_request r;
+        lp_workload metrics;
         void *prev;
         snprintf(path, sizeof path, "requests[%zu]", i);
-        if ((st = parse_request(&pc, json_object_array_get_idx(arr, i), path, &r)))
+        if ((st = parse_request(&pc, json_object_array_get_idx(arr, i), path, &r, &metrics)))
             goto out;
         if (lh_table_lookup_ex(ids, r.id, &prev)) {
             if ((uintptr_t)prev == IN_LIST)

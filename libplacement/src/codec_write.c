@@ -309,8 +309,8 @@ static int host_object(jw *w, const lp_host *h)
     lp_host hdef;
     lp_workload wdef;
     char where[160];
-    lp_host_init(&hdef);
-    lp_workload_init(&wdef);
+    lp_host_init(&hdef, LP_HOST_VERSION);
+    lp_workload_init(&wdef, LP_WORKLOAD_VERSION);
     if ((w->st = lp_host_validate(w->ctx, h)))
         return -1;
     snprintf(where, sizeof where, "host '%.100s': ", h->name);

@@ -195,13 +195,18 @@ lp_status lp_ctx_set_error(lp_ctx *ctx, lp_status st, const char *fmt, ...)
     return st;
 }
 
-lp_status lp_version_check(lp_ctx *ctx, const char *type, unsigned version, unsigned current)
+lp_status lp_version_check(lp_ctx *ctx, const char *where, const char *type, unsigned version,
+                           unsigned current)
 {
+    const char *sep = where ? ": " : "";
+    if (!where)
+        where = "";
     if (version > current)
-        return lp_fail(ctx, LP_EINVAL, "%s version %u is newer than this library (%u)", type,
-                       version, current);
+        return lp_fail(ctx, LP_EINVAL, "%s%s%s version %u is newer than this library (%u)", where,
+                       sep, type, version, current);
     if (version < 1)
-        return lp_fail(ctx, LP_EINVAL, "%s version 0 is not valid: initialise it with %s_init()",
+        return lp_fail(ctx, LP_EINVAL,
+                       "%s%s%s version 0 is not valid: initialise it with %s_init()", where, sep,
                        type, type);
     return LP_OK;
 }

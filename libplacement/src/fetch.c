@@ -235,20 +235,26 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp)
 
 /* ---- options and lifetime ------------------------------------------------ */
 
-void lp_fetch_options_init(lp_fetch_options *o)
+lp_status lp_fetch_options_init(lp_fetch_options *o, unsigned version)
 {
-    if (!o)
-        return;
+    if (!o || version < 1 || version > LP_FETCH_OPTIONS_VERSION)
+        return LP_EINVAL;
     memset(o, 0, sizeof *o);
+    o->version = version;
     o->timeout_ms = 1000;
     o->connect_timeout_ms = 300;
     o->max_bytes = 1024 * 1024;
     o->ttl_s = 60;
     o->max_parallel = 64;
+    return LP_OK;
 }
 
 static lp_status check_options(lp_ctx *ctx, const lp_fetch_options *o)
 {
+    lp_status st = lp_version_check(ctx, "fetch", "lp_fetch_options", o->version,
+                                    LP_FETCH_OPTIONS_VERSION);
+    if (st)
+        return st;
     const char *t = o->url_template;
     if (!t)
         return lp_fail(ctx, LP_EINVAL, "fetch: url_template is required");
@@ -304,6 +310,7 @@ lp_status lp_fetcher_new(lp_ctx *ctx, const lp_fetch_options *opts, lp_fetcher *
         return lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
     f->ep = -1;
     f->o = *opts;
+    f->o.version = LP_FETCH_OPTIONS_VERSION;
     /*
      * curl_global_init() is thread-safe and reference-counted only where
      * libcurl says so (7.84+); with an older libcurl the application does it

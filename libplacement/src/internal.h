@@ -36,10 +36,12 @@ struct lp_ctx {
 
 /*
  * Check the version of a struct the caller filled (type names it, e.g.
- * "lp_request"): 1..current is known.  @return LP_OK, or LP_EINVAL with a
- * message ("lp_request version 7 is newer than this library (1)").
+ * "lp_request"; where, if not NULL, prefixes the message): 1..current is
+ * known.  @return LP_OK, or LP_EINVAL with a message ("lp_request version 7
+ * is newer than this library (1)").
  */
-lp_status lp_version_check(lp_ctx *ctx, const char *type, unsigned version, unsigned current);
+lp_status lp_version_check(lp_ctx *ctx, const char *where, const char *type, unsigned version,
+                           unsigned current);
 
 /* strdup that returns NULL on NULL input. */
 char *lp_strdup(const char *s);

@@ -57,11 +57,12 @@ lp_status lp_runtime_parse(lp_ctx *ctx, const char *name, lp_runtime *out)
                    "unknown runtime '%.100s' (expected container, unikernel, vm, none, auto)", name);
 }
 
-void lp_workload_init(lp_workload *w)
+lp_status lp_workload_init(lp_workload *w, unsigned version)
 {
-    if (!w)
-        return;
+    if (!w || version < 1 || version > LP_WORKLOAD_VERSION)
+        return LP_EINVAL;
     *w = (lp_workload){
+        .version = version,
         .id = "",
         .runtime = LP_RUNTIME_NONE,
         .memory_mb = -1,
@@ -73,13 +74,15 @@ void lp_workload_init(lp_workload *w)
         .disk_bps = -1,
         .klass = LP_CLASS_UNKNOWN,
     };
+    return LP_OK;
 }
 
-void lp_host_init(lp_host *h)
+lp_status lp_host_init(lp_host *h, unsigned version)
 {
-    if (!h)
-        return;
+    if (!h || version < 1 || version > LP_HOST_VERSION)
+        return LP_EINVAL;
     *h = (lp_host){
+        .version = version,
         .name = "",
         .sockets = 1,
         .cores = 1,
@@ -90,6 +93,7 @@ void lp_host_init(lp_host *h)
         .load_iowait = -1,
         .load_steal = -1,
     };
+    return LP_OK;
 }
 
 /* A number that may be unknown (negative) but must not be NaN or infinite. */
@@ -121,6 +125,8 @@ static lp_status check_opt_fraction(lp_ctx *ctx, const char *where, const char *
 lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where)
 {
     lp_status st;
+    if ((st = lp_version_check(ctx, where, "lp_workload", w->version, LP_WORKLOAD_VERSION)))
+        return st;
     if (!w->id)
         return lp_fail(ctx, LP_EINVAL, "%s: id is NULL", where);
     if (w->runtime != LP_RUNTIME_NONE && w->runtime != LP_RUNTIME_CONTAINER &&
@@ -151,6 +157,8 @@ lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h)
     char where[160];
     if (!h)
         return lp_fail(ctx, LP_EINVAL, "host is NULL");
+    if ((st = lp_version_check(ctx, NULL, "lp_host", h->version, LP_HOST_VERSION)))
+        return st;
     if (!h->name || !h->name[0])
         return lp_fail(ctx, LP_EINVAL, "host: name must be a non-empty string");
     snprintf(where, sizeof where, "host '%.100s'", h->name);
@@ -184,6 +192,9 @@ lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h)
         char wwhere[200];
         const lp_workload *w = &h->workloads[i];
         snprintf(wwhere, sizeof wwhere, "%s: workloads[%zu] ('%.40s')", where, i, w->id ? w->id : "");
+        if (w->version != h->version)
+            return lp_fail(ctx, LP_EINVAL, "%s: lp_workload version %u differs from the host's (%u)",
+                           wwhere, w->version, h->version);
         if ((st = lp_workload_check(ctx, w, wwhere)))
             return st;
     }
@@ -234,6 +245,7 @@ static void host_release(lp_host *h)
 static int host_copy(lp_host *h, const lp_host *src)
 {
     *h = *src;
+    h->version = LP_HOST_VERSION;
     h->workloads = NULL;
     h->n_workloads = 0;
     h->name = lp_strdup(src->name);
@@ -246,6 +258,7 @@ static int host_copy(lp_host *h, const lp_host *src)
         h->workloads = ws;
         for (size_t i = 0; i < src->n_workloads; i++) {
             ws[i] = src->workloads[i];
+            ws[i].version = LP_WORKLOAD_VERSION;
             ws[i].group = NULL;
             ws[i].id = lp_strdup(src->workloads[i].id);
             h->n_workloads = i + 1; /* so that host_release frees what was copied */

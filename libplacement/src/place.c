@@ -10,11 +10,12 @@
 /* Slack for float sums (0.5 x 16 must fit a cap of 8 exactly). */
 #define LP_CAP_EPS 1e-9
 
-void lp_request_init(lp_request *r)
+lp_status lp_request_init(lp_request *r, unsigned version)
 {
-    if (!r)
-        return;
+    if (!r || version < 1 || version > LP_REQUEST_VERSION)
+        return LP_EINVAL;
     *r = (lp_request){
+        .version = version,
         .id = "",
         .count = 1,
         .vcpus = 1,
@@ -23,7 +24,7 @@ void lp_request_init(lp_request *r)
         .runtime = LP_RUNTIME_AUTO,
         .allowed_runtimes = LP_RUNTIME_ALL,
     };
-    lp_workload_init(&r->metrics);
+    return LP_OK;
 }
 
 static int one_runtime(unsigned r)
@@ -34,8 +35,11 @@ static int one_runtime(unsigned r)
 /* Check every field of a request; the message names the request and the field. */
 static lp_status request_check(lp_ctx *ctx, const lp_request *r)
 {
+    lp_status st;
     if (!r)
         return lp_fail(ctx, LP_EINVAL, "request is NULL");
+    if ((st = lp_version_check(ctx, NULL, "lp_request", r->version, LP_REQUEST_VERSION)))
+        return st;
     if (!r->id)
         return lp_fail(ctx, LP_EINVAL, "request: id is NULL");
     char where[160];
@@ -68,9 +72,11 @@ static lp_status request_check(lp_ctx *ctx, const lp_request *r)
     if (r->runtime != LP_RUNTIME_AUTO && !(r->runtime & r->allowed_runtimes))
         return lp_fail(ctx, LP_EINVAL, "%s: runtime %s is not among its allowed_runtimes", where,
                        lp_runtime_name(r->runtime));
+    if (!r->metrics)
+        return LP_OK;
     char mwhere[180];
     snprintf(mwhere, sizeof mwhere, "%s: metrics", where);
-    return lp_workload_check(ctx, &r->metrics, mwhere);
+    return lp_workload_check(ctx, r->metrics, mwhere);
 }
 
 /* ---- request lists -------------------------------------------------------- */
@@ -80,29 +86,45 @@ struct lp_requests {
     size_t n, cap;
 };
 
+/* A request as the list holds it: the copy and the metrics it points to. */
+typedef struct held_request {
+    lp_request r;
+    lp_workload metrics;
+} held_request;
+
 static void request_free(lp_request *r)
 {
     if (!r)
         return;
+    held_request *h = (held_request *)r;
     free((char *)r->id);
     free((char *)r->group);
-    free((char *)r->metrics.id);
-    free((char *)r->metrics.group);
-    free(r);
+    free((char *)h->metrics.id);
+    free((char *)h->metrics.group);
+    free(h);
 }
 
 static lp_request *request_copy(const lp_request *src)
 {
-    lp_request *r = calloc(1, sizeof *r);
-    if (!r)
+    held_request *h = calloc(1, sizeof *h);
+    if (!h)
         return NULL;
+    lp_request *r = &h->r;
     *r = *src;
+    r->version = LP_REQUEST_VERSION;
     r->id = lp_strdup(src->id);
     r->group = lp_strdup(src->group);
-    r->metrics.id = lp_strdup(src->metrics.id);
-    r->metrics.group = lp_strdup(src->metrics.group);
-    if (!r->id || !r->metrics.id || (src->group && !r->group) ||
-        (src->metrics.group && !r->metrics.group)) {
+    r->metrics = NULL;
+    int ok = r->id && (!src->group || r->group);
+    if (ok && src->metrics) {
+        h->metrics = *src->metrics;
+        h->metrics.version = LP_WORKLOAD_VERSION;
+        h->metrics.id = lp_strdup(src->metrics->id);
+        h->metrics.group = lp_strdup(src->metrics->group);
+        r->metrics = &h->metrics;
+        ok = h->metrics.id && (!src->metrics->group || h->metrics.group);
+    }
+    if (!ok) {
         request_free(r);
         return NULL;
     }
@@ -272,13 +294,15 @@ lp_status lp_request_resolve(lp_ctx *ctx, const lp_request *r, lp_class *klass, 
         return st;
     lp_class k = r->klass;
     double measured = r->demand;
-    if (k == LP_CLASS_AUTO) {
+    if (k == LP_CLASS_AUTO && !r->metrics) {
+        k = LP_CLASS_UNKNOWN;
+    } else if (k == LP_CLASS_AUTO) {
         lp_classification cl;
-        if ((st = lp_workload_classify(ctx, &r->metrics, &cl)))
+        if ((st = lp_workload_classify(ctx, r->metrics, &cl)))
             return st;
         k = cl.klass;
         if (measured < 0)
-            measured = r->metrics.demand;
+            measured = r->metrics->demand;
     }
     double par = r->parallelism > 0 ? r->parallelism : r->vcpus;
     *klass = k;
@@ -508,7 +532,7 @@ lp_status lp_plan_new(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
         lp_place_options_init(&defaults, LP_PLACE_OPTIONS_VERSION);
         opts = &defaults;
     }
-    if ((st = lp_version_check(ctx, "lp_place_options", opts->version, LP_PLACE_OPTIONS_VERSION)))
+    if ((st = lp_version_check(ctx, NULL, "lp_place_options", opts->version, LP_PLACE_OPTIONS_VERSION)))
         return st;
     size_t n = lp_cluster_size(c), total = 0;
     for (size_t ri = 0; ri < rs->n; ri++)

@@ -209,7 +209,7 @@ static void print_table(const lp_cluster *c, const lp_fetch_result *res, char **
 int lpctl_fetch_main(int argc, char **argv)
 {
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     const char *hosts_file = NULL, *token_file = NULL;
     int json = 0, pretty = 0, connect_given = 0;
     hostlist hosts = {0};

@@ -69,7 +69,7 @@ static const lp_workload *find(const lp_host *h, const char *id)
 static void feed(fixture *f, int64_t t, lp_sample *s, lp_host *h)
 {
     assert_int_equal(lp_sampler_feed(f->ctx, f->s, t, &f->hc, s), LP_OK);
-    lp_host_init(h);
+    lp_host_init(h, LP_HOST_VERSION);
     assert_int_equal(lp_sampler_fill_host(f->ctx, f->s, h), LP_OK);
 }
 
@@ -210,12 +210,41 @@ static void test_host_counters(void **state)
     assert_non_null(strstr(lp_ctx_last_error(f->ctx), "/nonexistent-proc/stat"));
     lp_host h;
     char name[64];
-    lp_host_init(&h);
+    lp_host_init(&h, LP_HOST_VERSION);
     assert_int_equal(lp_host_describe(f->ctx, "h1", name, sizeof name, &h), LP_OK);
     assert_string_equal(h.name, "h1");
     assert_true(h.threads >= h.cores && h.cores >= h.sockets && h.sockets >= 1);
     assert_true(h.memory_mb > 0);
     assert_int_equal(lp_host_validate(f->ctx, &h), LP_OK);
+}
+
+/* Options and hosts of a version this build does not know are refused, never read. */
+static void test_unknown_versions_are_refused(void **state)
+{
+    fixture *f = *state;
+    lp_collect_options o;
+    assert_int_equal(lp_collect_options_init(&o, LP_COLLECT_OPTIONS_VERSION + 1), LP_EINVAL);
+    assert_int_equal(lp_collect_options_init(NULL, LP_COLLECT_OPTIONS_VERSION), LP_EINVAL);
+    assert_int_equal(lp_collect_options_init(&o, LP_COLLECT_OPTIONS_VERSION), LP_OK);
+    assert_int_equal(o.version, LP_COLLECT_OPTIONS_VERSION);
+    assert_null(o.proc_root);
+    o.version = 5;
+    for (size_t i = 0; lp_collector_builtin(i); i++) {
+        const lp_collector_ops *ops = lp_collector_builtin(i);
+        void *st = NULL;
+        assert_int_equal(ops->open(f->ctx, &o, &st), LP_EINVAL);
+        assert_null(st);
+        assert_non_null(strstr(lp_ctx_last_error(f->ctx),
+                               "collector: lp_collect_options version 5 is newer than this library"));
+    }
+    lp_host h;
+    char name[64];
+    lp_host_init(&h, LP_HOST_VERSION);
+    h.version = 0;
+    assert_int_equal(lp_host_describe(f->ctx, "h1", name, sizeof name, &h), LP_EINVAL);
+    assert_non_null(strstr(lp_ctx_last_error(f->ctx), "lp_host version 0 is not valid"));
+    assert_int_equal(lp_sampler_fill_host(f->ctx, f->s, &h), LP_EINVAL);
+    assert_null(h.workloads);
 }
 
 /* An unavailable source is LP_EUNAVAIL with a message, never a crash. */
@@ -227,9 +256,11 @@ static void test_unavailable_sources(void **state)
     char xen[64];
     snprintf(xen, sizeof xen, "%s/xen", dir);
     assert_int_equal(mkdir(xen, 0755), 0);
-    lp_collect_options cfg = {.proc_root = dir,
-                             .libvirt_uri = "qemu:///system?socket=/nonexistent/sock",
-                             .docker_socket = "/nonexistent/docker.sock"};
+    lp_collect_options cfg;
+    assert_int_equal(lp_collect_options_init(&cfg, LP_COLLECT_OPTIONS_VERSION), LP_OK);
+    cfg.proc_root = dir;
+    cfg.libvirt_uri = "qemu:///system?socket=/nonexistent/sock";
+    cfg.docker_socket = "/nonexistent/docker.sock";
     static const char *const names[] = {"libvirt", "docker", "libxl"};
     for (size_t i = 0; i < 3; i++) {
         const lp_collector_ops *ops = find_collector(names[i]);
@@ -247,7 +278,9 @@ static void test_unavailable_sources(void **state)
     const char *const socks[] = {xen, "/nonexistent/docker.sock"};
     for (size_t i = 0; docker && i < 2; i++) {
         void *st = NULL;
-        lp_collect_options dcfg = {.docker_socket = socks[i]};
+        lp_collect_options dcfg;
+        assert_int_equal(lp_collect_options_init(&dcfg, LP_COLLECT_OPTIONS_VERSION), LP_OK);
+        dcfg.docker_socket = socks[i];
         assert_int_equal(docker->open(f->ctx, &dcfg, &st), LP_EUNAVAIL);
         assert_null(st);
         assert_non_null(strstr(lp_ctx_last_error(f->ctx), socks[i]));
@@ -270,6 +303,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_must_increase, setup, teardown),
         cmocka_unit_test_setup_teardown(test_collector_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_versions_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_sources, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

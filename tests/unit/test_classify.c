@@ -5,7 +5,7 @@
 static lp_workload blank(const char *id)
 {
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = id;
     return w;
 }

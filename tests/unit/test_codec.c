@@ -57,7 +57,7 @@ static lp_host full_host(lp_workload ws[2])
     h.load_util = 0.1;
     h.load_iowait = 0.3333333333333333;
     h.load_steal = 0;
-    lp_workload_init(&ws[0]);
+    lp_workload_init(&ws[0], LP_WORKLOAD_VERSION);
     ws[0].id = "4f0c2a3e-9d5b-4c1e-8a59-0d3c6c0f9b11";
     ws[0].runtime = LP_RUNTIME_VM;
     ws[0].vcpus = 2;
@@ -72,7 +72,7 @@ static lp_host full_host(lp_workload ws[2])
     ws[0].klass = LP_CLASS_CPU;
     ws[0].confidence = 0.875;
     ws[0].group = "spark \"pi\" / \u00e9";
-    lp_workload_init(&ws[1]); /* everything unknown */
+    lp_workload_init(&ws[1], LP_WORKLOAD_VERSION); /* everything unknown */
     ws[1].id = "container\t\x01\\\"id\"/\x7f"; /* escapes must round-trip */
     h.workloads = ws;
     h.n_workloads = 2;
@@ -104,7 +104,7 @@ static void test_unknown_metrics_are_omitted(void **state)
 {
     lp_ctx *ctx = *state;
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = "w1";
     lp_host h = tu_host("a");
     h.workloads = &w;
@@ -150,7 +150,7 @@ static void test_pretty_layout(void **state)
                               "\"workloads\":[]}");
     lp_free(text);
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = "q\"b\\n\n\x01";
     h.workloads = &w;
     h.n_workloads = 1;
@@ -219,8 +219,8 @@ static void test_snapshot_defaults(void **state)
     TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, in, strlen(in), NULL, 0));
     lp_host want;
     lp_workload ww;
-    lp_host_init(&want);
-    lp_workload_init(&ww);
+    lp_host_init(&want, LP_HOST_VERSION);
+    lp_workload_init(&ww, LP_WORKLOAD_VERSION);
     want.name = "a";
     want.threads = 4;
     ww.id = "w";
@@ -280,10 +280,12 @@ static void test_requests(void **state)
     assert_string_equal(r->group, "g");
     r = lp_requests_get(rs, 1);
     assert_int_equal(r->klass, LP_CLASS_AUTO);
-    assert_true(r->metrics.util == 1.9 && r->metrics.net_bps == 5000 && r->metrics.threads == 2);
-    assert_true(r->metrics.demand == -1 && r->metrics.iowait == -1);
+    assert_non_null(r->metrics);
+    assert_true(r->metrics->util == 1.9 && r->metrics->net_bps == 5000 && r->metrics->threads == 2);
+    assert_true(r->metrics->demand == -1 && r->metrics->iowait == -1);
+    assert_null(lp_requests_get(rs, 0)->metrics); /* none given */
     lp_request def;
-    lp_request_init(&def);
+    lp_request_init(&def, LP_REQUEST_VERSION);
     r = lp_requests_get(rs, 2);
     assert_int_equal(r->count, def.count);
     assert_true(r->vcpus == def.vcpus && r->demand == def.demand);

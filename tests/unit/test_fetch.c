@@ -12,7 +12,7 @@
 static lp_fetcher *new_fetcher(lp_ctx *ctx, long timeout_ms, double ttl_s, const char *token)
 {
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = TEMPLATE;
     o.timeout_ms = timeout_ms;
     o.connect_timeout_ms = timeout_ms < 300 ? timeout_ms : 300;
@@ -72,7 +72,7 @@ static void test_options_checked(void **state)
         { TEMPLATE, 1000, 300, 1024, 8, "tok\r\nX-Evil: 1", LP_EINVAL, "token has a control" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        lp_fetch_options_init(&o);
+        lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
         o.url_template = bad[i].tmpl;
         o.timeout_ms = bad[i].timeout;
         o.connect_timeout_ms = bad[i].connect;
@@ -90,10 +90,20 @@ static void test_options_checked(void **state)
     memset(big, 'a', LP_FETCH_MAX_URL + 63);
     memcpy(big, "http://{host}/", 14);
     big[LP_FETCH_MAX_URL + 63] = '\0';
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = big;
     assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_ELIMIT);
     free(big);
+    /* Options of an unknown version are never read. */
+    assert_int_equal(lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION + 1), LP_EINVAL);
+    assert_int_equal(lp_fetch_options_init(NULL, LP_FETCH_OPTIONS_VERSION), LP_EINVAL);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+    o.url_template = TEMPLATE;
+    o.version = 4;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_EINVAL);
+    assert_null(f);
+    assert_non_null(strstr(lp_ctx_last_error(ctx),
+                           "fetch: lp_fetch_options version 4 is newer than this library (1)"));
     lp_ctx_free(ctx);
 }
 
@@ -150,7 +160,7 @@ static void test_url_limit(void **state)
     memcpy(t, "http://{host}/{host}/", 21);
     t[LP_FETCH_MAX_URL - 50] = '\0';
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = t;
     lp_fetcher *f = NULL;
     assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_OK);
@@ -282,7 +292,7 @@ static void test_queue_with_few_slots(void **state)
     lp_ctx *ctx;
     assert_int_equal(lp_ctx_new(&ctx), LP_OK);
     lp_fetch_options o;
-    lp_fetch_options_init(&o);
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
     o.url_template = TEMPLATE;
     o.timeout_ms = 700;
     o.max_parallel = 2;

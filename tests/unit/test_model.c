@@ -48,7 +48,7 @@ static void init_fills_unknowns(void **state)
     (void)state;
     lp_workload w;
     memset(&w, 0x5a, sizeof w);
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     assert_string_equal(w.id, "");
     assert_null(w.group);
     assert_true(w.demand < 0 && w.util < 0 && w.net_bps < 0 && w.disk_bps < 0 && w.iowait < 0 &&
@@ -59,7 +59,7 @@ static void init_fills_unknowns(void **state)
 
     lp_host h;
     memset(&h, 0x5a, sizeof h);
-    lp_host_init(&h);
+    lp_host_init(&h, LP_HOST_VERSION);
     assert_int_equal(h.sockets, 1);
     assert_int_equal(h.cores, 1);
     assert_int_equal(h.threads, 1);
@@ -67,8 +67,52 @@ static void init_fills_unknowns(void **state)
     assert_true(h.load_demand < 0 && h.memory_used_mb < 0);
     assert_null(h.workloads);
     assert_int_equal(h.n_workloads, 0);
-    lp_workload_init(NULL);
-    lp_host_init(NULL);
+    assert_int_equal(h.version, LP_HOST_VERSION);
+    assert_int_equal(w.version, LP_WORKLOAD_VERSION);
+    assert_int_equal(lp_workload_init(NULL, LP_WORKLOAD_VERSION), LP_EINVAL);
+    assert_int_equal(lp_host_init(NULL, LP_HOST_VERSION), LP_EINVAL);
+}
+
+/* Structs the caller fills carry the version of the header they were built
+   with: an unknown one is refused, never read. */
+static void unknown_versions_are_refused(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_host h;
+    memset(&h, 0x5a, sizeof h);
+    assert_int_equal(lp_host_init(&h, 0), LP_EINVAL);
+    assert_int_equal(lp_host_init(&h, LP_HOST_VERSION + 1), LP_EINVAL);
+    assert_int_equal(h.sockets, 0x5a5a5a5a); /* untouched */
+    lp_workload w;
+    assert_int_equal(lp_workload_init(&w, LP_WORKLOAD_VERSION + 1), LP_EINVAL);
+    TU_OK(ctx, lp_workload_init(&w, LP_WORKLOAD_VERSION));
+    w.id = "vm-1";
+
+    lp_cluster *c = tu_testbed(ctx, 0);
+    h = tu_host("h1");
+    h.version = 7; /* as a newer caller would have filled it */
+    TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL,
+             "lp_host version 7 is newer than this library (1)");
+    TU_FAILS(ctx, lp_cluster_add_host(ctx, c, &h), LP_EINVAL, "lp_host version 7");
+    h.version = 0; /* never initialised */
+    TU_FAILS(ctx, lp_cluster_add_host(ctx, c, &h), LP_EINVAL,
+             "lp_host version 0 is not valid: initialise it with lp_host_init()");
+    h = tu_host("h1");
+    h.workloads = &w;
+    h.n_workloads = 1;
+    w.version = 2;
+    TU_FAILS(ctx, lp_cluster_add_host(ctx, c, &h), LP_EINVAL,
+             "host 'h1': workloads[0] ('vm-1'): lp_workload version 2 differs from the host's (1)");
+    assert_int_equal(lp_cluster_size(c), 0);
+    w.version = LP_WORKLOAD_VERSION;
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    assert_int_equal(lp_cluster_get_host(c, 0)->version, LP_HOST_VERSION);
+    assert_int_equal(lp_cluster_get_host(c, 0)->workloads[0].version, LP_WORKLOAD_VERSION);
+    char *text = NULL;
+    h.version = 3;
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL, "lp_host version 3");
+    assert_null(text);
+    lp_cluster_free(c);
 }
 
 static void host_validation_names_the_field(void **state)
@@ -116,8 +160,8 @@ static void workload_validation_names_host_index_and_field(void **state)
 {
     lp_ctx *ctx = *state;
     lp_workload w[2];
-    lp_workload_init(&w[0]);
-    lp_workload_init(&w[1]);
+    lp_workload_init(&w[0], LP_WORKLOAD_VERSION);
+    lp_workload_init(&w[1], LP_WORKLOAD_VERSION);
     w[0].id = "ok";
     w[1].id = "bad";
     lp_host h = tu_host("h1");
@@ -150,7 +194,7 @@ static void cluster_copies_hosts_deeply(void **state)
     TU_OK(ctx, lp_cluster_new(ctx, &c));
     char name[] = "node-1", wid[] = "uuid-1", grp[] = "web";
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = wid;
     w.group = grp;
     w.demand = 0.5;
@@ -231,7 +275,7 @@ static void cluster_finds_every_host_among_many(void **state)
 static void add_named(lp_ctx *ctx, lp_cluster *c, const char *name)
 {
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = "w";
     w.group = "g";
     lp_host h = tu_host(name);
@@ -293,6 +337,7 @@ int main(void)
         TU_TEST(class_names_round_trip),
         TU_TEST(runtime_names_round_trip),
         TU_TEST(init_fills_unknowns),
+        TU_TEST(unknown_versions_are_refused),
         TU_TEST(host_validation_names_the_field),
         TU_TEST(workload_validation_names_host_index_and_field),
         TU_TEST(cluster_copies_hosts_deeply),

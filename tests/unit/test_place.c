@@ -220,7 +220,7 @@ static void group_members_already_on_hosts_count(void **state)
     TU_OK(ctx, lp_cluster_new(ctx, &c));
     lp_host a = tu_host("a"), b = tu_host("b");
     lp_workload w;
-    lp_workload_init(&w);
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = "tomcat-0";
     w.runtime = LP_RUNTIME_CONTAINER;
     w.klass = LP_CLASS_NET;
@@ -353,7 +353,7 @@ static void cluster_loads_use_max_of_measured_and_reserved(void **state)
     TU_OK(ctx, lp_cluster_new(ctx, &c));
     lp_workload w[3];
     for (int i = 0; i < 3; i++)
-        lp_workload_init(&w[i]);
+        lp_workload_init(&w[i], LP_WORKLOAD_VERSION);
     w[0].id = "vm-cpu"; /* measured 1 of 4 vCPUs, but may use all 4 any time */
     w[0].klass = LP_CLASS_CPU;
     w[0].vcpus = 4;
@@ -405,15 +405,18 @@ static void resolve_classifies_auto_requests(void **state)
 {
     lp_ctx *ctx = *state;
     lp_request r = tu_request("web", LP_CLASS_AUTO, 1, 4, 0);
-    r.metrics.util = 0.3;
-    r.metrics.vcpus = 4;
-    r.metrics.net_bps = 5e7;
+    lp_workload m;
+    TU_OK(ctx, lp_workload_init(&m, LP_WORKLOAD_VERSION));
+    m.util = 0.3;
+    m.vcpus = 4;
+    m.net_bps = 5e7;
+    r.metrics = &m;
     lp_class k;
     double added;
     TU_OK(ctx, lp_request_resolve(ctx, &r, &k, &added));
     assert_int_equal(k, LP_CLASS_NET);
     TU_NEAR(added, 0.5 * 4, 1e-12); /* estimate_net x parallelism */
-    r.metrics.demand = 0.7;
+    m.demand = 0.7;
     TU_OK(ctx, lp_request_resolve(ctx, &r, &k, &added));
     TU_NEAR(added, 0.7, 0);
     r.demand = 0.9; /* the request's own measurement wins */
@@ -461,8 +464,24 @@ static void invalid_requests_are_refused_naming_the_field(void **state)
     r.klass = (lp_class)42;
     TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "class (42)");
     r = spark(1);
-    r.metrics.net_bps = INFINITY;
+    lp_workload m;
+    TU_OK(ctx, lp_workload_init(&m, LP_WORKLOAD_VERSION));
+    m.net_bps = INFINITY;
+    r.metrics = &m;
     TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "metrics: net_bps");
+    m.net_bps = -1;
+    m.version = 0;
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL,
+             "request 'spark': metrics: lp_workload version 0 is not valid");
+    r = spark(1);
+    r.version = 9;
+    TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL,
+             "lp_request version 9 is newer than this library (1)");
+    lp_class k;
+    double added;
+    TU_FAILS(ctx, lp_request_resolve(ctx, &r, &k, &added), LP_EINVAL, "lp_request version 9");
+    assert_int_equal(lp_request_init(&r, 9), LP_EINVAL);
+    assert_int_equal(lp_request_init(NULL, LP_REQUEST_VERSION), LP_EINVAL);
     r = spark(1);
     r.id = NULL;
     TU_FAILS(ctx, lp_request_filter_score(ctx, &r, &l, 1, &v), LP_EINVAL, "id is NULL");
@@ -498,17 +517,26 @@ static void request_lists_copy_and_stay_unchanged_on_failure(void **state)
     lp_ctx *ctx = *state;
     lp_requests *rs = NULL;
     TU_OK(ctx, lp_requests_new(ctx, &rs));
-    char id[] = "job", group[] = "grp", mid[] = "m1";
+    char id[] = "job", group[] = "grp", mid[] = "m1", mgroup[] = "mg";
     lp_request r = spark(2);
+    lp_workload m;
+    TU_OK(ctx, lp_workload_init(&m, LP_WORKLOAD_VERSION));
+    m.id = mid;
+    m.group = mgroup;
+    m.util = 1.5;
     r.id = id;
     r.group = group;
-    r.metrics.id = mid;
+    r.metrics = &m;
     TU_OK(ctx, lp_requests_add(ctx, rs, &r));
-    id[0] = group[0] = mid[0] = 'X'; /* the list holds its own copies */
+    id[0] = group[0] = mid[0] = mgroup[0] = 'X'; /* the list holds its own copies */
+    m.util = 7;
     const lp_request *got = lp_requests_get(rs, 0);
     assert_string_equal(got->id, "job");
     assert_string_equal(got->group, "grp");
-    assert_string_equal(got->metrics.id, "m1");
+    assert_ptr_not_equal(got->metrics, &m);
+    assert_string_equal(got->metrics->id, "m1");
+    assert_string_equal(got->metrics->group, "mg");
+    TU_NEAR(got->metrics->util, 1.5, 0);
     assert_int_equal(got->count, 2);
     r.vcpus = -1;
     TU_FAILS(ctx, lp_requests_add(ctx, rs, &r), LP_EINVAL, "vcpus (-1)");

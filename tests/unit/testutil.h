@@ -67,7 +67,7 @@ static inline int tu_ctx_teardown(void **state)
 static inline lp_host tu_host(const char *name)
 {
     lp_host h;
-    lp_host_init(&h);
+    lp_host_init(&h, LP_HOST_VERSION);
     h.name = name;
     h.cores = 4;
     h.threads = 8;
@@ -95,7 +95,7 @@ static inline lp_request tu_request(const char *id, lp_class klass, unsigned cou
                                     double memory_mb)
 {
     lp_request r;
-    lp_request_init(&r);
+    lp_request_init(&r, LP_REQUEST_VERSION);
     r.id = id;
     r.klass = klass;
     r.count = count;

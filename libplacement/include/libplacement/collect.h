@@ -89,8 +89,14 @@ typedef struct lp_host_counters {
     int64_t psi_full_us[3];             /**< cpu, io, memory "full" totals, -1 if absent */
 } lp_host_counters;
 
-/** Options common to all collectors (from the agent's configuration). */
+#define LP_COLLECT_OPTIONS_VERSION 1
+
+/**
+ * Options common to all collectors (from the agent's configuration).
+ * Versioned (see common.h): fill it with lp_collect_options_init() first.
+ */
 typedef struct lp_collect_options {
+    unsigned version;             /**< LP_COLLECT_OPTIONS_VERSION (lp_collect_options_init()) */
     const char *proc_root;        /**< NULL = "/proc"; another root for tests */
     const char *cgroup_hierarchy; /**< v1 controller whose paths group processes ("cpu"),
                                        or "unified" for cgroup v2; NULL = auto */
@@ -98,6 +104,13 @@ typedef struct lp_collect_options {
     const char *libvirt_uri;      /**< NULL = "qemu:///system" */
     const char *docker_socket;    /**< NULL = "/run/docker.sock" */
 } lp_collect_options;
+
+/**
+ * Fill o with the defaults (every member NULL or 0) for the given version
+ * (LP_COLLECT_OPTIONS_VERSION).
+ * @return LP_OK; LP_EINVAL for a NULL o or an unknown version (o untouched).
+ */
+LP_EXPORT lp_status lp_collect_options_init(lp_collect_options *o, unsigned version);
 
 /**
  * A collector: a source of per-workload counters.  open() may fail with
@@ -108,7 +121,8 @@ typedef struct lp_collector_ops {
     const char *name; /**< "proc", "libvirt", "docker", "libxl" */
     /**
      * Create the collector's state in *state (set only on success; release it
-     * with close()).  @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO.
+     * with close()).  @return LP_OK, LP_EUNAVAIL, LP_ENOMEM, LP_EIO; LP_EINVAL
+     * for options of an unknown version.
      */
     lp_status (*open)(lp_ctx *ctx, const lp_collect_options *opts, void **state);
     /**

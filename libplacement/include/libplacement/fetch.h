@@ -46,8 +46,11 @@ extern "C" {
 #define LP_FETCH_MAX_TIMEOUT_MS 600000L
 #define LP_FETCH_MAX_PARALLEL 4096u
 
-/** Options of a fetcher.  Initialise with lp_fetch_options_init(). */
+#define LP_FETCH_OPTIONS_VERSION 1
+
+/** Options of a fetcher.  Versioned (see common.h): fill it with lp_fetch_options_init() first. */
 typedef struct lp_fetch_options {
+    unsigned version;        /**< LP_FETCH_OPTIONS_VERSION: set by lp_fetch_options_init() */
     /**
      * URL with "{host}" where the host name goes (every occurrence is
      * replaced), e.g. "http://{host}:9180/v1/snapshot".  http:// or https://
@@ -62,8 +65,12 @@ typedef struct lp_fetch_options {
     unsigned max_parallel;   /**< transfers running at once, 1..LP_FETCH_MAX_PARALLEL (64) */
 } lp_fetch_options;
 
-/** Fill o with the defaults shown above (url_template and token NULL). */
-LP_EXPORT void lp_fetch_options_init(lp_fetch_options *o);
+/**
+ * Fill o with the defaults shown above for the given version
+ * (LP_FETCH_OPTIONS_VERSION); url_template and token NULL.
+ * @return LP_OK; LP_EINVAL for a NULL o or an unknown version (o untouched).
+ */
+LP_EXPORT lp_status lp_fetch_options_init(lp_fetch_options *o, unsigned version);
 
 /** What happened to one host in lp_fetcher_fetch(). */
 typedef struct lp_fetch_result {
@@ -94,8 +101,9 @@ typedef struct lp_fetcher lp_fetcher;
 /**
  * Create a fetcher.  The options are checked and copied.
  * @param out receives the fetcher; free it with lp_fetcher_free().
- * @return LP_OK; LP_EINVAL (NULL argument, missing or bad URL template, an
- *         option out of range: the message names it); LP_ELIMIT (template
+ * @return LP_OK; LP_EINVAL (NULL argument, options of an unknown version,
+ *         missing or bad URL template, an option out of range: the message
+ *         names it); LP_ELIMIT (template
  *         longer than LP_FETCH_MAX_URL); LP_EUNAVAIL (libcurl could not be
  *         initialised); LP_ENOMEM.
  */

@@ -56,11 +56,15 @@ LP_EXPORT const char *lp_runtime_name(lp_runtime r);
  */
 LP_EXPORT lp_status lp_runtime_parse(lp_ctx *ctx, const char *name, lp_runtime *out);
 
+#define LP_WORKLOAD_VERSION 1
+
 /**
  * One workload on a host, as a snapshot reports it.  Numbers that were not
  * measured are negative (-1), except vcpus/threads which are 0 when unknown.
+ * Versioned (see common.h): fill it with lp_workload_init() first.
  */
 typedef struct lp_workload {
+    unsigned version;      /**< LP_WORKLOAD_VERSION: set by lp_workload_init() */
     const char *id;        /**< Nova instance UUID / container id; never NULL */
     lp_runtime runtime;    /**< one bit, or LP_RUNTIME_NONE if unknown */
     double vcpus;          /**< declared vCPUs (0 = unknown) */
@@ -77,11 +81,22 @@ typedef struct lp_workload {
     const char *group;     /**< placement group, or NULL */
 } lp_workload;
 
-/** Fill w with "unknown" values (id "" and group NULL). NULL is a no-op. */
-LP_EXPORT void lp_workload_init(lp_workload *w);
+/**
+ * Fill w with "unknown" values (id "", group NULL) for the given version
+ * (LP_WORKLOAD_VERSION).
+ * @return LP_OK; LP_EINVAL for a NULL w or a version this library does not
+ *         know (w untouched).
+ */
+LP_EXPORT lp_status lp_workload_init(lp_workload *w, unsigned version);
 
-/** A host, as one snapshot (schema libplacement/snapshot/v1) reports it. */
+#define LP_HOST_VERSION 1
+
+/**
+ * A host, as one snapshot (schema libplacement/snapshot/v1) reports it.
+ * Versioned (see common.h): fill it with lp_host_init() first.
+ */
 typedef struct lp_host {
+    unsigned version;      /**< LP_HOST_VERSION: set by lp_host_init() */
     const char *name;      /**< host name (Nova's compute host); never NULL */
     int64_t time;          /**< unix seconds the snapshot was taken (0 = declared, not measured) */
     unsigned sockets;      /**< CPU sockets (>= 1) */
@@ -94,18 +109,23 @@ typedef struct lp_host {
     double load_util;      /**< CPUs busy, -1 unknown */
     double load_iowait;    /**< fraction, -1 unknown */
     double load_steal;     /**< fraction, -1 unknown */
-    const lp_workload *workloads; /**< n_workloads entries; owned by whoever filled the
-                                       struct (the cluster, for lp_cluster_get_host()) */
+    const lp_workload *workloads; /**< n_workloads entries of the host's version; owned by
+                                       whoever filled the struct (the cluster, for
+                                       lp_cluster_get_host()) */
     size_t n_workloads;
 } lp_host;
 
-/** Fill h with defaults: name "", 1 socket/core/thread, no runtimes, no workloads,
- *  unknown load. NULL is a no-op. */
-LP_EXPORT void lp_host_init(lp_host *h);
+/**
+ * Fill h with defaults for the given version (LP_HOST_VERSION): name "",
+ * 1 socket/core/thread, no runtimes, no workloads, unknown load.
+ * @return LP_OK; LP_EINVAL for a NULL h or an unknown version (h untouched).
+ */
+LP_EXPORT lp_status lp_host_init(lp_host *h, unsigned version);
 
 /**
- * Check a host for consistency (threads >= cores >= sockets >= 1, finite
- * non-negative numbers, known runtimes, ...).
+ * Check a host for consistency (a known version, its workloads of the same
+ * version, threads >= cores >= sockets >= 1, finite non-negative numbers,
+ * known runtimes, ...).
  * @return LP_OK, or LP_EINVAL (also for a NULL h) with a message naming the
  *         host and the field in ctx (ctx may be NULL).
  */

@@ -20,8 +20,14 @@
 extern "C" {
 #endif
 
-/** What a workload asks for (one entry of a request file). */
+#define LP_REQUEST_VERSION 1
+
+/**
+ * What a workload asks for (one entry of a request file).  Versioned (see
+ * common.h): fill it with lp_request_init() first.
+ */
 typedef struct lp_request {
+    unsigned version;      /**< LP_REQUEST_VERSION: set by lp_request_init() */
     const char *id;        /**< name used in output; never NULL */
     unsigned count;        /**< instances (>= 1) */
     double vcpus;          /**< vCPUs per instance (> 0) */
@@ -32,12 +38,18 @@ typedef struct lp_request {
     lp_runtime runtime;    /**< one runtime bit, or LP_RUNTIME_AUTO */
     unsigned allowed_runtimes; /**< runtimes the image supports (LP_RUNTIME_ALL) */
     const char *group;     /**< placement group or NULL */
-    lp_workload metrics;   /**< measured behaviour for LP_CLASS_AUTO (may be all unknown) */
+    const lp_workload *metrics; /**< measured behaviour for LP_CLASS_AUTO, or NULL when
+                                     nothing was measured (a pointer, so that lp_request
+                                     and lp_workload can each grow by appending) */
 } lp_request;
 
-/** Fill r with defaults: id "", count 1, 1 vcpu, class auto, unknown demand, runtime
- *  auto, all runtimes, no group, unknown metrics. NULL is a no-op. */
-LP_EXPORT void lp_request_init(lp_request *r);
+/**
+ * Fill r with defaults for the given version (LP_REQUEST_VERSION): id "",
+ * count 1, 1 vcpu, class auto, unknown demand, runtime auto, all runtimes,
+ * no group, no metrics.
+ * @return LP_OK; LP_EINVAL for a NULL r or an unknown version (r untouched).
+ */
+LP_EXPORT lp_status lp_request_init(lp_request *r, unsigned version);
 
 /** A list of requests, in the order they were added; only appended to. */
 typedef struct lp_requests lp_requests;
@@ -50,7 +62,7 @@ LP_EXPORT lp_status lp_requests_new(lp_ctx *ctx, lp_requests **out);
 /** Free a request list and the copies it holds. NULL is allowed. */
 LP_EXPORT void lp_requests_free(lp_requests *rs);
 /**
- * Append a deep copy of r (id, group and metrics' strings are copied).
+ * Append a deep copy of r (its strings and metrics are copied).
  * @return LP_OK; LP_EINVAL if rs or r is NULL or r is invalid (message names
  *         the request and the field); LP_ENOMEM.  rs is unchanged on failure.
  *         Ids need not be unique here (the request-file parser checks that).

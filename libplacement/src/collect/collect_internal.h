@@ -63,6 +63,13 @@ int lp_cgroup_of_pid(const lp_cgroup_fs *fs, const char *proc_root, int pid, cha
 /* Parse "key value" lines: the value after key (at line start) as int64, or -1. */
 int64_t lp_kv_int(const char *text, const char *key);
 
+/* The version of a struct the caller filled (type names it, where prefixes
+ * the message): 1..current is known.  @return LP_OK, or LP_EINVAL. */
+lp_status lp_collect_version_check(lp_ctx *ctx, const char *where, const char *type,
+                                   unsigned version, unsigned current);
+/* The version of the options a collector's open() got (NULL: the defaults). */
+lp_status lp_collect_options_check(lp_ctx *ctx, const char *collector, const lp_collect_options *o);
+
 /* Collector ops tables. */
 extern const lp_collector_ops lp_collector_proc;
 extern const lp_collector_ops lp_collector_libvirt;

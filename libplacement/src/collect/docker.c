@@ -129,6 +129,8 @@ static lp_status dk_load(lp_ctx *ctx, dk_state *s)
 
 static lp_status dk_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
+    if (lp_collect_options_check(ctx, "docker", cfg) != LP_OK)
+        return LP_EINVAL;
     dk_state *s = calloc(1, sizeof *s);
     if (!s)
         return lp_ctx_set_error(ctx, LP_ENOMEM, "docker collector: out of memory");

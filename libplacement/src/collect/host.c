@@ -85,6 +85,10 @@ lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, s
 {
     if (!name_buf || !len || !h)
         return lp_ctx_set_error(ctx, LP_EINVAL, "lp_host_describe: NULL argument");
+    lp_status vst = lp_collect_version_check(ctx, "lp_host_describe", "lp_host", h->version,
+                                             LP_HOST_VERSION);
+    if (vst != LP_OK)
+        return vst;
     if (host_name)
         snprintf(name_buf, len, "%s", host_name);
     else if (gethostname(name_buf, len) < 0)

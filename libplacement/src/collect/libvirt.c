@@ -78,6 +78,8 @@ static lp_status lv_connect(lp_ctx *ctx, lv_state *s)
 
 static lp_status lv_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
+    if (lp_collect_options_check(ctx, "libvirt", cfg) != LP_OK)
+        return LP_EINVAL;
     lv_state *s = calloc(1, sizeof *s);
     if (!s)
         return lp_ctx_set_error(ctx, LP_ENOMEM, "libvirt collector: out of memory");

@@ -86,6 +86,8 @@ static lp_status xl_load(lp_ctx *ctx, xl_state *s)
 
 static lp_status xl_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
+    if (lp_collect_options_check(ctx, "libxl", cfg) != LP_OK)
+        return LP_EINVAL;
     char path[300];
     snprintf(path, sizeof path, "%s/xen", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
     if (access(path, F_OK) != 0)

@@ -740,6 +740,8 @@ static void proc_close(void *state)
 
 static lp_status proc_open(lp_ctx *ctx, const lp_collect_options *cfg, void **state)
 {
+    if (lp_collect_options_check(ctx, "proc", cfg) != LP_OK)
+        return LP_EINVAL;
     proc_state *s = calloc(1, sizeof *s);
     if (!s)
         return lp_ctx_set_error(ctx, LP_ENOMEM, "proc collector: out of memory");

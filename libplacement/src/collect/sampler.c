@@ -45,6 +45,35 @@ void lp_sample_clear(lp_sample *s)
     s->n = s->cap = 0;
 }
 
+lp_status lp_collect_options_init(lp_collect_options *o, unsigned version)
+{
+    if (!o || version < 1 || version > LP_COLLECT_OPTIONS_VERSION)
+        return LP_EINVAL;
+    *o = (lp_collect_options){.version = version};
+    return LP_OK;
+}
+
+lp_status lp_collect_version_check(lp_ctx *ctx, const char *where, const char *type,
+                                   unsigned version, unsigned current)
+{
+    if (version > current)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "%s: %s version %u is newer than this library (%u)",
+                                where, type, version, current);
+    if (version < 1)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "%s: %s version 0 is not valid: initialise it "
+                                "with %s_init()", where, type, type);
+    return LP_OK;
+}
+
+lp_status lp_collect_options_check(lp_ctx *ctx, const char *collector, const lp_collect_options *o)
+{
+    char where[64];
+    snprintf(where, sizeof where, "%s collector", collector);
+    return o ? lp_collect_version_check(ctx, where, "lp_collect_options", o->version,
+                                        LP_COLLECT_OPTIONS_VERSION)
+             : LP_OK;
+}
+
 static const lp_collector_ops *const builtin[] = {
     &lp_collector_proc,
 #ifdef LP_HAVE_LIBVIRT
@@ -163,7 +192,7 @@ static double frac(double r) { return r < 0 ? -1 : r; }
 static void workload_rates(lp_ctx *ctx, const lp_counters *c, const lp_counters *p, double secs,
                            lp_workload *w, lp_workload_extra *x)
 {
-    lp_workload_init(w);
+    lp_workload_init(w, LP_WORKLOAD_VERSION);
     w->id = c->id;
     w->runtime = c->runtime;
     w->vcpus = c->vcpus;
@@ -296,6 +325,10 @@ lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
 {
     if (!s || !h)
         return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_fill_host: NULL argument");
+    lp_status vst = lp_collect_version_check(ctx, "lp_sampler_fill_host", "lp_host", h->version,
+                                             LP_HOST_VERSION);
+    if (vst != LP_OK)
+        return vst;
     h->load_demand = s->load_demand;
     h->load_util = s->load_util;
     h->load_iowait = s->load_iowait;

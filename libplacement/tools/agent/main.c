@@ -307,11 +307,12 @@ int main(int argc, char **argv)
         free(a);
         return 1;
     }
+    lp_collect_options_init(&a->ccfg, LP_COLLECT_OPTIONS_VERSION);
     a->ccfg.cgroup_hierarchy = a->cfg.cgroup_hierarchy[0] ? a->cfg.cgroup_hierarchy : NULL;
     a->ccfg.include_root_cgroup = a->cfg.include_root_cgroup;
     a->ccfg.libvirt_uri = a->cfg.libvirt_uri[0] ? a->cfg.libvirt_uri : NULL;
     a->ccfg.docker_socket = a->cfg.docker_socket[0] ? a->cfg.docker_socket : NULL;
-    lp_host_init(&a->host);
+    lp_host_init(&a->host, LP_HOST_VERSION);
     if (lp_host_describe(a->ctx, a->cfg.host_name[0] ? a->cfg.host_name : NULL, a->host_name,
                          sizeof a->host_name, &a->host) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "host: %s", lp_ctx_last_error(a->ctx));
