@@ -272,6 +272,8 @@ static const field request_fields[] = {
     {"runtime", K_RUNTIME, R(runtime), F_AUTO, 0, 0},
     {"allowed_runtimes", K_MASK, R(allowed_runtimes), 0, 0, 0},
     {"group", K_STR_NONE, R(group), 0, 0, 1},
+    {"image", K_STR_NONE, R(image), 0, 0, 4},
+    {"flavor", K_STR_NONE, R(flavor), 0, 0, 5},
     {"metrics", K_METRICS, R(metrics), 0, 0, 2}, /* its strings use refs 2 and 3 */
 };
 #undef R

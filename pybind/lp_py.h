@@ -78,7 +78,7 @@ const char *lp_py_utf8(PyObject *o, const char *what);
 typedef struct lp_py_request {
     lp_request r;       /* first: the converter finds metrics from &r */
     lp_workload metrics; /* what r.metrics points to when the dict has metrics */
-    PyObject *refs[4]; /* id, group, metrics id, metrics group */
+    PyObject *refs[6]; /* id, group, metrics id, metrics group, image, flavor */
 } lp_py_request;
 
 /* Convert a request dict (keys per docs/python.md).  Unknown key -> ValueError

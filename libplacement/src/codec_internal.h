@@ -18,7 +18,6 @@
 typedef enum lp_fkind {
     LP_F_STRING,   /* const char *; non-empty, no NUL, <= LP_JSON_MAX_NAME bytes */
     LP_F_UINT,     /* unsigned from a JSON integer */
-    LP_F_INT64,    /* int64_t from a JSON integer */
     LP_F_NUMBER,   /* double from a JSON integer or number; finite */
     LP_F_CLASS,    /* lp_class from its name */
     LP_F_RUNTIME,  /* lp_runtime from one name */
@@ -30,7 +29,8 @@ enum {
     LP_FF_REQUIRED = 1u << 0,  /* must be present (not null) */
     LP_FF_MIN_OPEN = 1u << 1,  /* the minimum itself is not allowed (> min) */
     LP_FF_AUTO = 1u << 2,      /* class/runtime: "auto" is allowed */
-    LP_FF_NONEMPTY = 1u << 3   /* runtimes list: at least one name */
+    LP_FF_NONEMPTY = 1u << 3,  /* runtimes list: at least one name */
+    LP_FF_MILLIS = 1u << 4     /* number (unix seconds): written with millisecond precision */
 };
 
 typedef struct lp_fieldset lp_fieldset;

@@ -40,7 +40,7 @@ static const lp_fieldset load_set = {load_fields, sizeof load_fields / sizeof lo
 
 static const lp_field host_fields[] = {
     {"host", LP_F_STRING, H(name), 0, 0, LP_FF_REQUIRED, NULL},
-    {"time", LP_F_INT64, H(time), 0, LP_JSON_MAX_TIME, 0, NULL},
+    {"time", LP_F_NUMBER, H(time), 0, LP_JSON_MAX_TIME, LP_FF_MILLIS, NULL},
     {"cpu", LP_F_OBJECT, 0, 0, 0, LP_FF_REQUIRED, &cpu_set},
     {"memory_mb", LP_F_NUMBER, H(memory_mb), 0, NUM_MAX, 0, NULL},
     {"memory_used_mb", LP_F_NUMBER, H(memory_used_mb), 0, NUM_MAX, 0, NULL},
@@ -67,6 +67,9 @@ static const lp_field workload_fields[] = {
     {"class", LP_F_CLASS, W(klass), 0, 0, 0, NULL},
     {"confidence", LP_F_NUMBER, W(confidence), 0, 1, 0, NULL},
     {"group", LP_F_STRING, W(group), 0, 0, 0, NULL},
+    {"image", LP_F_STRING, W(image), 0, 0, 0, NULL},
+    {"flavor", LP_F_STRING, W(flavor), 0, 0, 0, NULL},
+    {"class_since", LP_F_NUMBER, W(class_since), 0, LP_JSON_MAX_TIME, LP_FF_MILLIS, NULL},
 };
 const lp_fieldset lp_codec_workload_fields = {workload_fields,
                                               sizeof workload_fields / sizeof workload_fields[0]};
@@ -83,6 +86,8 @@ static const lp_field request_fields[] = {
     {"runtime", LP_F_RUNTIME, R(runtime), 0, 0, LP_FF_AUTO, NULL},
     {"runtimes", LP_F_RUNTIMES, R(allowed_runtimes), 0, 0, LP_FF_NONEMPTY, NULL},
     {"group", LP_F_STRING, R(group), 0, 0, 0, NULL},
+    {"image", LP_F_STRING, R(image), 0, 0, 0, NULL},
+    {"flavor", LP_F_STRING, R(flavor), 0, 0, 0, NULL},
 };
 const lp_fieldset lp_codec_request_fields = {request_fields,
                                              sizeof request_fields / sizeof request_fields[0]};
@@ -345,8 +350,7 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
     switch (f->kind) {
     case LP_F_STRING:
         return parse_string(pc, path, f->name, v, (const char **)p);
-    case LP_F_UINT:
-    case LP_F_INT64: {
+    case LP_F_UINT: {
         /* json-c saturates integers beyond int64 range, which the ranges then reject */
         if (!json_object_is_type(v, json_type_int))
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s (got %s)",
@@ -355,10 +359,7 @@ static lp_status parse_value(const pctx *pc, const lp_field *f, json_object *v, 
         if (!lp_field_in_range(f, (double)i))
             return fail_at(pc, LP_EPARSE, path, f->name, "must be %s (got %s)",
                            expect_text(f, expect, sizeof expect), describe(v, got, sizeof got));
-        if (f->kind == LP_F_UINT)
-            *(unsigned *)p = (unsigned)i;
-        else
-            *(int64_t *)p = i;
+        *(unsigned *)p = (unsigned)i;
         return LP_OK;
     }
     case LP_F_NUMBER: {

@@ -227,6 +227,8 @@ static int write_fields(jw *w, const lp_fieldset *set, const char *base, const c
                 return bad(w, where, f->name, "is missing");
             if (!s || (!req && *(const char *const *)d && strcmp(s, *(const char *const *)d) == 0))
                 continue;
+            if (!s[0])
+                return bad(w, where, f->name, "is empty (leave it NULL when unknown)");
             if (strlen(s) > LP_JSON_MAX_NAME)
                 return bad(w, where, f->name, "is longer than 255 bytes");
             jw_key(w, f->name);
@@ -241,14 +243,6 @@ static int write_fields(jw *w, const lp_fieldset *set, const char *base, const c
             jw_key(w, f->name);
             jw_int(w, *(const unsigned *)p);
             break;
-        case LP_F_INT64:
-            if (!req && *(const int64_t *)p == *(const int64_t *)d)
-                continue;
-            if (!lp_field_in_range(f, (double)*(const int64_t *)p))
-                return bad(w, where, f->name, "is out of range");
-            jw_key(w, f->name);
-            jw_int(w, *(const int64_t *)p);
-            break;
         case LP_F_NUMBER: {
             double x = *(const double *)p, dx = *(const double *)d;
             if (!isfinite(x))
@@ -258,7 +252,8 @@ static int write_fields(jw *w, const lp_fieldset *set, const char *base, const c
             if (!lp_field_in_range(f, x))
                 return bad(w, where, f->name, "is out of range");
             jw_key(w, f->name);
-            jw_number(w, x);
+            /* ranges of times end on a whole second: rounding stays within */
+            jw_number(w, (f->flags & LP_FF_MILLIS) ? round(x * 1000) / 1000 : x);
             break;
         }
         case LP_F_CLASS:

@@ -144,7 +144,8 @@ lp_status lp_workload_check(lp_ctx *ctx, const lp_workload *w, const char *where
         (st = check_opt(ctx, where, "wait_ratio", w->wait_ratio)) ||
         (st = check_opt_fraction(ctx, where, "iowait", w->iowait)) ||
         (st = check_opt(ctx, where, "net_bps", w->net_bps)) ||
-        (st = check_opt(ctx, where, "disk_bps", w->disk_bps)))
+        (st = check_opt(ctx, where, "disk_bps", w->disk_bps)) ||
+        (st = check_nonneg(ctx, where, "class_since", w->class_since)))
         return st;
     if (!isfinite(w->confidence) || w->confidence < 0 || w->confidence > 1)
         return lp_fail(ctx, LP_EINVAL, "%s: confidence (%g) must be in [0, 1]", where, w->confidence);
@@ -162,8 +163,8 @@ lp_status lp_host_validate(lp_ctx *ctx, const lp_host *h)
     if (!h->name || !h->name[0])
         return lp_fail(ctx, LP_EINVAL, "host: name must be a non-empty string");
     snprintf(where, sizeof where, "host '%.100s'", h->name);
-    if (h->time < 0)
-        return lp_fail(ctx, LP_EINVAL, "%s: time (%lld) must be >= 0", where, (long long)h->time);
+    if ((st = check_nonneg(ctx, where, "time", h->time)))
+        return st;
     if (h->sockets < 1)
         return lp_fail(ctx, LP_EINVAL, "%s: sockets (%u) must be >= 1", where, h->sockets);
     if (h->threads < 1)
@@ -235,6 +236,8 @@ static void host_release(lp_host *h)
     for (size_t i = 0; ws && i < h->n_workloads; i++) {
         free((char *)ws[i].id);
         free((char *)ws[i].group);
+        free((char *)ws[i].image);
+        free((char *)ws[i].flavor);
     }
     free(ws);
     free((char *)h->name);
@@ -257,14 +260,16 @@ static int host_copy(lp_host *h, const lp_host *src)
             goto fail;
         h->workloads = ws;
         for (size_t i = 0; i < src->n_workloads; i++) {
-            ws[i] = src->workloads[i];
+            const lp_workload *w = &src->workloads[i];
+            ws[i] = *w;
             ws[i].version = LP_WORKLOAD_VERSION;
-            ws[i].group = NULL;
-            ws[i].id = lp_strdup(src->workloads[i].id);
+            ws[i].id = lp_strdup(w->id);
+            ws[i].group = lp_strdup(w->group);
+            ws[i].image = lp_strdup(w->image);
+            ws[i].flavor = lp_strdup(w->flavor);
             h->n_workloads = i + 1; /* so that host_release frees what was copied */
-            if (!ws[i].id)
-                goto fail;
-            if (src->workloads[i].group && !(ws[i].group = lp_strdup(src->workloads[i].group)))
+            if (!ws[i].id || (w->group && !ws[i].group) || (w->image && !ws[i].image) ||
+                (w->flavor && !ws[i].flavor))
                 goto fail;
         }
     }

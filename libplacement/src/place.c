@@ -99,8 +99,12 @@ static void request_free(lp_request *r)
     held_request *h = (held_request *)r;
     free((char *)r->id);
     free((char *)r->group);
+    free((char *)r->image);
+    free((char *)r->flavor);
     free((char *)h->metrics.id);
     free((char *)h->metrics.group);
+    free((char *)h->metrics.image);
+    free((char *)h->metrics.flavor);
     free(h);
 }
 
@@ -114,15 +118,22 @@ static lp_request *request_copy(const lp_request *src)
     r->version = LP_REQUEST_VERSION;
     r->id = lp_strdup(src->id);
     r->group = lp_strdup(src->group);
+    r->image = lp_strdup(src->image);
+    r->flavor = lp_strdup(src->flavor);
     r->metrics = NULL;
-    int ok = r->id && (!src->group || r->group);
+    int ok = r->id && (!src->group || r->group) && (!src->image || r->image) &&
+             (!src->flavor || r->flavor);
     if (ok && src->metrics) {
-        h->metrics = *src->metrics;
+        const lp_workload *m = src->metrics;
+        h->metrics = *m;
         h->metrics.version = LP_WORKLOAD_VERSION;
-        h->metrics.id = lp_strdup(src->metrics->id);
-        h->metrics.group = lp_strdup(src->metrics->group);
+        h->metrics.id = lp_strdup(m->id);
+        h->metrics.group = lp_strdup(m->group);
+        h->metrics.image = lp_strdup(m->image);
+        h->metrics.flavor = lp_strdup(m->flavor);
         r->metrics = &h->metrics;
-        ok = h->metrics.id && (!src->metrics->group || h->metrics.group);
+        ok = h->metrics.id && (!m->group || h->metrics.group) && (!m->image || h->metrics.image) &&
+             (!m->flavor || h->metrics.flavor);
     }
     if (!ok) {
         request_free(r);

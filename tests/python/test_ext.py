@@ -458,7 +458,12 @@ class TestCluster:
         assert rs == [{'id': 'spark-pi', 'count': 16, 'vcpus': 2.0, 'memory_mb': 2048.0,
                        'workload': 'cpu', 'parallelism': 2.0, 'demand': -1.0,
                        'runtime': 'auto', 'allowed_runtimes': 7, 'group': 'spark-pi',
-                       'metrics': {}}]
+                       'image': None, 'flavor': None, 'metrics': {}}]
+        # what an instance was started from rides along (classes learned per image)
+        started = lp.parse_requests('{"requests": [{"id": "web", "image": "tomcat:9",'
+                                    ' "flavor": "m1.small"}]}')[0]
+        assert (started['image'], started['flavor']) == ('tomcat:9', 'm1.small')
+        assert ctx.resolve(started) == ('unknown', 1.0)
         auto = lp.parse_requests(example('requests-auto.json').encode())
         assert auto[0]['metrics']['util'] == 1.9 and auto[0]['workload'] == 'auto'
         assert [ctx.resolve(r)[0] for r in auto] == ['cpu', 'net']  # dicts round-trip

@@ -10,6 +10,16 @@
 /* A valid host body to splice into cluster files: {"host": NAME, HOST_REST} */
 #define HOST_REST "\"cpu\": {\"sockets\": 1, \"cores\": 4, \"threads\": 8}, \"memory_mb\": 16384"
 
+/* Two optional strings are equal: both NULL, or the same text. */
+static void optional_string_equal(const char *a, const char *b)
+{
+    if (a || b) {
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+    }
+}
+
 static void workload_equal(const lp_workload *a, const lp_workload *b)
 {
     assert_string_equal(a->id, b->id);
@@ -19,17 +29,16 @@ static void workload_equal(const lp_workload *a, const lp_workload *b)
     assert_true(a->iowait == b->iowait && a->net_bps == b->net_bps && a->disk_bps == b->disk_bps);
     assert_int_equal(a->klass, b->klass);
     assert_true(a->confidence == b->confidence);
-    if (a->group || b->group) {
-        assert_non_null(a->group);
-        assert_non_null(b->group);
-        assert_string_equal(a->group, b->group);
-    }
+    optional_string_equal(a->group, b->group);
+    optional_string_equal(a->image, b->image);
+    optional_string_equal(a->flavor, b->flavor);
+    assert_true(a->class_since == b->class_since);
 }
 
 static void host_equal(const lp_host *a, const lp_host *b)
 {
     assert_string_equal(a->name, b->name);
-    assert_int_equal(a->time, b->time);
+    assert_true(a->time == b->time);
     assert_int_equal(a->sockets, b->sockets);
     assert_int_equal(a->cores, b->cores);
     assert_int_equal(a->threads, b->threads);
@@ -46,7 +55,7 @@ static void host_equal(const lp_host *a, const lp_host *b)
 static lp_host full_host(lp_workload ws[2])
 {
     lp_host h = tu_host("node-1.example.org");
-    h.time = 1795680000;
+    h.time = 1795680000.25; /* whole milliseconds: written exactly */
     h.sockets = 2;
     h.cores = 8;
     h.threads = 16;
@@ -72,6 +81,9 @@ static lp_host full_host(lp_workload ws[2])
     ws[0].klass = LP_CLASS_CPU;
     ws[0].confidence = 0.875;
     ws[0].group = "spark \"pi\" / \u00e9";
+    ws[0].image = "5c1a0e4e-6b83-4c1f-9a43-4a1d7f0b2e77";
+    ws[0].flavor = "m1.large";
+    ws[0].class_since = 1795679400.5;
     lp_workload_init(&ws[1], LP_WORKLOAD_VERSION); /* everything unknown */
     ws[1].id = "container\t\x01\\\"id\"/\x7f"; /* escapes must round-trip */
     h.workloads = ws;
@@ -98,6 +110,44 @@ static void test_snapshot_round_trip(void **state)
         lp_cluster_free(c);
         lp_free(text);
     }
+}
+
+/* Times are unix seconds, fractional on input, written to the millisecond. */
+static void test_times_have_millisecond_precision(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_workload w;
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
+    w.id = "vm-1";
+    w.class_since = 1795679999.0004; /* below a millisecond: dropped */
+    lp_host h = tu_host("a");
+    h.time = 1795680000.123456;
+    h.workloads = &w;
+    h.n_workloads = 1;
+    char *text = NULL;
+    size_t len = 0;
+    TU_OK(ctx, lp_host_write_json(ctx, &h, 0, &text, &len));
+    assert_non_null(strstr(text, "\"time\":1795680000.123,"));
+    assert_non_null(strstr(text, "\"class_since\":1795679999.0}"));
+    lp_cluster *c = tu_testbed(ctx, 0);
+    TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, text, len, "t.json", 0));
+    TU_NEAR(lp_cluster_get_host(c, 0)->time, 1795680000.123, 1e-9);
+    TU_NEAR(lp_cluster_get_host(c, 0)->workloads[0].class_since, 1795679999, 0);
+    lp_free(text);
+    /* whole seconds, as older agents send them, and fractions are read as they are */
+    const char *in = "{" SCHEMA ", \"host\": \"b\", \"time\": 1795680001, \"cpu\": {\"threads\": 4},"
+                     " \"workloads\": [{\"id\": \"w\", \"class_since\": 17.0625}]}";
+    TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, in, strlen(in), "t.json", 0));
+    TU_NEAR(lp_cluster_get_host(c, 1)->time, 1795680001, 0);
+    TU_NEAR(lp_cluster_get_host(c, 1)->workloads[0].class_since, 17.0625, 0);
+    /* a host whose time is unknown (0, declared) writes none */
+    h.time = 0;
+    TU_OK(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL));
+    assert_null(strstr(text, "\"time\""));
+    lp_free(text);
+    h.time = NAN;
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL, "time");
+    lp_cluster_free(c);
 }
 
 static void test_unknown_metrics_are_omitted(void **state)
@@ -180,6 +230,17 @@ static void test_write_rejects_unwritable(void **state)
     TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL,
              ": host is longer than 255 bytes");
     assert_null(text);
+    /* an empty string is not written: the reader refuses "" (unknown is NULL) */
+    lp_workload w;
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
+    w.id = "w";
+    w.image = "";
+    h = tu_host("a");
+    h.workloads = &w;
+    h.n_workloads = 1;
+    TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0, &text, NULL), LP_EINVAL,
+             "host 'a': workloads[0].image is empty");
+    assert_null(text);
     h = tu_host("a");
     TU_FAILS(ctx, lp_host_write_json(ctx, &h, 0x10, &text, NULL), LP_EINVAL,
              "lp_host_write_json: unknown flags 0x10");
@@ -245,7 +306,7 @@ static void test_cluster_values(void **state)
     TU_OK(ctx, lp_cluster_parse(ctx, c, in, strlen(in), "c.json", 0));
     assert_int_equal(lp_cluster_size(c), 2);
     const lp_host *a = lp_cluster_get_host(c, 0), *b = lp_cluster_get_host(c, 1);
-    assert_int_equal(a->time, 12);
+    assert_true(a->time == 12);
     assert_int_equal(a->runtimes, LP_RUNTIME_UNIKERNEL | LP_RUNTIME_CONTAINER);
     assert_true(a->load_demand == 7.5 && a->load_iowait == 1 && a->load_util == -1);
     assert_int_equal(b->threads, 2);
@@ -263,7 +324,8 @@ static void test_requests(void **state)
     const char *in =
         "{\"requests\": [{\"id\": \"web\", \"count\": 6, \"vcpus\": 2, \"memory_mb\": 2048.5,"
         " \"class\": \"net\", \"parallelism\": 4, \"demand\": 0.5, \"runtime\": \"container\","
-        " \"runtimes\": [\"container\", \"vm\"], \"group\": \"g\"},"
+        " \"runtimes\": [\"container\", \"vm\"], \"group\": \"g\", \"image\": \"tomcat:9\","
+        " \"flavor\": \"m1.small\"},"
         " {\"id\": \"auto\", \"metrics\": {\"util\": 1.9, \"net_bps\": 5000, \"threads\": 2}},"
         " {\"id\": \"minimal\"}]}";
     lp_requests *rs = NULL;
@@ -278,7 +340,11 @@ static void test_requests(void **state)
     assert_int_equal(r->runtime, LP_RUNTIME_CONTAINER);
     assert_int_equal(r->allowed_runtimes, LP_RUNTIME_CONTAINER | LP_RUNTIME_VM);
     assert_string_equal(r->group, "g");
+    assert_string_equal(r->image, "tomcat:9");
+    assert_string_equal(r->flavor, "m1.small");
     r = lp_requests_get(rs, 1);
+    assert_null(r->image);
+    assert_null(r->flavor);
     assert_int_equal(r->klass, LP_CLASS_AUTO);
     assert_non_null(r->metrics);
     assert_true(r->metrics->util == 1.9 && r->metrics->net_bps == 5000 && r->metrics->threads == 2);
@@ -363,9 +429,11 @@ static const bad_case bad_cases[] = {
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"sockets\": 2, \"threads\": 4}}]}",
      LP_EPARSE, "hosts[0].cpu.sockets: must be <= cpu.cores (got 2 > 1)"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"time\": -1}]}", LP_EPARSE,
-     "hosts[0].time: must be an integer in [0,"},
-    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": 1.5}]}", LP_EPARSE,
-     "hosts[0].time: must be an integer"},
+     "hosts[0].time: must be a number in [0, 253402300799] (got -1)"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": 1e12}]}", LP_EPARSE,
+     "hosts[0].time: must be a number in [0, 253402300799]"},
+    {CLUSTER, "{\"hosts\": [" H1 ", \"time\": \"now\"}]}", LP_EPARSE,
+     "hosts[0].time: must be a number in [0, 253402300799] (got \"now\")"},
     {CLUSTER, "{\"hosts\": [" H1 ", \"memory_used_mb\": -1}]}", LP_EPARSE,
      "hosts[0].memory_used_mb: must be a number >= 0 (got -1)"},
     {CLUSTER, "{\"hosts\": [{\"host\": \"a\", \"cpu\": {\"threads\": 1}, \"memory_mb\": NaN}]}",
@@ -460,6 +528,13 @@ static const bad_case bad_cases[] = {
     {REQUESTS, "{\"requests\": [{\"count\": 1}]}", LP_EPARSE, "requests[0].id: missing"},
     {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"group\": \"\"}]}", LP_EPARSE,
      "requests[0].group: must not be empty"},
+    {REQUESTS, "{\"requests\": [{\"id\": \"x\", \"image\": 7}]}", LP_EPARSE,
+     "requests[0].image: must be a string (got 7)"},
+    {SNAPSHOT, "{" SCHEMA ", \"host\": \"a\", \"cpu\": {\"threads\": 1}, \"workloads\": [{\"id\": \"w\","
+               " \"class_since\": -1}]}", LP_EPARSE,
+     "workloads[0].class_since: must be a number in [0, 253402300799] (got -1)"},
+    {SNAPSHOT, "{" SCHEMA ", \"host\": \"a\", \"cpu\": {\"threads\": 1}, \"workloads\": [{\"id\": \"w\","
+               " \"flavor\": \"\"}]}", LP_EPARSE, "workloads[0].flavor: must not be empty"},
     {REQUESTS, "{\"requests\": 1}", LP_EPARSE, "requests: must be a list (got 1)"},
     {REQUESTS, "{\"requests\": [], \"hosts\": []}", LP_EPARSE,
      "unknown field \"hosts\" (known fields: requests)"},
@@ -773,6 +848,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_snapshot_round_trip, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_times_have_millisecond_precision, tu_ctx_setup,
+                                        tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_metrics_are_omitted, tu_ctx_setup,
                                         tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_pretty_layout, tu_ctx_setup, tu_ctx_teardown),

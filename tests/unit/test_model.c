@@ -145,7 +145,9 @@ static void host_validation_names_the_field(void **state)
     TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "runtimes has unknown bits 0x8");
     h = tu_host("h1");
     h.time = -3;
-    TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "time (-3)");
+    TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "host 'h1': time (-3) must be a finite number >= 0");
+    h.time = NAN;
+    TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "time (nan)");
     h = tu_host(NULL);
     TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "name");
     h = tu_host("");
@@ -183,6 +185,9 @@ static void workload_validation_names_host_index_and_field(void **state)
     w[1].confidence = 1.5;
     TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "confidence (1.5)");
     w[1].confidence = 1;
+    w[1].class_since = -5;
+    TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "workloads[1] ('bad'): class_since (-5)");
+    w[1].class_since = 0;
     w[1].id = NULL;
     TU_FAILS(ctx, lp_host_validate(ctx, &h), LP_EINVAL, "id is NULL");
 }
@@ -192,17 +197,21 @@ static void cluster_copies_hosts_deeply(void **state)
     lp_ctx *ctx = *state;
     lp_cluster *c = NULL;
     TU_OK(ctx, lp_cluster_new(ctx, &c));
-    char name[] = "node-1", wid[] = "uuid-1", grp[] = "web";
+    char name[] = "node-1", wid[] = "uuid-1", grp[] = "web", img[] = "img-1", flv[] = "m1.small";
     lp_workload w;
     lp_workload_init(&w, LP_WORKLOAD_VERSION);
     w.id = wid;
     w.group = grp;
+    w.image = img;
+    w.flavor = flv;
+    w.class_since = 1795679000.5;
     w.demand = 0.5;
     lp_host h = tu_host(name);
+    h.time = 1795680000.75;
     h.workloads = &w;
     h.n_workloads = 1;
     TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
-    name[0] = wid[0] = grp[0] = 'X';
+    name[0] = wid[0] = grp[0] = img[0] = flv[0] = 'X';
     w.demand = 9;
     const lp_host *got = lp_cluster_get_host(c, 0);
     assert_non_null(got);
@@ -210,6 +219,10 @@ static void cluster_copies_hosts_deeply(void **state)
     assert_int_equal(got->n_workloads, 1);
     assert_string_equal(got->workloads[0].id, "uuid-1");
     assert_string_equal(got->workloads[0].group, "web");
+    assert_string_equal(got->workloads[0].image, "img-1");
+    assert_string_equal(got->workloads[0].flavor, "m1.small");
+    TU_NEAR(got->workloads[0].class_since, 1795679000.5, 0);
+    TU_NEAR(got->time, 1795680000.75, 0);
     TU_NEAR(got->workloads[0].demand, 0.5, 0);
     assert_int_equal(got->threads, 8);
     assert_int_equal(tu_find(c, "node-1"), 0);

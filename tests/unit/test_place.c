@@ -524,15 +524,20 @@ static void request_lists_copy_and_stay_unchanged_on_failure(void **state)
     m.id = mid;
     m.group = mgroup;
     m.util = 1.5;
+    char image[] = "spark-3.5", flavor[] = "c2.large";
     r.id = id;
     r.group = group;
+    r.image = image;
+    r.flavor = flavor;
     r.metrics = &m;
     TU_OK(ctx, lp_requests_add(ctx, rs, &r));
-    id[0] = group[0] = mid[0] = mgroup[0] = 'X'; /* the list holds its own copies */
+    id[0] = group[0] = mid[0] = mgroup[0] = image[0] = flavor[0] = 'X'; /* the list holds copies */
     m.util = 7;
     const lp_request *got = lp_requests_get(rs, 0);
     assert_string_equal(got->id, "job");
     assert_string_equal(got->group, "grp");
+    assert_string_equal(got->image, "spark-3.5");
+    assert_string_equal(got->flavor, "c2.large");
     assert_ptr_not_equal(got->metrics, &m);
     assert_string_equal(got->metrics->id, "m1");
     assert_string_equal(got->metrics->group, "mg");

@@ -79,10 +79,14 @@ typedef struct lp_workload {
     lp_class klass;        /**< class, LP_CLASS_UNKNOWN if not classified */
     double confidence;     /**< 0..1 */
     const char *group;     /**< placement group, or NULL */
+    const char *image;     /**< image it runs: Glance image UUID or container image, NULL unknown */
+    const char *flavor;    /**< Nova flavor name, NULL unknown */
+    double class_since;    /**< unix seconds since which it has had its current class
+                                continuously, 0 unknown */
 } lp_workload;
 
 /**
- * Fill w with "unknown" values (id "", group NULL) for the given version
+ * Fill w with "unknown" values (id "", group, image and flavor NULL) for the given version
  * (LP_WORKLOAD_VERSION).
  * @return LP_OK; LP_EINVAL for a NULL w or a version this library does not
  *         know (w untouched).
@@ -98,7 +102,8 @@ LP_EXPORT lp_status lp_workload_init(lp_workload *w, unsigned version);
 typedef struct lp_host {
     unsigned version;      /**< LP_HOST_VERSION: set by lp_host_init() */
     const char *name;      /**< host name (Nova's compute host); never NULL */
-    int64_t time;          /**< unix seconds the snapshot was taken (0 = declared, not measured) */
+    double time;           /**< unix seconds the snapshot was taken, fractional (0 = declared,
+                                not measured) */
     unsigned sockets;      /**< CPU sockets (>= 1) */
     unsigned cores;        /**< physical cores in all (>= 1) */
     unsigned threads;      /**< hardware threads = logical CPUs (>= 1) */

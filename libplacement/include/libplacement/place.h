@@ -38,6 +38,8 @@ typedef struct lp_request {
     lp_runtime runtime;    /**< one runtime bit, or LP_RUNTIME_AUTO */
     unsigned allowed_runtimes; /**< runtimes the image supports (LP_RUNTIME_ALL) */
     const char *group;     /**< placement group or NULL */
+    const char *image;     /**< image it starts from (Glance UUID, container image), NULL unknown */
+    const char *flavor;    /**< Nova flavor name, NULL unknown */
     const lp_workload *metrics; /**< measured behaviour for LP_CLASS_AUTO, or NULL when
                                      nothing was measured (a pointer, so that lp_request
                                      and lp_workload can each grow by appending) */
@@ -46,7 +48,7 @@ typedef struct lp_request {
 /**
  * Fill r with defaults for the given version (LP_REQUEST_VERSION): id "",
  * count 1, 1 vcpu, class auto, unknown demand, runtime auto, all runtimes,
- * no group, no metrics.
+ * no group, image, flavor or metrics.
  * @return LP_OK; LP_EINVAL for a NULL r or an unknown version (r untouched).
  */
 LP_EXPORT lp_status lp_request_init(lp_request *r, unsigned version);

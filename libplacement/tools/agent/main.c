@@ -135,7 +135,7 @@ static int sweep(agent *a)
         return -1;
     }
     a->host.runtimes = offered_runtimes(a);
-    a->host.time = (int64_t)time(NULL);
+    a->host.time = (double)clock_ns(CLOCK_REALTIME) / 1e9;
     a->stats.sweeps++;
     a->stats.seconds = (double)(mono_ns() - t0) / 1e9;
     a->stats.total_seconds += a->stats.seconds;
