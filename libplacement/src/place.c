@@ -221,7 +221,7 @@ static int full_parallel(lp_class k)
 }
 
 /*
- * The demand a piece of work counts for: full parallelism (or more, if
+ * The demand a request's instance counts for: full parallelism (or more, if
  * measured) for cpu/mixed/unknown, measured or estimated demand for others.
  */
 static double demand_of(const lp_policy *p, lp_class k, double parallelism, double measured)
@@ -231,10 +231,23 @@ static double demand_of(const lp_policy *p, lp_class k, double parallelism, doub
     return measured >= 0 ? measured : class_estimate(p, k) * parallelism;
 }
 
-static double workload_demand(const lp_policy *p, const lp_workload *w)
+/*
+ * What a running workload reserves on its host (docs/model.md): from what it
+ * is entitled to (vcpus: declared, or the CPUs its cgroup is limited to) and
+ * what it was measured to demand, never from its thread count, which says
+ * nothing about how many of those threads run (a 200-thread server may keep
+ * a fraction of one CPU busy).
+ */
+static double workload_reserved(const lp_policy *p, const lp_workload *w)
 {
-    double par = w->vcpus > 0 ? w->vcpus : w->threads > 0 ? w->threads : 1;
-    return demand_of(p, w->klass, par, w->demand);
+    double entitled = w->vcpus > 0 ? w->vcpus : 0;
+    int measured = w->demand >= 0;
+    if (full_parallel(w->klass)) {
+        if (!measured && entitled == 0)
+            return 1; /* nothing known: one thread, never zero */
+        return measured && w->demand > entitled ? w->demand : entitled;
+    }
+    return measured ? w->demand : class_estimate(p, w->klass) * (entitled > 1 ? entitled : 1);
 }
 
 static double host_group_members(const lp_host *h, const char *group)
@@ -262,7 +275,7 @@ lp_status lp_cluster_get_loads(lp_ctx *ctx, const lp_cluster *c, const char *gro
         double reserved = 0, mem_used = 0;
         for (size_t j = 0; j < h->n_workloads; j++) {
             const lp_workload *w = &h->workloads[j];
-            reserved += workload_demand(&ctx->policy, w);
+            reserved += workload_reserved(&ctx->policy, w);
             if (w->memory_mb > 0)
                 mem_used += w->memory_mb;
         }

@@ -366,9 +366,10 @@ static void cluster_loads_use_max_of_measured_and_reserved(void **state)
     w[1].demand = 0.5;
     w[1].memory_mb = 512;
     w[1].group = "web";
-    w[2].id = "ct-io"; /* not measured: estimate_io x 2 threads */
+    w[2].id = "ct-io"; /* not measured: estimate_io x the 2 CPUs it is limited to */
     w[2].klass = LP_CLASS_IO;
-    w[2].threads = 2;
+    w[2].vcpus = 2;
+    w[2].threads = 64; /* threads count for nothing */
     w[2].group = "pi";
     lp_host a = tu_host("a");
     a.workloads = w;
@@ -398,6 +399,94 @@ static void cluster_loads_use_max_of_measured_and_reserved(void **state)
     TU_OK(ctx, lp_cluster_get_loads(ctx, c, NULL, l, 3));
     TU_NEAR(l[0].group_members, 0, 0);
     TU_FAILS(ctx, lp_cluster_get_loads(ctx, c, NULL, l, 2), LP_EINVAL, "3 hosts");
+    lp_cluster_free(c);
+}
+
+/* The demand an 8-thread host counts with w as its only workload. */
+static double reserved_alone(lp_ctx *ctx, const lp_workload *w)
+{
+    lp_cluster *c = tu_testbed(ctx, 0);
+    lp_host h = tu_host("h");
+    h.workloads = w;
+    h.n_workloads = 1;
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    lp_host_load l;
+    TU_OK(ctx, lp_cluster_get_loads(ctx, c, NULL, &l, 1));
+    lp_cluster_free(c);
+    return l.demand;
+}
+
+/* A workload as an agent reports it. */
+static lp_workload observed(const char *id, lp_class k, double vcpus, double threads, double demand)
+{
+    lp_workload w;
+    lp_workload_init(&w, LP_WORKLOAD_VERSION);
+    w.id = id;
+    w.klass = k;
+    w.vcpus = vcpus;
+    w.threads = threads;
+    w.demand = demand;
+    return w;
+}
+
+/* Reservations come from entitlement (vcpus) and measurement, never from thread counts. */
+static void reservations_come_from_measurement_not_threads(void **state)
+{
+    lp_ctx *ctx = *state;
+    /* big thread pools that keep little busy: what was measured */
+    lp_workload java200 = observed("java-200", LP_CLASS_CPU, 0, 200, 0.3);
+    lp_workload java46 = observed("java-46", LP_CLASS_MIXED, 0, 46, 1.2);
+    TU_NEAR(reserved_alone(ctx, &java200), 0.3, 1e-12);
+    TU_NEAR(reserved_alone(ctx, &java46), 1.2, 1e-12);
+    /* a VM measured below its vCPUs keeps them: it may wake up at any moment */
+    lp_workload vm = observed("vm-4", LP_CLASS_CPU, 4, 4, 1);
+    vm.runtime = LP_RUNTIME_VM;
+    TU_NEAR(reserved_alone(ctx, &vm), 4, 0);
+    vm.demand = 5.5; /* measured above them (emulator threads, steal): the measurement */
+    TU_NEAR(reserved_alone(ctx, &vm), 5.5, 0);
+    /* a container limited to 2 CPUs (agents report the limit in vcpus) */
+    lp_workload ct = observed("ct-2", LP_CLASS_CPU, 2, 30, 0.5);
+    ct.runtime = LP_RUNTIME_CONTAINER;
+    TU_NEAR(reserved_alone(ctx, &ct), 2, 0);
+    ct.klass = LP_CLASS_NET;
+    TU_NEAR(reserved_alone(ctx, &ct), 0.5, 0);
+    ct.demand = -1; /* not measured: estimate_net x its 2 CPUs */
+    TU_NEAR(reserved_alone(ctx, &ct), 0.5 * 2, 1e-12);
+    /* nothing known but its threads: one thread's worth, never zero, never 12 */
+    lp_workload unknown = observed("new", LP_CLASS_UNKNOWN, 0, 12, -1);
+    TU_NEAR(reserved_alone(ctx, &unknown), 1, 0);
+    lp_workload quiet = observed("quiet", LP_CLASS_CPU, 0, 0, 0); /* measured idle */
+    TU_NEAR(reserved_alone(ctx, &quiet), 0, 0);
+    lp_workload cron = observed("cron", LP_CLASS_IDLE, 0, 80, -1);
+    TU_NEAR(reserved_alone(ctx, &cron), 0.1 * 1, 1e-12); /* estimate_idle x 1 */
+    lp_workload db = observed("db", LP_CLASS_IO, 4, 90, 0.05);
+    TU_NEAR(reserved_alone(ctx, &db), 0.05, 1e-12);
+
+    /* The 200-thread service on an 8-thread host leaves 7.7 threads: a cpu
+       request of 7.7 fits, one of 7.8 does not. */
+    lp_cluster *c = tu_testbed(ctx, 0);
+    lp_workload all[] = {java200, java46, vm, ct, unknown, cron, db};
+    lp_host h = tu_host("busy");
+    h.threads = h.cores = 64;
+    h.workloads = all;
+    h.n_workloads = sizeof all / sizeof all[0];
+    lp_host lone = tu_host("lone");
+    lone.workloads = &java200;
+    lone.n_workloads = 1;
+    lone.load_demand = 0.2; /* measured less than reserved: the reservation */
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &h));
+    TU_OK(ctx, lp_cluster_add_host(ctx, c, &lone));
+    lp_host_load l[2];
+    TU_OK(ctx, lp_cluster_get_loads(ctx, c, NULL, l, 2));
+    TU_NEAR(l[0].demand, 0.3 + 1.2 + 5.5 + 1 + 1 + 0.1 + 0.05, 1e-9);
+    TU_NEAR(l[1].demand, 0.3, 1e-12);
+    lp_request r = tu_request("job", LP_CLASS_CPU, 1, 7.7, 0);
+    lp_verdict v;
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l[1], 1, &v));
+    assert_true(v.passes);
+    r.vcpus = 7.8;
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &l[1], 1, &v));
+    assert_int_equal(v.reason, LP_REASON_PARALLELISM);
     lp_cluster_free(c);
 }
 
@@ -725,6 +814,7 @@ int main(void)
         TU_TEST(score_terms_follow_the_formula),
         TU_TEST(best_prefers_highest_score_then_lowest_index),
         TU_TEST(cluster_loads_use_max_of_measured_and_reserved),
+        TU_TEST(reservations_come_from_measurement_not_threads),
         TU_TEST(resolve_classifies_auto_requests),
         TU_TEST(invalid_requests_are_refused_naming_the_field),
         TU_TEST(invalid_host_loads_are_refused_naming_index_and_field),

@@ -90,9 +90,10 @@ typedef struct lp_host_load {
 
 /**
  * Derive host loads from a cluster for a request's group (may be NULL):
- * demand = max(measured load demand, sum of what its workloads reserve), where a
- * cpu/mixed/unknown-class workload reserves max(demand, vcpus or threads) and
- * others their measured demand (-> never "zero load" for declared work).
+ * demand = max(measured load demand, sum of what its workloads reserve), where
+ * a cpu/mixed/unknown-class workload reserves max(measured demand, vcpus) (1
+ * when neither is known) and the others their measured demand, else
+ * estimate_<class> x max(vcpus, 1); thread counts never count (docs/model.md).
  * memory_free_mb = memory_mb - used (never below 0), or -1 when memory_mb is 0
  * (unknown total); group_members counts workloads whose group equals group.
  * Needs ctx.
