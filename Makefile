@@ -113,11 +113,12 @@ $(B)/san/lpctl: $(LPCTL_SRCS:%.c=$(B)/san/%.o) $(LIB_SAN_A)
 # ---- tests ---------------------------------------------------------------
 $(B)/rel/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) -lcmocka $(LIB_LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIB_A) -lcmocka $(LIB_LIBS) $(TEST_LIBS)
 
 $(B)/san/tests/%: tests/unit/%.c tests/unit/testutil.h $(LIB_SAN_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_SAN_A) -lcmocka $(LIB_LIBS)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(LIB_SAN_A) -lcmocka $(LIB_LIBS) \
+	  $(TEST_LIBS)
 
 $(B)/fuzz/bin/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)

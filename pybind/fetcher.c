@@ -20,6 +20,8 @@ typedef struct LpPy_Fetcher {
     Py_ssize_t max_bytes;
     double ttl_s;
     unsigned int max_parallel;
+    PyObject *ca_file; /* str or None */
+    double max_skew_s;
 } LpPy_Fetcher;
 
 static void Fetcher_dealloc(LpPy_Fetcher *self)
@@ -29,20 +31,25 @@ static void Fetcher_dealloc(LpPy_Fetcher *self)
     if (self->lock)
         PyThread_free_lock(self->lock);
     Py_XDECREF(self->url_template);
+    Py_XDECREF(self->ca_file);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
-    static char *kwlist[] = {"url_template", "timeout_ms",   "connect_timeout_ms", "max_bytes",
-                             "ttl_s",        "token",        "max_parallel",       NULL};
-    PyObject *tmpl;
+    static char *kwlist[] = {"url_template", "timeout_ms", "connect_timeout_ms", "max_bytes",
+                             "ttl_s",        "token",      "max_parallel",       "ca_file",
+                             "max_skew_s",   NULL};
+    PyObject *tmpl, *ca = Py_None;
     long timeout_ms = 1000, connect_ms = -1, max_parallel = 64;
     Py_ssize_t max_bytes = 1024 * 1024;
-    double ttl_s = 60;
-    const char *token = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$llndzl:Fetcher", kwlist, &tmpl, &timeout_ms,
-                                     &connect_ms, &max_bytes, &ttl_s, &token, &max_parallel))
+    double ttl_s = 60, max_skew_s = 5;
+    const char *token = NULL, *ca_file = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$llndzlOd:Fetcher", kwlist, &tmpl, &timeout_ms,
+                                     &connect_ms, &max_bytes, &ttl_s, &token, &max_parallel, &ca,
+                                     &max_skew_s))
+        return NULL;
+    if (ca != Py_None && !(ca_file = lp_py_utf8(ca, "ca_file")))
         return NULL;
     if (max_bytes < 1) {
         PyErr_Format(PyExc_ValueError, "max_bytes must be >= 1, not %zd", max_bytes);
@@ -67,8 +74,11 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     self->max_bytes = max_bytes;
     self->ttl_s = ttl_s;
     self->max_parallel = (unsigned)max_parallel;
+    self->max_skew_s = max_skew_s;
     Py_INCREF(tmpl);
     self->url_template = tmpl;
+    Py_INCREF(ca);
+    self->ca_file = ca;
     if (!(self->lock = PyThread_allocate_lock())) {
         Py_DECREF(self);
         return PyErr_NoMemory();
@@ -82,6 +92,8 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     o.ttl_s = ttl_s;
     o.token = token;
     o.max_parallel = (unsigned)max_parallel;
+    o.ca_file = ca_file;
+    o.max_skew_s = max_skew_s;
     lp_status st = lp_ctx_new(&self->ctx);
     if (st == LP_OK)
         st = lp_fetcher_new(self->ctx, &o, &self->f);
@@ -113,10 +125,11 @@ PyDoc_STRVAR(fetch_doc,
 "Get the snapshot of every host in hosts (an iterable of str) from its agent\n"
 "at url_template with {host} replaced: one parallel run for all hosts, each\n"
 "with its own timeout, the GIL released meanwhile.  Hosts with a cached\n"
-"snapshot younger than ttl_s are not fetched again.\n\n"
+"snapshot that is still fresh by its own time are not fetched again.\n\n"
 "fresh is an lp.Cluster of every host with a valid snapshot (named as in\n"
 "hosts); errors maps each other host to the reason it has none (timeout,\n"
-"too big, bad JSON, HTTP status, refused host name).  Fall back to the\n"
+"too big, bad JSON, HTTP or TLS error, stale by its time, refused host\n"
+"name).  Fall back to the\n"
 "declared demand of the hosts in errors, and log the reasons.");
 
 static PyObject *Fetcher_fetch(LpPy_Fetcher *self, PyObject *hosts_arg)
@@ -203,7 +216,7 @@ out:
 PyDoc_STRVAR(cached_doc,
 "cached(host) -> dict or None\n\n"
 "host's cached snapshot as a dict (the snapshot JSON, host named as asked),\n"
-"without any I/O; None when there is none or it is older than ttl_s.");
+"without any I/O; None when there is none or it is no longer fresh.");
 
 static PyObject *Fetcher_cached(LpPy_Fetcher *self, PyObject *arg)
 {
@@ -267,19 +280,26 @@ static PyMemberDef Fetcher_members[] = {
     {"max_bytes", T_PYSSIZET, offsetof(LpPy_Fetcher, max_bytes), READONLY,
      "Largest accepted snapshot (bytes)."},
     {"ttl_s", T_DOUBLE, offsetof(LpPy_Fetcher, ttl_s), READONLY,
-     "Age (s) below which a cached snapshot is used instead of fetching."},
+     "Oldest snapshot used, by its own time (s)."},
     {"max_parallel", T_UINT, offsetof(LpPy_Fetcher, max_parallel), READONLY,
      "Transfers running at once."},
+    {"ca_file", T_OBJECT, offsetof(LpPy_Fetcher, ca_file), READONLY,
+     "PEM bundle of the CAs for https agents, or None for the system's."},
+    {"max_skew_s", T_DOUBLE, offsetof(LpPy_Fetcher, max_skew_s), READONLY,
+     "Clock difference allowed between agents and scheduler (s)."},
     {NULL, 0, 0, 0, NULL}};
 
 PyDoc_STRVAR(Fetcher_doc,
 "Fetcher(url_template, *, timeout_ms=1000, connect_timeout_ms=min(300, timeout_ms),\n"
-"        max_bytes=1048576, ttl_s=60, token=None, max_parallel=64)\n\n"
+"        max_bytes=1048576, ttl_s=60, token=None, max_parallel=64, ca_file=None,\n"
+"        max_skew_s=5)\n\n"
 "Fetches libplacement agents' snapshots (schema libplacement/snapshot/v1)\n"
-"in parallel and caches them for ttl_s seconds.  url_template is an\n"
+"in parallel and uses them while they are at most ttl_s seconds old by\n"
+"their own time (max_skew_s of clock difference allowed).  url_template is an\n"
 "http:// or https:// URL with {host}, e.g.\n"
 "'http://{host}:9180/v1/snapshot'; token, when given, is sent as a bearer\n"
-"token.  Host names must be 1..253 bytes of A-Z a-z 0-9 . _ : - (others are\n"
+"token; ca_file names the CAs that https agents' certificates must chain to.\n"
+"Host names must be 1..253 bytes of A-Z a-z 0-9 . _ : - (others are\n"
 "reported in fetch()'s errors).  Bad options raise ValueError.  Safe to\n"
 "share between threads (one fetch runs at a time per Fetcher).");
 

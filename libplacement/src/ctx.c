@@ -19,6 +19,7 @@ const char *lp_status_str(lp_status st)
     case LP_EIO: return "I/O error";
     case LP_ETIMEOUT: return "timed out";
     case LP_EUNAVAIL: return "not available";
+    case LP_ESTALE: return "stale data";
     }
     return "unknown status";
 }

@@ -18,7 +18,6 @@
 typedef struct cache_entry {
     char *name;
     lp_cluster *snap; /* NULL once dropped as stale */
-    double fetched_at; /* monotonic seconds */
 } cache_entry;
 
 /* Open-addressing string table (linear probing); keys are borrowed from the values' owners. */
@@ -29,9 +28,10 @@ typedef struct strtab {
 } strtab;
 
 struct lp_fetcher {
-    lp_fetch_options o; /* url_template and token point at the copies below */
+    lp_fetch_options o; /* url_template, token and ca_file point at the copies below */
     char *tmpl;
     char *token;
+    char *ca_file;
     struct curl_slist *headers;
     CURLM *multi;     /* kept between calls so connections to agents stay open */
     lp_ctx *pctx;     /* private: parse and add errors go into per-host messages */
@@ -55,12 +55,17 @@ typedef struct xfer {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static double mono_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double mono_s(void) { return clock_s(CLOCK_MONOTONIC); }
+
+/* Unix time: what snapshots' "time" is compared with. */
+static double wall_s(void) { return clock_s(CLOCK_REALTIME); }
 
 static uint64_t hash_str(const char *s)
 {
@@ -246,6 +251,7 @@ lp_status lp_fetch_options_init(lp_fetch_options *o, unsigned version)
     o->max_bytes = 1024 * 1024;
     o->ttl_s = 60;
     o->max_parallel = 64;
+    o->max_skew_s = 5;
     return LP_OK;
 }
 
@@ -286,6 +292,12 @@ static lp_status check_options(lp_ctx *ctx, const lp_fetch_options *o)
     if (o->max_parallel < 1 || o->max_parallel > LP_FETCH_MAX_PARALLEL)
         return lp_fail(ctx, LP_EINVAL, "fetch: max_parallel %u is out of range 1..%u",
                        o->max_parallel, LP_FETCH_MAX_PARALLEL);
+    if (!(o->max_skew_s >= 0) || o->max_skew_s > LP_FETCH_MAX_SKEW_S)
+        return lp_fail(ctx, LP_EINVAL, "fetch: max_skew_s %g is out of range 0..%g", o->max_skew_s,
+                       LP_FETCH_MAX_SKEW_S);
+    if (o->ca_file && access(o->ca_file, R_OK) != 0)
+        return lp_fail(ctx, LP_EINVAL, "fetch: ca_file '%.200s' cannot be read: %s", o->ca_file,
+                       strerror(errno));
     if (o->token) {
         size_t n = strlen(o->token);
         if (n == 0 || n > TOKEN_MAX)
@@ -327,8 +339,10 @@ lp_status lp_fetcher_new(lp_ctx *ctx, const lp_fetch_options *opts, lp_fetcher *
 #endif
     f->tmpl = lp_strdup(opts->url_template);
     f->token = lp_strdup(opts->token);
+    f->ca_file = lp_strdup(opts->ca_file);
     f->o.url_template = f->tmpl;
     f->o.token = f->token;
+    f->o.ca_file = f->ca_file;
     f->deadline = -1;
     f->ep = epoll_create1(EPOLL_CLOEXEC); /* failure is checked with the allocations below */
     f->multi = curl_multi_init();
@@ -349,8 +363,8 @@ lp_status lp_fetcher_new(lp_ctx *ctx, const lp_fetch_options *opts, lp_fetcher *
             f->headers = NULL;
         }
     }
-    if (lp_ctx_new(&f->pctx) != LP_OK || !f->tmpl || (opts->token && !f->token) || !f->multi ||
-        !f->headers || f->ep < 0) {
+    if (lp_ctx_new(&f->pctx) != LP_OK || !f->tmpl || (opts->token && !f->token) ||
+        (opts->ca_file && !f->ca_file) || !f->multi || !f->headers || f->ep < 0) {
         lp_fetcher_free(f);
         return lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
     }
@@ -395,24 +409,56 @@ void lp_fetcher_free(lp_fetcher *f)
         free(f->token);
     }
     free(f->tmpl);
+    free(f->ca_file);
     lp_ctx_free(f->pctx);
     if (f->curl_inited)
         curl_global_cleanup();
     free(f);
 }
 
-/* ---- cache ---------------------------------------------------------------- */
+/* ---- cache and freshness ---------------------------------------------- */
 
-static cache_entry *cache_fresh(lp_fetcher *f, const char *host, double now)
+/*
+ * Whether a snapshot taken at time t (by the agent's clock) may be used at
+ * wall time now (docs/fetch.md); if not, why, into why.  *age gets now - t.
+ */
+static int fresh(const lp_fetcher *f, double t, double now, double *age, char *why, size_t len)
 {
+    *age = now - t;
+    if (t <= 0) {
+        snprintf(why, len, "has no time, so its age is unknown");
+        return 0;
+    }
+    if (*age > f->o.ttl_s + f->o.max_skew_s) {
+        snprintf(why, len, "is %.1f s old by its time (ttl %g s, clock skew allowance %g s)", *age,
+                 f->o.ttl_s, f->o.max_skew_s);
+        return 0;
+    }
+    if (-*age > f->o.max_skew_s) {
+        snprintf(why, len, "is %.1f s in the future by its time (clock skew allowance %g s)",
+                 -*age, f->o.max_skew_s);
+        return 0;
+    }
+    return 1;
+}
+
+static double snap_time(const lp_cluster *snap)
+{
+    return lp_cluster_get_host(snap, 0)->time;
+}
+
+/* host's cached snapshot if it is fresh at now (its age in *age), else NULL. */
+static cache_entry *cache_fresh(lp_fetcher *f, const char *host, double now, double *age)
+{
+    char why[160];
     cache_entry *e = strtab_get(&f->cache, host);
-    if (e && e->snap && now - e->fetched_at < f->o.ttl_s)
+    if (e && e->snap && fresh(f, snap_time(e->snap), now, age, why, sizeof why))
         return e;
     return NULL;
 }
 
 /* Store snap (taking ownership) as host's snapshot. @return 0, or -1 on ENOMEM (snap freed). */
-static int cache_store(lp_fetcher *f, const char *host, lp_cluster *snap, double now)
+static int cache_store(lp_fetcher *f, const char *host, lp_cluster *snap)
 {
     cache_entry *e = strtab_get(&f->cache, host);
     if (!e) {
@@ -427,15 +473,15 @@ static int cache_store(lp_fetcher *f, const char *host, lp_cluster *snap, double
     }
     lp_cluster_free(e->snap);
     e->snap = snap;
-    e->fetched_at = now;
     return 0;
 }
 
-/* Drop host's snapshot if it has become stale (a fresh one is kept despite a failed fetch). */
+/* Drop host's cached snapshot if it is stale at now (a fresh one survives a failed fetch). */
 static void cache_drop_stale(lp_fetcher *f, const char *host, double now)
 {
+    double age;
     cache_entry *e = strtab_get(&f->cache, host);
-    if (e && e->snap && !(now - e->fetched_at < f->o.ttl_s)) {
+    if (e && e->snap && !cache_fresh(f, host, now, &age)) {
         lp_cluster_free(e->snap);
         e->snap = NULL;
     }
@@ -454,19 +500,16 @@ lp_status lp_fetcher_get_cached(lp_ctx *ctx, lp_fetcher *f, const char *host, lp
 {
     if (!f || !host || !into)
         return lp_fail(ctx, LP_EINVAL, "fetch: NULL %s", !f ? "fetcher" : !host ? "host" : "cluster");
-    double now = mono_s();
-    cache_entry *e = cache_fresh(f, host, now);
-    if (!e) {
-        cache_entry *old = strtab_get(&f->cache, host);
-        if (old && old->snap)
-            return lp_fail(ctx, LP_ENOTFOUND,
-                           "fetch: cached snapshot of host '%s' is %.1f s old, older than ttl %g s",
-                           host, now - old->fetched_at, f->o.ttl_s);
+    cache_entry *e = strtab_get(&f->cache, host);
+    if (!e || !e->snap)
         return lp_fail(ctx, LP_ENOTFOUND, "fetch: no cached snapshot of host '%s'", host);
-    }
+    char why[160];
+    double age;
+    if (!fresh(f, snap_time(e->snap), wall_s(), &age, why, sizeof why))
+        return lp_fail(ctx, LP_ENOTFOUND, "fetch: cached snapshot of host '%s' %s", host, why);
     lp_status st = add_named(ctx, into, e->snap, host);
     if (st == LP_OK && age_s)
-        *age_s = now - e->fetched_at;
+        *age_s = age;
     return st;
 }
 
@@ -524,6 +567,8 @@ static lp_status setup_easy(lp_fetcher *f, xfer *x)
     SET(CURLOPT_HTTPHEADER, f->headers);
     SET(CURLOPT_USERAGENT, "libplacement/" LP_VERSION_STRING);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
+    if (f->ca_file)
+        SET(CURLOPT_CAINFO, f->ca_file);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -556,7 +601,27 @@ static int start(lp_fetcher *f, xfer *x, size_t j, const job *jobs, const char *
     return 0;
 }
 
-/* Turn a finished transfer into the host's result (and parsed snapshot). */
+/* A libcurl result that means the TLS handshake or the certificate check failed. */
+static int tls_error(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_INITFAILED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Turn a finished transfer into the host's result (and parsed, fresh snapshot). */
 static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *host,
                    lp_fetch_result *r)
 {
@@ -575,6 +640,11 @@ static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *hos
                 f->o.connect_timeout_ms, f->o.timeout_ms, why, x->url);
         return;
     }
+    if (tls_error(rc)) {
+        set_msg(r, LP_EIO, host, "TLS failed: %s (CAs from %s); from %s", why,
+                f->ca_file ? f->ca_file : "the system's bundle", x->url);
+        return;
+    }
     if (rc != CURLE_OK) {
         set_msg(r, rc == CURLE_OUT_OF_MEMORY || rc == CURLE_WRITE_ERROR ? LP_ENOMEM : LP_EIO,
                 host, "%s; from %s", why, x->url);
@@ -591,6 +661,13 @@ static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *hos
     if (st != LP_OK) {
         lp_cluster_free(one);
         set_msg(r, st, host, "%s", lp_ctx_last_error(f->pctx));
+        return;
+    }
+    char stale[160];
+    double age;
+    if (!fresh(f, snap_time(one), wall_s(), &age, stale, sizeof stale)) {
+        lp_cluster_free(one);
+        set_msg(r, LP_ESTALE, host, "snapshot %s; from %s", stale, x->url);
         return;
     }
     jb->snap = one;
@@ -717,12 +794,13 @@ lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *const *hosts,
     strtab seen = { 0 };
     if (!jobs)
         return lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
-    double now = mono_s();
+    double now = wall_s(), age;
     size_t nj = 0;
     lp_status st = LP_OK;
     for (size_t i = 0; i < n && st == LP_OK; i++) {
         lp_fetch_result *r = &results[i];
         memset(r, 0, sizeof *r);
+        r->age_s = -1;
         if (!hosts[i]) {
             set_msg(r, LP_EINVAL, "hosts", "hosts[%zu] is NULL", i);
             continue;
@@ -739,7 +817,7 @@ lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *const *hosts,
             st = lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
             break;
         }
-        if (cache_fresh(f, hosts[i], now))
+        if (cache_fresh(f, hosts[i], now, &age))
             r->from_cache = 1;
         else
             jobs[nj++].host = i;
@@ -754,12 +832,12 @@ lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *const *hosts,
         return st;
     }
     /* Cache what arrived, then append in the caller's order. */
-    now = mono_s();
+    now = wall_s();
     for (size_t j = 0; j < nj; j++) {
         const char *host = hosts[jobs[j].host];
         if (!jobs[j].snap) {
             cache_drop_stale(f, host, now);
-        } else if (cache_store(f, host, jobs[j].snap, now) != 0) {
+        } else if (cache_store(f, host, jobs[j].snap) != 0) {
             set_msg(&results[jobs[j].host], LP_ENOMEM, host, "out of memory for the cache");
         }
     }
@@ -771,10 +849,12 @@ lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *const *hosts,
             continue;
         cache_entry *e = strtab_get(&f->cache, hosts[i]);
         lp_status ast = add_named(f->pctx, into, e->snap, hosts[i]);
-        if (ast != LP_OK)
+        if (ast != LP_OK) {
             set_msg(r, ast, hosts[i], "%s", lp_ctx_last_error(f->pctx));
-        else
+        } else {
+            r->age_s = now - snap_time(e->snap);
             ok++;
+        }
     }
     if (n_ok)
         *n_ok = ok;

@@ -25,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: lpctl fetch --url-template URL [--timeout-ms N] [--connect-timeout-ms N]\n"
             "                   [--max-bytes N] [--max-parallel N] [--token-file FILE]\n"
+            "                   [--ca-file FILE] [--ttl-s S] [--max-skew-s S]\n"
             "                   [--json [--pretty]] (HOST... | --hosts-file FILE)\n"
             "\n"
             "Fetch the snapshot of every host from its libplacement agent, in parallel,\n"
@@ -41,6 +42,10 @@ static void usage(FILE *out)
             "  --max-bytes N          largest accepted snapshot (default 1048576)\n"
             "  --max-parallel N       transfers at once (default 64)\n"
             "  --token-file FILE      send the bearer token in FILE (first line)\n"
+            "  --ca-file FILE         CAs (PEM) that https agents' certificates must chain to\n"
+            "                         (default: the system's)\n"
+            "  --ttl-s S              oldest snapshot used, by its own time (default 60)\n"
+            "  --max-skew-s S         clock difference allowed with the agents (default 5)\n"
             "  --hosts-file FILE      host names, one per line ('#' comments; '-' = stdin)\n"
             "  --json                 print the cluster file; --pretty indents it\n"
             "\n"
@@ -63,6 +68,20 @@ static int parse_long(const char *opt, const char *s, long lo, long hi, long *ou
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) {
         fprintf(stderr, "%s: %s '%s': expected a whole number in %ld..%ld\n", prog, opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A number of seconds in lo..hi. @return 0, or -1 after printing what is wrong. */
+static int parse_seconds(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "%s: %s '%s': expected seconds in %g..%g\n", prog, opt, s, lo, hi);
         return -1;
     }
     *out = v;
@@ -238,6 +257,12 @@ int lpctl_fetch_main(int argc, char **argv)
                 hosts_file = val;
             } else if (strcmp(a, "--token-file") == 0) {
                 token_file = val;
+            } else if (strcmp(a, "--ca-file") == 0) {
+                o.ca_file = val;
+            } else if (strcmp(a, "--ttl-s") == 0) {
+                bad = parse_seconds(a, val, 0, 1e9, &o.ttl_s);
+            } else if (strcmp(a, "--max-skew-s") == 0) {
+                bad = parse_seconds(a, val, 0, LP_FETCH_MAX_SKEW_S, &o.max_skew_s);
             } else if (strcmp(a, "--timeout-ms") == 0) {
                 bad = parse_long(a, val, 1, LP_FETCH_MAX_TIMEOUT_MS, &v);
                 o.timeout_ms = v;

@@ -18,7 +18,7 @@ TOKEN = 's3cret'
 
 def snapshot(host, demand):
     return {
-        'schema': 'libplacement/snapshot/v1', 'host': 'agent-' + host, 'time': 1795680000,
+        'schema': 'libplacement/snapshot/v1', 'host': 'agent-' + host, 'time': time.time(),
         'cpu': {'sockets': 1, 'cores': 4, 'threads': 8}, 'memory_mb': 16384,
         'runtimes': ['container', 'vm'],
         'load': {'demand': demand, 'util': 1.0, 'iowait': 0.0, 'steal': 0.0},

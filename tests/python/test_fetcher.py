@@ -58,7 +58,8 @@ def test_bad_host_names_are_errors_without_io(server):
 
 
 def test_cache_and_ttl(server):
-    f = fetcher(server, ttl_s=0.4)
+    # fresh while at most ttl_s old by the snapshot's own time (no clock skew allowed)
+    f = fetcher(server, ttl_s=1.5, max_skew_s=0)
     assert f.cached('node-3') is None
     fresh, _ = f.fetch(['node-3'])
     assert len(fresh) == 1
@@ -68,7 +69,7 @@ def test_cache_and_ttl(server):
     snap = f.cached('node-3')
     assert snap['host'] == 'node-3'
     assert snap['load']['demand'] == 3.0
-    time.sleep(0.5)
+    time.sleep(1.7)
     assert f.cached('node-3') is None  # stale: never used
     f.fetch(['node-3'])
     assert server.hits == ['node-3', 'node-3']
@@ -134,6 +135,11 @@ def test_options_and_arguments_checked():
     assert (f.timeout_ms, f.connect_timeout_ms, f.max_bytes, f.ttl_s, f.max_parallel) == \
         (700, 300, 1048576, 5.0, 64)
     assert 'timeout_ms=700' in repr(f)
+    assert (f.ca_file, f.max_skew_s) == (None, 5.0)
+    with pytest.raises(ValueError, match='max_skew_s 4000 is out of range'):
+        lp.Fetcher('http://{host}/x', max_skew_s=4000)
+    with pytest.raises(ValueError, match="ca_file '/nonexistent/ca.pem' cannot be read"):
+        lp.Fetcher('https://{host}/x', ca_file='/nonexistent/ca.pem')
     assert lp.Fetcher('http://{host}/x', timeout_ms=200).connect_timeout_ms == 200
     with pytest.raises(ValueError, match='connect_timeout_ms 900'):
         lp.Fetcher('http://{host}/x', timeout_ms=500, connect_timeout_ms=900)

@@ -32,7 +32,10 @@ typedef enum fa_mode {
     FA_HUGE_CL,   /* 200 announcing a 100 MB body in Content-Length */
     FA_GARBAGE,   /* 200 with a body that is not JSON */
     FA_ERROR,     /* 500 */
-    FA_LATE_OK    /* a valid snapshot after 300 ms */
+    FA_LATE_OK,   /* a valid snapshot after 300 ms */
+    FA_OLD,       /* a valid snapshot taken 95.2 s ago (by its time) */
+    FA_FUTURE,    /* a valid snapshot dated 60 s ahead: the agent's clock is wrong */
+    FA_NO_TIME    /* a valid snapshot without a time */
 } fa_mode;
 
 typedef struct fa_conn {
@@ -70,19 +73,31 @@ static void fa_raise_nofile(void)
     }
 }
 
-/* A valid snapshot of host "agent-<port>" whose demand is port % 8 + 0.5. */
-static int fa_snapshot(int port, char *buf, size_t len)
+/* Unix time now (what an agent stamps its snapshot with). */
+static double fa_wall(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A valid snapshot of host "agent-<port>" whose demand is port % 8 + 0.5, taken at unix time
+   t (no "time" when t is 0). */
+static int fa_snapshot(int port, double t, char *buf, size_t len)
+{
+    char time_field[48] = "";
+    if (t > 0)
+        snprintf(time_field, sizeof time_field, "\"time\":%.3f,", t);
     return snprintf(buf, len,
                     "{\"schema\":\"libplacement/snapshot/v1\",\"host\":\"agent-%d\","
-                    "\"time\":1795680000,\"cpu\":{\"sockets\":1,\"cores\":4,\"threads\":8},"
+                    "%s\"cpu\":{\"sockets\":1,\"cores\":4,\"threads\":8},"
                     "\"memory_mb\":16384,\"runtimes\":[\"container\",\"vm\"],"
                     "\"load\":{\"demand\":%d.5,\"util\":1.5,\"iowait\":0.01,\"steal\":0},"
                     "\"workloads\":[{\"id\":\"w-%d\",\"runtime\":\"container\",\"vcpus\":2,"
                     "\"threads\":4,\"memory_mb\":1024,\"demand\":1.5,\"util\":1.4,"
                     "\"wait_ratio\":0.1,\"iowait\":0,\"net_bps\":1000,\"disk_bps\":0,"
                     "\"class\":\"cpu\",\"confidence\":0.9}]}",
-                    port, port % 8, port);
+                    port, time_field, port % 8, port);
 }
 
 static char *fa_response(fa_conn *c, const char *token)
@@ -102,8 +117,15 @@ static char *fa_response(fa_conn *c, const char *token)
     }
     switch (c->mode) {
     case FA_GOOD:
-    case FA_LATE_OK: {
-        int bl = fa_snapshot(c->port, body, sizeof body);
+    case FA_LATE_OK:
+    case FA_OLD:
+    case FA_FUTURE:
+    case FA_NO_TIME: {
+        double t = c->mode == FA_OLD      ? fa_wall() - 95.2
+                   : c->mode == FA_FUTURE ? fa_wall() + 60
+                   : c->mode == FA_NO_TIME ? 0
+                                           : fa_wall();
+        int bl = fa_snapshot(c->port, t, body, sizeof body);
         c->out_len = (size_t)snprintf(out, 8192,
                                       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                                       "Content-Length: %d\r\n\r\n%s",

@@ -6,12 +6,13 @@
 static void status_texts_are_distinct_and_never_null(void **state)
 {
     (void)state;
-    for (int a = LP_OK; a <= LP_EUNAVAIL; a++) {
+    for (int a = LP_OK; a <= LP_ESTALE; a++) {
         assert_non_null(lp_status_str(a));
-        for (int b = a + 1; b <= LP_EUNAVAIL; b++)
+        for (int b = a + 1; b <= LP_ESTALE; b++)
             assert_string_not_equal(lp_status_str(a), lp_status_str(b));
     }
     assert_string_equal(lp_status_str(LP_EINVAL), "invalid argument");
+    assert_string_equal(lp_status_str(LP_ESTALE), "stale data");
     assert_string_equal(lp_status_str((lp_status)99), "unknown status");
 }
 

@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include <openssl/ssl.h>
+
 #include "fetch_agents.h"
 
 #define TEMPLATE "http://{host}/v1/snapshot"
@@ -94,6 +96,23 @@ static void test_options_checked(void **state)
     o.url_template = big;
     assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_ELIMIT);
     free(big);
+    /* The clock-skew allowance and the CA bundle. */
+    const double skews[] = { -1, LP_FETCH_MAX_SKEW_S + 1, NAN };
+    for (size_t i = 0; i < sizeof skews / sizeof skews[0]; i++) {
+        lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+        o.url_template = TEMPLATE;
+        o.max_skew_s = skews[i];
+        assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_EINVAL);
+        assert_non_null(strstr(lp_ctx_last_error(ctx), "max_skew_s"));
+    }
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+    assert_true(o.max_skew_s == 5 && o.ca_file == NULL);
+    o.url_template = TEMPLATE;
+    o.ca_file = "/nonexistent/ca.pem";
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_EINVAL);
+    assert_null(f);
+    assert_non_null(strstr(lp_ctx_last_error(ctx),
+                           "fetch: ca_file '/nonexistent/ca.pem' cannot be read: No such file"));
     /* Options of an unknown version are never read. */
     assert_int_equal(lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION + 1), LP_EINVAL);
     assert_int_equal(lp_fetch_options_init(NULL, LP_FETCH_OPTIONS_VERSION), LP_EINVAL);
@@ -341,8 +360,16 @@ static void test_cache_ttl(void **state)
     const char *host = names[0];
     lp_ctx *ctx;
     assert_int_equal(lp_ctx_new(&ctx), LP_OK);
-    const double ttl = 0.5;
-    lp_fetcher *f = new_fetcher(ctx, 1000, ttl, NULL);
+    /* The agent stamps its snapshot when it answers; no skew allowed: the
+       snapshot stays fresh for ttl seconds after that. */
+    const double ttl = 2;
+    lp_fetch_options o;
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+    o.url_template = TEMPLATE;
+    o.ttl_s = ttl;
+    o.max_skew_s = 0;
+    lp_fetcher *f = NULL;
+    assert_int_equal(lp_fetcher_new(ctx, &o, &f), LP_OK);
     lp_cluster *c;
     lp_fetch_result r;
     double age = -1;
@@ -353,6 +380,7 @@ static void test_cache_ttl(void **state)
     assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
     assert_int_equal(r.status, LP_OK);
     assert_int_equal(r.from_cache, 0);
+    assert_true(r.age_s >= 0 && r.age_s <= ttl);
     lp_cluster_free(c);
 
     /* The agent goes away: within the TTL the cache still answers. */
@@ -372,13 +400,14 @@ static void test_cache_ttl(void **state)
     lp_cluster_free(c);
 
     /* Past the TTL the snapshot is stale: never used, the host is reported missing. */
-    sleep_s(ttl + 0.1);
+    sleep_s(ttl + 0.3);
     assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
     assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
-    assert_non_null(strstr(lp_ctx_last_error(ctx), "older than ttl"));
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "s old by its time (ttl 2 s"));
     assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL), LP_OK);
     assert_int_equal(r.status, LP_EIO);
     assert_int_equal(r.from_cache, 0);
+    assert_true(r.age_s == -1);
     assert_int_equal(lp_cluster_size(c), 0);
     assert_int_equal(lp_fetcher_get_cached(ctx, f, host, c, &age), LP_ENOTFOUND);
     assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
@@ -387,6 +416,222 @@ static void test_cache_ttl(void **state)
     lp_fetcher_free(f);
     lp_ctx_free(ctx);
     free_names(names, 1);
+}
+
+/* A fetcher for TEMPLATE with the given ttl and clock-skew allowance. */
+static lp_fetcher *fresh_fetcher(lp_ctx *ctx, double ttl_s, double max_skew_s)
+{
+    lp_fetch_options o;
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+    o.url_template = TEMPLATE;
+    o.ttl_s = ttl_s;
+    o.max_skew_s = max_skew_s;
+    lp_fetcher *f = NULL;
+    TU_OK(ctx, lp_fetcher_new(ctx, &o, &f));
+    return f;
+}
+
+/* A snapshot is judged by its own time, whatever the HTTP status said. */
+static void test_freshness_by_snapshot_time(void **state)
+{
+    (void)state;
+    const fa_mode modes[] = { FA_GOOD, FA_OLD, FA_FUTURE, FA_NO_TIME };
+    enum { N = 4 };
+    int ports[N];
+    pid_t pid = fa_start(modes, N, ports, NULL);
+    assert_true(pid > 0);
+    char **names = host_names(ports, N);
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    lp_cluster *c;
+    lp_fetch_result r[N];
+
+    lp_fetcher *f = fresh_fetcher(ctx, 60, 5);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, N, c, r, NULL), LP_OK);
+    assert_int_equal(r[0].status, LP_OK);
+    assert_true(r[0].age_s >= 0 && r[0].age_s < 60);
+    for (size_t i = 1; i < N; i++) {
+        if (r[i].status != LP_ESTALE)
+            fail_msg("%s: status %s (%s)", names[i], lp_status_str(r[i].status), r[i].message);
+        assert_int_equal(r[i].http_code, 200);
+        assert_true(r[i].age_s == -1);
+        assert_int_equal(tu_find(c, names[i]), -1);
+        assert_true(strncmp(r[i].message, names[i], strlen(names[i])) == 0);
+    }
+    if (!strstr(r[1].message, ": snapshot is 95.") ||
+        !strstr(r[1].message, " s old by its time (ttl 60 s, clock skew allowance 5 s)"))
+        fail_msg("old: %s", r[1].message);
+    if (!strstr(r[2].message, ": snapshot is 60.0 s in the future by its time (clock skew "
+                              "allowance 5 s)") &&
+        !strstr(r[2].message, ": snapshot is 59.9 s in the future"))
+        fail_msg("future: %s", r[2].message);
+    assert_non_null(strstr(r[3].message, "snapshot has no time, so its age is unknown"));
+    assert_int_equal(lp_cluster_size(c), 1);
+    /* nothing stale was cached */
+    lp_cluster *none;
+    assert_int_equal(lp_cluster_new(ctx, &none), LP_OK);
+    assert_int_equal(lp_fetcher_get_cached(ctx, f, names[1], none, NULL), LP_ENOTFOUND);
+    assert_non_null(strstr(lp_ctx_last_error(ctx), "no cached snapshot"));
+    lp_cluster_free(none);
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+
+    /* A larger clock-skew allowance takes the old and the early one; a snapshot
+       without a time is never used. */
+    f = fresh_fetcher(ctx, 60, 100);
+    assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+    assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, N, c, r, NULL), LP_OK);
+    assert_int_equal(r[1].status, LP_OK);
+    assert_true(r[1].age_s >= 95 && r[1].age_s < 155);
+    assert_int_equal(r[2].status, LP_OK);
+    assert_true(r[2].age_s <= -59 && r[2].age_s > -61);
+    assert_int_equal(r[3].status, LP_ESTALE);
+    lp_cluster_free(c);
+    lp_fetcher_free(f);
+
+    /* The cache keeps a snapshot while it is fresh by its own time, not for
+       ttl seconds after it was fetched: the 95 s old one, with ttl 97, is
+       taken from the cache at once and fetched again 2 s later. */
+    f = fresh_fetcher(ctx, 97, 0);
+    const char *old[] = { names[1] };
+    for (int round = 0; round < 3; round++) {
+        if (round == 2)
+            sleep_s(2.1);
+        assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+        assert_int_equal(lp_fetcher_fetch(ctx, f, old, 1, c, r, NULL), LP_OK);
+        if (r[0].status != LP_OK)
+            fail_msg("round %d: %s", round, r[0].message);
+        assert_int_equal(r[0].from_cache, round == 1);
+        lp_cluster_free(c);
+    }
+    lp_fetcher_free(f);
+    lp_ctx_free(ctx);
+    free_names(names, N);
+    fa_stop(pid);
+}
+
+/* Run a shell command (test setup); fails the test when it does not succeed. */
+static void run(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0)
+        fail_msg("'%s' exited with %d", cmd, rc);
+}
+
+/* An HTTPS agent (certificate cert, key key) on a fresh loopback port: one
+   connection at a time, each answered with a fresh snapshot.  @return its pid. */
+static pid_t tls_agent_start(const char *cert, const char *key, int *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    *port = ntohs(a.sin_port);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        close(lfd);
+        return pid;
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+    SSL_CTX *tls = SSL_CTX_new(TLS_server_method());
+    if (!tls || SSL_CTX_use_certificate_file(tls, cert, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(tls, key, SSL_FILETYPE_PEM) != 1)
+        _exit(1);
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0)
+            continue;
+        SSL *s = SSL_new(tls);
+        SSL_set_fd(s, fd);
+        char in[4096];
+        size_t n = 0;
+        if (SSL_accept(s) == 1) {
+            int k;
+            while (n < sizeof in - 1 && (k = SSL_read(s, in + n, (int)(sizeof in - 1 - n))) > 0) {
+                n += (size_t)k;
+                in[n] = '\0';
+                if (strstr(in, "\r\n\r\n"))
+                    break;
+            }
+            char body[2048], out[4096];
+            int bl = fa_snapshot(*port, fa_wall(), body, sizeof body);
+            int ol = snprintf(out, sizeof out,
+                              "HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+                              bl, body);
+            SSL_write(s, out, ol);
+            SSL_shutdown(s);
+        }
+        SSL_free(s);
+        close(fd);
+    }
+}
+
+/* https agents: their certificate is checked against ca_file; a failed check is a
+   clear per-host TLS error. */
+static void test_https_with_ca_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/lp-api-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[1024], cert[64], key[64], other[64], otherkey[64];
+    snprintf(cert, sizeof cert, "%s/agent.pem", dir);
+    snprintf(key, sizeof key, "%s/agent.key", dir);
+    snprintf(other, sizeof other, "%s/other.pem", dir);
+    snprintf(otherkey, sizeof otherkey, "%s/other.key", dir);
+    /* Self-signed certificates: the agent's is its own CA; another CA signed nothing here. */
+#define REQ "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 " \
+            "-keyout %s -out %s -subj /CN=%s -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1"
+    snprintf(cmd, sizeof cmd, REQ, key, cert, "127.0.0.1");
+    run(cmd);
+    snprintf(cmd, sizeof cmd, REQ, otherkey, other, "other-ca");
+    run(cmd);
+#undef REQ
+    int port;
+    pid_t pid = tls_agent_start(cert, key, &port);
+    char **names = host_names(&port, 1);
+    lp_ctx *ctx;
+    assert_int_equal(lp_ctx_new(&ctx), LP_OK);
+    lp_fetch_options o;
+    lp_fetch_options_init(&o, LP_FETCH_OPTIONS_VERSION);
+    o.url_template = "https://{host}/v1/snapshot";
+    o.timeout_ms = 5000;
+    o.connect_timeout_ms = 5000; /* a hang guard: TLS handshakes on a loaded machine */
+    const char *const cas[] = { cert, other, NULL };
+    for (size_t i = 0; i < 3; i++) {
+        o.ca_file = cas[i];
+        lp_fetcher *f = NULL;
+        TU_OK(ctx, lp_fetcher_new(ctx, &o, &f));
+        lp_cluster *c;
+        lp_fetch_result r;
+        assert_int_equal(lp_cluster_new(ctx, &c), LP_OK);
+        assert_int_equal(lp_fetcher_fetch(ctx, f, (const char *const *)names, 1, c, &r, NULL),
+                         LP_OK);
+        if (i == 0) {
+            if (r.status != LP_OK)
+                fail_msg("with the agent's CA: %s", r.message);
+            assert_int_equal(lp_cluster_size(c), 1);
+            assert_int_equal(lp_cluster_get_host(c, 0)->threads, 8);
+        } else {
+            /* the wrong CA, and the system's bundle, which does not know this one */
+            assert_int_equal(r.status, LP_EIO);
+            assert_int_equal(lp_cluster_size(c), 0);
+            if (!strstr(r.message, "TLS failed: ") ||
+                !strstr(r.message, i == 1 ? other : "the system's bundle"))
+                fail_msg("case %zu: %s", i, r.message);
+        }
+        lp_cluster_free(c);
+        lp_fetcher_free(f);
+    }
+    fa_stop(pid);
+    free_names(names, 1);
+    lp_ctx_free(ctx);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    run(cmd);
 }
 
 static void test_token_and_duplicates(void **state)
@@ -439,6 +684,8 @@ int main(void)
         cmocka_unit_test(test_many_agents_and_misbehaving_ones),
         cmocka_unit_test(test_queue_with_few_slots),
         cmocka_unit_test(test_cache_ttl),
+        cmocka_unit_test(test_freshness_by_snapshot_time),
+        cmocka_unit_test(test_https_with_ca_file),
         cmocka_unit_test(test_token_and_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

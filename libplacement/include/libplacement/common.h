@@ -54,7 +54,8 @@ typedef enum lp_status {
     LP_ENOTFOUND = 5,   /**< a named thing does not exist */
     LP_EIO = 6,         /**< an I/O or system call failed */
     LP_ETIMEOUT = 7,    /**< an operation ran out of time */
-    LP_EUNAVAIL = 8     /**< a facility is not available on this system */
+    LP_EUNAVAIL = 8,    /**< a facility is not available on this system */
+    LP_ESTALE = 9       /**< data is too old (or from the future) to be used */
 } lp_status;
 
 /** Short static text for a status ("invalid argument", ...); "unknown status" for values outside the enum. Never NULL. */
