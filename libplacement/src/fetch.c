@@ -657,7 +657,9 @@ static void finish(lp_fetcher *f, xfer *x, CURLcode rc, job *jb, const char *hos
     lp_cluster *one = NULL;
     lp_status st = lp_cluster_new(f->pctx, &one);
     if (st == LP_OK)
-        st = lp_cluster_parse_snapshot(f->pctx, one, x->buf ? x->buf : "", x->len, "snapshot", 0);
+        /* a newer agent may add fields within v1: skip them (rolling upgrades) */
+        st = lp_cluster_parse_snapshot(f->pctx, one, x->buf ? x->buf : "", x->len, "snapshot",
+                                       LP_PARSE_IGNORE_UNKNOWN);
     if (st != LP_OK) {
         lp_cluster_free(one);
         set_msg(r, st, host, "%s", lp_ctx_last_error(f->pctx));

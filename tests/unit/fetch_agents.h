@@ -35,7 +35,9 @@ typedef enum fa_mode {
     FA_LATE_OK,   /* a valid snapshot after 300 ms */
     FA_OLD,       /* a valid snapshot taken 95.2 s ago (by its time) */
     FA_FUTURE,    /* a valid snapshot dated 60 s ahead: the agent's clock is wrong */
-    FA_NO_TIME    /* a valid snapshot without a time */
+    FA_NO_TIME,   /* a valid snapshot without a time */
+    FA_NEWER,     /* a v1 snapshot with fields a newer agent adds */
+    FA_V2         /* a snapshot of schema libplacement/snapshot/v2 */
 } fa_mode;
 
 typedef struct fa_conn {
@@ -163,6 +165,24 @@ static char *fa_response(fa_conn *c, const char *token)
                                       "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 5\r\n"
                                       "\r\noops\n");
         break;
+    case FA_NEWER:
+    case FA_V2: {
+        char time_field[48];
+        snprintf(time_field, sizeof time_field, "%.3f", fa_wall());
+        int bl = snprintf(body, sizeof body,
+                          "{\"schema\":\"libplacement/snapshot/v%d\",\"host\":\"agent-%d\","
+                          "\"time\":%s,\"agent_version\":\"1.4.0\",\"numa\":[{\"node\":0,"
+                          "\"cpus\":\"0-7\"}],\"cpu\":{\"threads\":8,\"smt\":true},"
+                          "\"load\":{\"demand\":2.5,\"psi_cpu_some\":0.1},"
+                          "\"workloads\":[{\"id\":\"w-1\",\"class\":\"net\",\"demand\":0.5,"
+                          "\"cgroup\":\"/system.slice/x\",\"numa_node\":0}]}",
+                          c->mode == FA_V2 ? 2 : 1, c->port, time_field);
+        c->out_len = (size_t)snprintf(out, 8192,
+                                      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                      "Content-Length: %d\r\n\r\n%s",
+                                      bl, body);
+        break;
+    }
     case FA_HUNG:
         free(out);
         return NULL;

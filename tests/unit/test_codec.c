@@ -575,6 +575,48 @@ static void test_bad_inputs(void **state)
     }
 }
 
+/* What a newer agent adds within v1 is skipped with LP_PARSE_IGNORE_UNKNOWN
+   (the fetcher's parse) and refused without it (operator files); another
+   schema is refused either way. */
+static void test_ignore_unknown_fields(void **state)
+{
+    lp_ctx *ctx = *state;
+    const char *newer =
+        "{" SCHEMA ", \"host\": \"a\", \"agent_version\": \"1.4\", \"numa\": [{\"node\": 0}],"
+        " \"cpu\": {\"threads\": 8, \"smt\": true}, \"load\": {\"demand\": 2, \"psi\": {\"cpu\": 1}},"
+        " \"workloads\": [{\"id\": \"w\", \"demand\": 0.5, \"cgroup\": \"/x\"}]}";
+    lp_cluster *c = tu_testbed(ctx, 0);
+    TU_FAILS(ctx, lp_cluster_parse_snapshot(ctx, c, newer, strlen(newer), "n.json", 0), LP_EPARSE,
+             "n.json: unknown field \"");
+    TU_OK(ctx, lp_cluster_parse_snapshot(ctx, c, newer, strlen(newer), "n.json",
+                                         LP_PARSE_IGNORE_UNKNOWN));
+    const lp_host *h = lp_cluster_get_host(c, 0);
+    assert_int_equal(h->threads, 8);
+    TU_NEAR(h->load_demand, 2, 0);
+    TU_NEAR(h->workloads[0].demand, 0.5, 0);
+    /* known fields stay strict */
+    const char *bad = "{" SCHEMA ", \"host\": \"b\", \"extra\": 1, \"cpu\": {\"threads\": 0}}";
+    TU_FAILS(ctx, lp_cluster_parse_snapshot(ctx, c, bad, strlen(bad), "b.json",
+                                            LP_PARSE_IGNORE_UNKNOWN),
+             LP_EPARSE, "b.json: cpu.threads: must be an integer in [1, 1048576] (got 0)");
+    const char *v2 = "{\"schema\": \"libplacement/snapshot/v2\", \"host\": \"c\","
+                     " \"cpu\": {\"threads\": 4}}";
+    TU_FAILS(ctx, lp_cluster_parse_snapshot(ctx, c, v2, strlen(v2), "v2.json",
+                                            LP_PARSE_IGNORE_UNKNOWN),
+             LP_EPARSE, "v2.json: schema: unknown schema \"libplacement/snapshot/v2\"");
+    /* cluster files too (lpctl validate and place keep them strict) */
+    char file[1024];
+    snprintf(file, sizeof file, "{\"hosts\": [%s], \"generator\": \"x\"}", newer);
+    TU_FAILS(ctx, lp_cluster_parse(ctx, c, file, strlen(file), "c.json", 0), LP_EPARSE,
+             "unknown field");
+    lp_cluster *c2 = tu_testbed(ctx, 0);
+    TU_OK(ctx, lp_cluster_parse(ctx, c2, file, strlen(file), "c.json", LP_PARSE_IGNORE_UNKNOWN));
+    assert_int_equal(lp_cluster_size(c2), 1);
+    assert_int_equal(lp_cluster_size(c), 1);
+    lp_cluster_free(c2);
+    lp_cluster_free(c);
+}
+
 /* A request file appends to the list it is given, all or nothing, and ids
    stay unique across the files. */
 static void test_requests_append(void **state)
@@ -860,6 +902,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_values, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_requests, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_ignore_unknown_fields, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_requests_append, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tu_ctx_setup, tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_embedded_nul_and_origin, tu_ctx_setup,

@@ -153,10 +153,12 @@ LP_EXPORT lp_status lp_collector_find(lp_ctx *ctx, const char *name, const lp_co
 LP_EXPORT lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_counters *out);
 
 /**
- * Fill the static part of h: name (host_name, or the kernel host name when
- * NULL), sockets, cores, threads (online CPUs' topology) and memory_mb.
- * h->name points into name_buf (len bytes).  Other fields are untouched.
- * @return LP_OK, LP_EINVAL, LP_EIO.
+ * Fill the static part of h (initialised with lp_host_init()): name
+ * (host_name, or the kernel host name when NULL), sockets, cores, threads
+ * (online CPUs' topology) and memory_mb.  h->name points into name_buf (len
+ * bytes, the caller's).  Other fields are untouched.
+ * @return LP_OK, LP_EINVAL (NULL argument, h of an unknown version), LP_EIO
+ *         (message names the file).
  */
 LP_EXPORT lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf,
                                      size_t len, lp_host *h);
@@ -174,7 +176,9 @@ LP_EXPORT void lp_sampler_free(lp_sampler *s);
  * entry claims are merged into the claiming entry (its unmeasured counters
  * are taken from the claimed one).  Rates are computed against the previous
  * sweep; a workload seen for the first time, or whose counters went
- * backwards, has unknown (-1) rates until the next sweep.
+ * backwards, has unknown (-1) rates until the next sweep.  Every workload
+ * with rates is classified with lp_workload_classify() under ctx's policy
+ * (without a ctx its class stays unknown).
  * The sampler takes nothing from sample (it copies what it keeps).
  * @return LP_OK, LP_EINVAL (NULL, time not increasing), LP_ENOMEM (the
  *         sampler keeps its previous state).
@@ -185,9 +189,9 @@ LP_EXPORT lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns,
 /**
  * Fill h's load and workloads from the last two sweeps (h's static fields are
  * left as they are).  h->workloads points into the sampler and stays valid
- * until the next lp_sampler_feed() or lp_sampler_free().  Every workload with
- * rates is classified with lp_workload_classify() under ctx's policy (needs ctx).
- * @return LP_OK, LP_EINVAL.
+ * until the next lp_sampler_feed() or lp_sampler_free(); they are of
+ * LP_WORKLOAD_VERSION.  ctx may be NULL.
+ * @return LP_OK, LP_EINVAL (NULL argument, h of an unknown version).
  */
 LP_EXPORT lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h);
 

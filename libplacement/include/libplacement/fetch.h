@@ -17,7 +17,8 @@
  * Freshness is judged by the snapshot's own time, whether it was fetched
  * now or comes from the cache: with age = now - time (the scheduler's wall
  * clock), a snapshot is used while -max_skew_s <= age <= ttl_s + max_skew_s,
- * and one without a time is never used.
+ * and one without a time is never used.  Agent snapshots are parsed with
+ * LP_PARSE_IGNORE_UNKNOWN: what a newer agent adds within v1 is skipped.
  *
  * Thread safety: an lp_fetcher, like an lp_ctx, must not be used by two
  * threads at once; different fetchers may run in parallel.  When libcurl
