@@ -200,11 +200,18 @@ demo:
 	@$(MAKE) --no-print-directory $(DEMO_TARGET)
 
 # ---- install ---------------------------------------------------------------
-install: all $(INSTALL_TARGETS)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/libplacement $(DESTDIR)$(BINDIR)
-	install -m 0644 $(LIB_SO) $(LIB_A) $(DESTDIR)$(LIBDIR)/
+# The shared library alone: what programs linked against it (the agent) need.
+.PHONY: install-lib
+install-lib: $(LIB_SO)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libplacement.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libplacement.so.$(SOVERSION)
 	ln -sf libplacement.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libplacement.so
+	-[ -n "$(DESTDIR)" ] || ldconfig
+
+install: all install-lib $(INSTALL_TARGETS)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/libplacement $(DESTDIR)$(BINDIR)
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0644 libplacement/include/libplacement.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 libplacement/include/libplacement/*.h $(DESTDIR)$(INCLUDEDIR)/libplacement/

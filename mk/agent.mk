@@ -135,7 +135,7 @@ bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor
 
 # The unit reads /etc/libplacement/agent.conf: a commented one is installed
 # unless the operator already has one.
-install-agent: $(AGENT_BIN)
+install-agent: $(AGENT_BIN) install-lib
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/libplacement
 	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(LIBDIR)

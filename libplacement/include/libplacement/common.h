@@ -22,6 +22,16 @@
  *    handles (lp_cluster, lp_requests) only grow by appending; once built
  *    they can be read from many threads at once, as can an lp_plan.
  *  - Names: lp_<noun>_<verb>; parameters are ctx, inputs, then outputs.
+ *  - Versions: a struct that the caller allocates and the library reads
+ *    (lp_host, lp_workload, lp_request, lp_place_options, lp_fetch_options,
+ *    lp_collect_options) has `unsigned version` as its first member, set by
+ *    lp_<name>_init(x, LP_<NAME>_VERSION) together with the defaults; every
+ *    function that reads one refuses a version it does not know (LP_EINVAL).
+ *    Later versions only append members.  Fixed-layout structs, written or
+ *    read in arrays on the hot path, carry no version and are frozen for
+ *    SONAME 1 (new data comes in new structs and functions): lp_host_load,
+ *    lp_verdict, lp_assignment, lp_classification, lp_fetch_result,
+ *    lp_counters, lp_host_counters, lp_workload_extra.
  */
 #ifndef LIBPLACEMENT_COMMON_H
 #define LIBPLACEMENT_COMMON_H
