@@ -7,6 +7,8 @@
  *   model.h     classes, runtimes, hosts, workloads, clusters
  *   classify.h  workload class from metrics; runtime choice
  *   place.h     filter + score in batch; multi-instance placement
+ *   learn.h     classes learned per image and flavor from running instances
+ *   rebalance.h the fewest live migrations back within every cap; runtime switches
  *   explain.h   human-readable reasons
  *   codec.h     JSON snapshots, cluster and request files, plans
  *   fetch.h     agents' snapshots fetched in parallel (libcurl multi), TTL cache
@@ -21,6 +23,8 @@
 #include "libplacement/policy.h"
 #include "libplacement/classify.h"
 #include "libplacement/place.h"
+#include "libplacement/learn.h"
+#include "libplacement/rebalance.h"
 #include "libplacement/explain.h"
 #include "libplacement/codec.h"
 #include "libplacement/fetch.h"

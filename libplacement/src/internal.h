@@ -72,4 +72,10 @@ int lp_cluster_has(const lp_cluster *c, const char *name);
  * entries); 0 for NULL. */
 size_t lp_plan_hosts(const lp_plan *p);
 
+/*
+ * What a running workload reserves on its host (docs/model.md): the one rule
+ * that host demand (lp_cluster_get_loads) and the rebalancing planner share.
+ */
+double lp_workload_reserved(const lp_policy *p, const lp_workload *w);
+
 #endif

@@ -238,7 +238,7 @@ static double demand_of(const lp_policy *p, lp_class k, double parallelism, doub
  * nothing about how many of those threads run (a 200-thread server may keep
  * a fraction of one CPU busy).
  */
-static double workload_reserved(const lp_policy *p, const lp_workload *w)
+double lp_workload_reserved(const lp_policy *p, const lp_workload *w)
 {
     double entitled = w->vcpus > 0 ? w->vcpus : 0;
     int measured = w->demand >= 0;
@@ -275,7 +275,7 @@ lp_status lp_cluster_get_loads(lp_ctx *ctx, const lp_cluster *c, const char *gro
         double reserved = 0, mem_used = 0;
         for (size_t j = 0; j < h->n_workloads; j++) {
             const lp_workload *w = &h->workloads[j];
-            reserved += workload_reserved(&ctx->policy, w);
+            reserved += lp_workload_reserved(&ctx->policy, w);
             if (w->memory_mb > 0)
                 mem_used += w->memory_mb;
         }
