@@ -476,6 +476,161 @@ static PyObject *Context_place(LpPy_Context *self, PyObject *args, PyObject *kw)
     return result;
 }
 
+PyDoc_STRVAR(resolve_learned_doc, "resolve_learned(request, learner, now=None) -> (klass, added, source)\n\n"
+"As resolve(), but a request of workload 'auto' that its own metrics cannot\n"
+"classify takes the class its image (request['image']) or flavor\n"
+"(request['flavor']) was learned to be by learner (an lp.Learner), and for\n"
+"net, io and idle classes the learned demand.  source says where the class\n"
+"came from, e.g. 'class net learned from 5 running instances of image\n"
+"3f2a..., confidence 0.90', or why the learner could not say.");
+
+static PyObject *Context_resolve_learned(LpPy_Context *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"request", "learner", "now", NULL};
+    PyObject *ro, *now_o = NULL;
+    LpPy_Learner *learner;
+    double now;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO!|O:resolve_learned", kwlist, &ro,
+                                     &LpPy_LearnerType, &learner, &now_o) ||
+        lp_py_unix_time(now_o, &now) < 0)
+        return NULL;
+    if (!learner->l) {
+        PyErr_SetString(PyExc_RuntimeError, "Learner is not initialised");
+        return NULL;
+    }
+    lp_py_request r;
+    if (lp_py_request_from(ro, "request", &r) < 0)
+        return NULL;
+    lp_class k;
+    double added;
+    lp_learned how;
+    PyObject *result = NULL;
+    /* Lock order: context, then learner. */
+    lp_py_lock(self->lock);
+    lp_status st = lp_py_learner_resolve(learner, self->ctx, &r.r, now, &k, &added, &how);
+    if (st != LP_OK) {
+        fail_unlock(self, st);
+    } else {
+        PyThread_release_lock(self->lock);
+        result = Py_BuildValue("(Nds)", lp_py_class_str(k), added, how.source);
+    }
+    lp_py_request_clear(&r);
+    return result;
+}
+
+/* History for lp_rebalance: a mapping {workload: unix time} or an iterable
+ * of (workload, unix time) pairs.  Entries point into refs' str objects. */
+static lp_history_entry *history_from(PyObject *o, size_t *n, PyObject **refs)
+{
+    *n = 0;
+    *refs = NULL;
+    if (o == NULL || o == Py_None)
+        return PyMem_Malloc(1);
+    PyObject *items = PyDict_Check(o) ? PyDict_Items(o) : PySequence_List(o);
+    if (!items) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "history must be a dict {workload: unix time} or "
+                                             "a sequence of (workload, unix time) pairs");
+        }
+        return NULL;
+    }
+    Py_ssize_t len = PyList_GET_SIZE(items);
+    lp_history_entry *h = PyMem_Malloc((size_t)(len > 0 ? len : 1) * sizeof *h);
+    if (!h) {
+        Py_DECREF(items);
+        return (lp_history_entry *)PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        char what[160];
+        snprintf(what, sizeof what, "history[%zd]", i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_Format(PyExc_TypeError, "%s must be a (workload, unix time) pair", what);
+            goto fail;
+        }
+        const char *id = lp_py_utf8(PyTuple_GET_ITEM(pair, 0), what);
+        if (!id)
+            goto fail;
+        snprintf(what, sizeof what, "history['%.100s'] (its unix time)", id);
+        if (lp_py_double(PyTuple_GET_ITEM(pair, 1), what, &h[i].time) < 0)
+            goto fail;
+        h[i].workload = id;
+    }
+    *n = (size_t)len;
+    *refs = items; /* keeps the str objects (and so the UTF-8 buffers) alive */
+    return h;
+fail:
+    PyMem_Free(h);
+    Py_DECREF(items);
+    return NULL;
+}
+
+PyDoc_STRVAR(rebalance_doc, "rebalance(cluster, now=None, history=None, overload_margin=0.05,\n"
+"          max_moves=0, cooldown_s=3600, switch_confidence=0.8,\n"
+"          switch_min_age_s=1800, search_budget=200000) -> dict\n\n"
+"Plan the fewest live migrations that bring every host of cluster within\n"
+"its cap, and the runtime switches its confidently classified workloads\n"
+"call for (docs/rebalance.md).  history maps workload ids to the unix time\n"
+"they were last moved or switched (cool-downs); now defaults to the\n"
+"current time.  Returns {moves: [{workload, source, destination, reserved,\n"
+"group, explain}], switches: [{workload, host, from, to, class, confidence,\n"
+"held_s, explain}], hosts: [{host, capacity, demand_before, demand_after,\n"
+"acted_on, why}], hosts_over_before, hosts_over_after, optimal}.  Runs with\n"
+"the GIL released.");
+
+static PyObject *Context_rebalance(LpPy_Context *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"cluster", "now", "history", "overload_margin", "max_moves",
+                             "cooldown_s", "switch_confidence", "switch_min_age_s",
+                             "search_budget", NULL};
+    LpPy_Cluster *cl;
+    PyObject *now_o = NULL, *hist_o = NULL, *refs = NULL;
+    lp_rebalance_options o;
+    lp_rebalance_options_init(&o, LP_REBALANCE_OPTIONS_VERSION);
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|$OOdIdddk:rebalance", kwlist,
+                                     &LpPy_ClusterType, &cl, &now_o, &hist_o,
+                                     &o.overload_margin, &o.max_moves, &o.cooldown_s,
+                                     &o.switch_confidence, &o.switch_min_age_s,
+                                     &o.search_budget) ||
+        lp_py_unix_time(now_o, &o.now) < 0)
+        return NULL;
+    lp_history_entry *hist = history_from(hist_o, &o.n_history, &refs);
+    if (!hist)
+        return NULL;
+    o.history = hist;
+    lp_rebalance *r = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    /* Lock order: context, then cluster. */
+    lp_py_lock(self->lock);
+    lp_py_lock(cl->lock);
+    lp_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = lp_rebalance_new(self->ctx, cl->c, &o, &r);
+    if (st == LP_OK)
+        st = lp_rebalance_write_json(self->ctx, r, cl->c, 0, &text, &len);
+    Py_END_ALLOW_THREADS
+    PyThread_release_lock(cl->lock);
+    lp_rebalance_free(r);
+    PyMem_Free(hist);
+    Py_XDECREF(refs);
+    if (st != LP_OK) {
+        /* Bad options are the caller's values: ValueError naming them. */
+        if (st == LP_EINVAL) {
+            PyErr_SetString(PyExc_ValueError, lp_ctx_last_error(self->ctx));
+            lp_ctx_clear_error(self->ctx);
+            PyThread_release_lock(self->lock);
+            return NULL;
+        }
+        return fail_unlock(self, st);
+    }
+    PyThread_release_lock(self->lock);
+    PyObject *result = lp_py_json_loads(text, len);
+    lp_free(text);
+    return result;
+}
+
 static PyMethodDef Context_methods[] = {
     {"set", (PyCFunction)Context_set, METH_VARARGS, set_doc},
     {"get", (PyCFunction)Context_get, METH_VARARGS, get_doc},
@@ -487,6 +642,9 @@ static PyMethodDef Context_methods[] = {
     {"choose_runtime", LP_PY_METH(Context_choose_runtime), METH_VARARGS | METH_KEYWORDS,
      choose_runtime_doc},
     {"resolve", (PyCFunction)Context_resolve, METH_O, resolve_doc},
+    {"resolve_learned", LP_PY_METH(Context_resolve_learned), METH_VARARGS | METH_KEYWORDS,
+     resolve_learned_doc},
+    {"rebalance", LP_PY_METH(Context_rebalance), METH_VARARGS | METH_KEYWORDS, rebalance_doc},
     {"filter_score", (PyCFunction)Context_filter_score, METH_VARARGS, filter_score_doc},
     {"place", LP_PY_METH(Context_place), METH_VARARGS | METH_KEYWORDS, place_doc},
     {NULL, NULL, 0, NULL}};

@@ -1,7 +1,7 @@
 /*
  * The CPython extension module `libplacement`: declarations shared by its
  * source files (module.c, convert.c, context.c, verdicts.c, cluster.c,
- * fetcher.c).  Contract: docs/python.md and the Python API brief.
+ * fetcher.c, learner.c).  Contract: docs/python.md and the Python API brief.
  *
  * Error convention: every function returning PyObject * returns a new
  * reference, or NULL with a Python exception set; functions returning int
@@ -142,7 +142,26 @@ int lp_py_add_context(PyObject *module);
 int lp_py_add_verdicts(PyObject *module);
 int lp_py_add_cluster(PyObject *module);
 
-/* ---- fetcher.c (owner: the fetch helper) ---------------------------------- */
+/* ---- fetcher.c ------------------------------------------------------------ */
 int lp_py_add_fetcher(PyObject *module);
+
+/* ---- learner.c ------------------------------------------------------------ */
+
+/* A lp.Learner: lock guards l and ctx (the messages of its own calls). */
+typedef struct LpPy_Learner {
+    PyObject_HEAD
+    lp_learner *l;
+    lp_ctx *ctx;
+    PyThread_type_lock lock;
+} LpPy_Learner;
+
+extern PyTypeObject LpPy_LearnerType;
+int lp_py_add_learner(PyObject *module);
+/* lp_learner_resolve() under the learner's lock; messages go to ctx (the
+ * caller holds the lock of ctx's owner).  Returns the lp_status. */
+int lp_py_learner_resolve(LpPy_Learner *self, lp_ctx *ctx, const lp_request *r, double now,
+                          lp_class *klass, double *added, lp_learned *how);
+/* Unix time from a number, or the current time for NULL or None. */
+int lp_py_unix_time(PyObject *o, double *out);
 
 #endif

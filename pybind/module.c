@@ -215,7 +215,7 @@ PyMODINIT_FUNC PyInit_libplacement(void)
         return NULL;
     if (lp_py_convert_init() < 0 || add_constants(m) < 0 || add_exceptions(m) < 0 ||
         lp_py_add_context(m) < 0 || lp_py_add_verdicts(m) < 0 || lp_py_add_cluster(m) < 0 ||
-        lp_py_add_fetcher(m) < 0) {
+        lp_py_add_fetcher(m) < 0 || lp_py_add_learner(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

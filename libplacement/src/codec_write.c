@@ -566,3 +566,92 @@ lp_status lp_plan_write_json(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
     jw_close(&w, '}');
     return jw_finish(&w, out, len);
 }
+
+/* ---- rebalancing plans ---------------------------------------------------------- */
+
+static const char *host_name_at(const lp_cluster *c, size_t i)
+{
+    const lp_host *h = lp_cluster_get_host(c, i);
+    return h ? h->name : "?";
+}
+
+lp_status lp_rebalance_write_json(lp_ctx *ctx, const lp_rebalance *r, const lp_cluster *c,
+                                  unsigned flags, char **out, size_t *len)
+{
+    if (!r || !c || !out)
+        return lp_fail(ctx, LP_EINVAL, "lp_rebalance_write_json: %s is NULL",
+                       !r ? "plan" : !c ? "cluster" : "out");
+    lp_status st = check_flags(ctx, "lp_rebalance_write_json", flags);
+    if (st)
+        return st;
+    size_t n = lp_cluster_size(c);
+    int same_size = !lp_rebalance_get_host(r, n) && (n == 0 || lp_rebalance_get_host(r, n - 1));
+    if (!same_size)
+        return lp_fail(ctx, LP_EINVAL, "lp_rebalance_write_json: the plan was not made on this "
+                                       "cluster (%zu hosts)", n);
+    jw w;
+    jw_init(&w, ctx, (flags & LP_JSON_PRETTY) != 0, 0);
+    jw_open(&w, '{');
+    jw_key(&w, "moves");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < lp_rebalance_move_count(r); i++) {
+        const lp_move *m = lp_rebalance_get_move(r, i);
+        jw_next(&w);
+        jw_open(&w, '{');
+        key_string(&w, "workload", m->workload);
+        key_string(&w, "source", host_name_at(c, m->from));
+        key_string(&w, "destination", host_name_at(c, m->to));
+        jw_key(&w, "reserved");
+        jw_number(&w, m->reserved);
+        key_string(&w, "group", m->group);
+        key_string(&w, "explain", m->explain);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "switches");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < lp_rebalance_switch_count(r); i++) {
+        const lp_switch *s = lp_rebalance_get_switch(r, i);
+        jw_next(&w);
+        jw_open(&w, '{');
+        key_string(&w, "workload", s->workload);
+        key_string(&w, "host", host_name_at(c, s->host));
+        key_string(&w, "from", lp_runtime_name(s->from));
+        key_string(&w, "to", lp_runtime_name(s->to));
+        key_string(&w, "class", lp_class_name(s->klass));
+        jw_key(&w, "confidence");
+        jw_number(&w, s->confidence);
+        jw_key(&w, "held_s");
+        jw_number(&w, s->held_s);
+        key_string(&w, "explain", s->explain);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "hosts");
+    jw_open(&w, '[');
+    for (size_t i = 0; i < n; i++) {
+        const lp_host_outcome *h = lp_rebalance_get_host(r, i);
+        jw_next(&w);
+        jw_open(&w, '{');
+        key_string(&w, "host", host_name_at(c, h->host));
+        jw_key(&w, "capacity");
+        jw_number(&w, h->capacity);
+        jw_key(&w, "demand_before");
+        jw_number(&w, h->demand_before);
+        jw_key(&w, "demand_after");
+        jw_number(&w, h->demand_after);
+        jw_key(&w, "acted_on");
+        jw_str(&w, h->acted_on ? "true" : "false");
+        key_string(&w, "why", h->why);
+        jw_close(&w, '}');
+    }
+    jw_close(&w, ']');
+    jw_key(&w, "hosts_over_before");
+    jw_int(&w, (int64_t)lp_rebalance_hosts_over(r, 0));
+    jw_key(&w, "hosts_over_after");
+    jw_int(&w, (int64_t)lp_rebalance_hosts_over(r, 1));
+    jw_key(&w, "optimal");
+    jw_str(&w, lp_rebalance_optimal(r) ? "true" : "false");
+    jw_close(&w, '}');
+    return jw_finish(&w, out, len);
+}

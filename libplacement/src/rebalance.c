@@ -1003,23 +1003,24 @@ static lp_status check_options(lp_ctx *ctx, const lp_rebalance_options *o)
     if (o->version < 1 || o->version > LP_REBALANCE_OPTIONS_VERSION)
         return lp_fail(ctx, LP_EINVAL, "lp_rebalance_options version %u is not known to this "
                        "library (1..%d)", o->version, LP_REBALANCE_OPTIONS_VERSION);
-    const char *bad = NULL;
-    if (!isfinite(o->now) || o->now < 0)
-        bad = "now";
-    else if (!isfinite(o->overload_margin) || o->overload_margin < 0 || o->overload_margin > 1)
-        bad = "overload_margin";
-    else if (!isfinite(o->cooldown_s) || o->cooldown_s < 0)
-        bad = "cooldown_s";
-    else if (!isfinite(o->switch_confidence) || o->switch_confidence < 0 ||
-             o->switch_confidence > 1)
-        bad = "switch_confidence";
-    else if (!isfinite(o->switch_min_age_s) || o->switch_min_age_s < 0)
-        bad = "switch_min_age_s";
-    else if (o->n_history && !o->history)
-        bad = "history";
-    if (bad)
-        return lp_fail(ctx, LP_EINVAL, "rebalance option %s is out of range (docs/rebalance.md)",
-                       bad);
+    /* name, value, lowest, highest (a number range for each option) */
+    const struct {
+        const char *name;
+        double v, lo, hi;
+    } ranges[] = {
+        {"now", o->now, 0, HUGE_VAL},
+        {"overload_margin", o->overload_margin, 0, 1},
+        {"cooldown_s", o->cooldown_s, 0, HUGE_VAL},
+        {"switch_confidence", o->switch_confidence, 0, 1},
+        {"switch_min_age_s", o->switch_min_age_s, 0, HUGE_VAL},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (!isfinite(ranges[i].v) || ranges[i].v < ranges[i].lo || ranges[i].v > ranges[i].hi)
+            return lp_fail(ctx, LP_EINVAL, "rebalance option %s (%g) must be a number in [%g, %g]",
+                           ranges[i].name, ranges[i].v, ranges[i].lo, ranges[i].hi);
+    if (o->n_history && !o->history)
+        return lp_fail(ctx, LP_EINVAL, "rebalance option history is NULL but n_history is %zu",
+                       o->n_history);
     for (size_t i = 0; i < o->n_history; i++)
         if (!o->history[i].workload || !isfinite(o->history[i].time))
             return lp_fail(ctx, LP_EINVAL, "rebalance history[%zu]: %s", i,

@@ -5,6 +5,7 @@
  *   lpctl classify --cluster C [--json]         class of every workload in a cluster
  *   lpctl place --cluster C --requests R [--json] [--set NAME=VALUE]... [--order CLASS=LIST]...
  *   lpctl explain --cluster C --requests R      every host's verdict for every instance
+ *   lpctl rebalance --cluster C [--history H]   moves back within every cap, runtime switches
  *   lpctl fetch --url-template T HOST...        the cluster as the scheduler sees it
  *   lpctl params                                the policy parameters and their defaults
  *
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "libplacement.h"
 #include "lpctl_fetch.h"
@@ -33,7 +35,16 @@ typedef struct options {
     size_t n_set;
     const char *order[MAX_POLICY_ARGS];
     size_t n_order;
+    /* rebalance: option names and their text values, checked by cmd_rebalance */
+    const char *history;
+    const char *tuning[MAX_POLICY_ARGS][2];
+    size_t n_tuning;
 } options;
+
+/* Options of rebalance that take a number (lp_rebalance_options fields). */
+static const char *const rebalance_numbers[] = {
+    "--now", "--margin", "--max-moves", "--cooldown", "--switch-confidence",
+    "--switch-min-age", "--search-budget", NULL};
 
 static const char *prog = "lpctl";
 
@@ -49,6 +60,8 @@ static void usage_main(FILE *out)
             "  classify             print the class of every workload in a cluster\n"
             "  place                place requests on a cluster\n"
             "  explain              place, and print every host's verdict per instance\n"
+            "  rebalance            the fewest live migrations that bring every host within\n"
+            "                       its cap, and runtime switches\n"
             "  fetch                fetch agents' snapshots: the cluster as the scheduler sees it\n"
             "  params               list the policy parameters and their defaults\n"
             "\n"
@@ -118,6 +131,42 @@ static void usage_validate(FILE *out)
                  "(no such key: a cluster file).  Prints 'FILE: ok (...)' or the\n"
                  "problem.  Exit status: 0 all valid, 2 some file invalid or unreadable,\n"
                  "1 internal error.\n");
+}
+
+static void usage_rebalance(FILE *out)
+{
+    fprintf(out,
+            "usage: lpctl rebalance --cluster FILE [--history FILE] [--now UNIX-TIME]\n"
+            "                       [--margin F] [--max-moves N] [--cooldown SEC]\n"
+            "                       [--switch-confidence F] [--switch-min-age SEC]\n"
+            "                       [--search-budget N] [--json [--pretty]]\n"
+            "                       [--set NAME=VALUE]... [--order CLASS=RUNTIME,...]...\n"
+            "\n"
+            "Plan the fewest live migrations that bring every host within its cap\n"
+            "(threads x max_parallel_ratio), from the cluster as measured, and the\n"
+            "runtime switches its confidently classified workloads call for.  Each\n"
+            "move and switch is explained; hosts that stay over their cap say why.\n"
+            "Rules: docs/rebalance.md.\n"
+            "\n"
+            "options:\n"
+            "  --cluster FILE          cluster file {\"hosts\": [snapshot, ...]}\n"
+            "  --history FILE          past moves and switches, one 'WORKLOAD UNIX-TIME'\n"
+            "                          per line (# comments): cool-downs\n"
+            "  --now UNIX-TIME         the time to judge cool-downs and class ages by\n"
+            "                          (default: now)\n"
+            "  --margin F              act on hosts over cap x (1 + F) (0.05)\n"
+            "  --max-moves N           at most N moves, 0 = no limit (0)\n"
+            "  --cooldown SEC          leave a moved workload alone this long (3600)\n"
+            "  --switch-confidence F   class confidence a switch needs (0.8)\n"
+            "  --switch-min-age SEC    how long the class must have held (1800)\n"
+            "  --search-budget N       nodes of exact search, 0 = greedy only (200000)\n"
+            "  --json                  machine-readable output (docs/rebalance.md)\n"
+            "  --pretty                indent JSON output\n"
+            "  --set NAME=VALUE        set a policy parameter (see 'lpctl params')\n"
+            "  --order CLASS=LIST      runtime preference for a class\n"
+            "\n"
+            "Exit status: 0 every host ends within its cap, 3 some host stays over,\n"
+            "2 bad input or usage, 1 internal error.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -276,7 +325,15 @@ static int apply_policy(lp_ctx *ctx, const options *o)
     return EXIT_OK;
 }
 
-/* Parse the options shared by classify, place and explain. */
+static int is_rebalance_number(const char *a)
+{
+    for (size_t i = 0; rebalance_numbers[i]; i++)
+        if (strcmp(a, rebalance_numbers[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Parse the options shared by classify, place, explain and rebalance. */
 static int parse_options(int argc, char **argv, options *o, int *help)
 {
     memset(o, 0, sizeof *o);
@@ -302,9 +359,17 @@ static int parse_options(int argc, char **argv, options *o, int *help)
             if (o->n_order == MAX_POLICY_ARGS)
                 return bad_usage("too many %s options", a);
             o->order[o->n_order++] = argv[++i];
+        } else if (strcmp(a, "--history") == 0 && has_value) {
+            o->history = argv[++i];
+        } else if (is_rebalance_number(a) && has_value) {
+            if (o->n_tuning == MAX_POLICY_ARGS)
+                return bad_usage("too many %s options", a);
+            o->tuning[o->n_tuning][0] = a;
+            o->tuning[o->n_tuning++][1] = argv[++i];
         } else if (strncmp(a, "--", 2) == 0 && !has_value &&
                    (strcmp(a, "--cluster") == 0 || strcmp(a, "--requests") == 0 ||
-                    strcmp(a, "--set") == 0 || strcmp(a, "--order") == 0)) {
+                    strcmp(a, "--set") == 0 || strcmp(a, "--order") == 0 ||
+                    strcmp(a, "--history") == 0 || is_rebalance_number(a))) {
             return bad_usage("option %s needs a value", a);
         } else {
             return bad_usage("unknown argument '%s'", a);
@@ -551,6 +616,189 @@ out:
     return rc;
 }
 
+/* A finite number from text, or -1 with a message naming the option. */
+static int parse_number(const char *option, const char *text, double min, double max, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !(v >= min && v <= max)) {
+        bad_usage("%s '%s': expected a number from %g to %g", option, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Set the rebalance options given as text. */
+static int rebalance_tuning(const options *o, lp_rebalance_options *ro)
+{
+    for (size_t i = 0; i < o->n_tuning; i++) {
+        const char *name = o->tuning[i][0], *text = o->tuning[i][1];
+        double v;
+        if (strcmp(name, "--now") == 0) {
+            if (parse_number(name, text, 1, 253402300799.0, &v))
+                return EXIT_BADINPUT;
+            ro->now = v;
+        } else if (strcmp(name, "--margin") == 0) {
+            if (parse_number(name, text, 0, 1, &v))
+                return EXIT_BADINPUT;
+            ro->overload_margin = v;
+        } else if (strcmp(name, "--max-moves") == 0) {
+            if (parse_number(name, text, 0, 4294967295.0, &v) || v != (unsigned)v)
+                return v != (unsigned)v ? bad_usage("--max-moves '%s': expected a whole number",
+                                                    text)
+                                        : EXIT_BADINPUT;
+            ro->max_moves = (unsigned)v;
+        } else if (strcmp(name, "--cooldown") == 0) {
+            if (parse_number(name, text, 0, 1e9, &v))
+                return EXIT_BADINPUT;
+            ro->cooldown_s = v;
+        } else if (strcmp(name, "--switch-confidence") == 0) {
+            if (parse_number(name, text, 0, 1, &v))
+                return EXIT_BADINPUT;
+            ro->switch_confidence = v;
+        } else if (strcmp(name, "--switch-min-age") == 0) {
+            if (parse_number(name, text, 0, 1e9, &v))
+                return EXIT_BADINPUT;
+            ro->switch_min_age_s = v;
+        } else { /* --search-budget */
+            if (parse_number(name, text, 0, 1e12, &v) || v != (unsigned long)v)
+                return v != (unsigned long)v
+                           ? bad_usage("--search-budget '%s': expected a whole number", text)
+                           : EXIT_BADINPUT;
+            ro->search_budget = (unsigned long)v;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* A history file: "WORKLOAD UNIX-TIME" per line, # comments.  The entries
+ * point into *text, which the caller frees with the entries. */
+static int load_history(const char *path, char **text, lp_history_entry **out, size_t *n)
+{
+    size_t len, cap = 0;
+    int rc = read_file(path, text, &len);
+    if (rc != EXIT_OK)
+        return rc;
+    *out = NULL;
+    *n = 0;
+    char *line = *text;
+    for (unsigned lineno = 1; line && *line; lineno++) {
+        char *next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *id = strtok(line, " \t\r"), *when = id ? strtok(NULL, " \t\r") : NULL;
+        char *extra = when ? strtok(NULL, " \t\r") : NULL;
+        if (id) {
+            char *end = NULL;
+            double t = when ? strtod(when, &end) : 0;
+            if (!when || extra || end == when || *end || !(t >= 0 && t < 253402300800.0)) {
+                fprintf(stderr, "%s: %s: line %u: expected 'WORKLOAD UNIX-TIME'\n", prog, path,
+                        lineno);
+                return EXIT_BADINPUT;
+            }
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 64;
+                lp_history_entry *grown = realloc(*out, cap * sizeof *grown);
+                if (!grown) {
+                    fprintf(stderr, "%s: out of memory reading %s\n", prog, path);
+                    return EXIT_INTERNAL;
+                }
+                *out = grown;
+            }
+            (*out)[(*n)++] = (lp_history_entry){.workload = id, .time = t};
+        }
+        line = next;
+    }
+    return EXIT_OK;
+}
+
+static void print_rebalance(const lp_rebalance *r, const lp_cluster *c)
+{
+    size_t nm = lp_rebalance_move_count(r), ns = lp_rebalance_switch_count(r);
+    printf("rebalance: %zu host%s over cap before, %zu after; %zu move%s (%s); "
+           "%zu runtime switch%s\n",
+           lp_rebalance_hosts_over(r, 0), lp_rebalance_hosts_over(r, 0) == 1 ? "" : "s",
+           lp_rebalance_hosts_over(r, 1), nm, nm == 1 ? "" : "s",
+           lp_rebalance_optimal(r) ? "optimal" : "not proven optimal", ns, ns == 1 ? "" : "es");
+    for (size_t i = 0; i < nm; i++) {
+        const lp_move *m = lp_rebalance_get_move(r, i);
+        printf("move %zu: %s %s -> %s\n  %s\n", i + 1, m->workload,
+               lp_cluster_get_host(c, m->from)->name, lp_cluster_get_host(c, m->to)->name,
+               m->explain);
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const lp_switch *sw = lp_rebalance_get_switch(r, i);
+        printf("switch: %s on %s %s -> %s\n  %s\n", sw->workload,
+               lp_cluster_get_host(c, sw->host)->name, lp_runtime_name(sw->from),
+               lp_runtime_name(sw->to), sw->explain);
+    }
+    for (size_t i = 0; lp_rebalance_get_host(r, i); i++) {
+        const lp_host_outcome *h = lp_rebalance_get_host(r, i);
+        if (h->why)
+            printf("over: %s\n  %s\n", lp_cluster_get_host(c, h->host)->name, h->why);
+    }
+}
+
+static int cmd_rebalance(lp_ctx *ctx, int argc, char **argv)
+{
+    options o;
+    int help, rc = parse_options(argc, argv, &o, &help);
+    if (rc != EXIT_OK)
+        return rc;
+    if (help) {
+        usage_rebalance(stdout);
+        return EXIT_OK;
+    }
+    if (!o.cluster)
+        return bad_usage("rebalance: --cluster FILE is required");
+    if (o.requests)
+        return bad_usage("rebalance: --requests belongs to place and explain, not rebalance");
+    lp_rebalance_options ro;
+    lp_rebalance_options_init(&ro, LP_REBALANCE_OPTIONS_VERSION);
+    ro.now = (double)time(NULL);
+    if ((rc = rebalance_tuning(&o, &ro)) != EXIT_OK || (rc = apply_policy(ctx, &o)) != EXIT_OK)
+        return rc;
+    lp_cluster *c = NULL;
+    lp_rebalance *r = NULL;
+    char *history_text = NULL;
+    lp_history_entry *history = NULL;
+    if ((rc = load_cluster(ctx, o.cluster, &c)) != EXIT_OK)
+        goto out;
+    if (o.history &&
+        (rc = load_history(o.history, &history_text, &history, &ro.n_history)) != EXIT_OK)
+        goto out;
+    ro.history = history;
+    lp_status st = lp_rebalance_new(ctx, c, &ro, &r);
+    if (st != LP_OK) {
+        rc = report(ctx, st);
+        goto out;
+    }
+    if (o.json) {
+        char *text;
+        if ((st = lp_rebalance_write_json(ctx, r, c, o.pretty ? LP_JSON_PRETTY : 0, &text,
+                                          NULL)) != LP_OK) {
+            rc = report(ctx, st);
+            goto out;
+        }
+        printf("%s\n", text);
+        lp_free(text);
+    } else {
+        print_rebalance(r, c);
+    }
+    rc = lp_rebalance_hosts_over(r, 1) ? EXIT_UNPLACED : EXIT_OK;
+out:
+    lp_rebalance_free(r);
+    free(history);
+    free(history_text);
+    lp_cluster_free(c);
+    return rc;
+}
+
 static int cmd_params(lp_ctx *ctx, int argc, char **argv)
 {
     if (argc > 2) {
@@ -611,6 +859,8 @@ int main(int argc, char **argv)
         rc = cmd_place(ctx, argc, argv, 0);
     else if (strcmp(cmd, "explain") == 0)
         rc = cmd_place(ctx, argc, argv, 1);
+    else if (strcmp(cmd, "rebalance") == 0)
+        rc = cmd_rebalance(ctx, argc, argv);
     else if (strcmp(cmd, "params") == 0)
         rc = cmd_params(ctx, argc, argv);
     else

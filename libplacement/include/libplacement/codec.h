@@ -16,6 +16,7 @@
 #define LIBPLACEMENT_CODEC_H
 
 #include "place.h"
+#include "rebalance.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +107,20 @@ LP_EXPORT lp_status lp_cluster_write_json(lp_ctx *ctx, const lp_cluster *c, unsi
 LP_EXPORT lp_status lp_plan_write_json(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
                                        const lp_requests *rs, unsigned flags, char **out,
                                        size_t *len);
+
+/**
+ * Write a rebalancing plan as JSON: {"moves": [{workload, source,
+ * destination, reserved, group, explain}], "switches": [{workload, host,
+ * from, to, class, confidence, held_s, explain}], "hosts": [{host, capacity,
+ * demand_before, demand_after, acted_on, why}], "hosts_over_before": N,
+ * "hosts_over_after": N, "optimal": bool} (docs/rebalance.md).  c must be the
+ * cluster the plan was made on (hosts are named from it).  Same contract as
+ * lp_host_write_json(); LP_EINVAL also when c has another number of hosts
+ * than the plan.
+ */
+LP_EXPORT lp_status lp_rebalance_write_json(lp_ctx *ctx, const lp_rebalance *r,
+                                            const lp_cluster *c, unsigned flags, char **out,
+                                            size_t *len);
 
 #ifdef __cplusplus
 }
