@@ -66,7 +66,8 @@ check-python-leaks: $(PY_SAN_EXT) $(PY_EGG)
 	LD_PRELOAD=$$($(CC) -print-file-name=libasan.so) PYTHONMALLOC=malloc \
 	ASAN_OPTIONS=detect_leaks=1:exitcode=23 UBSAN_OPTIONS=print_stacktrace=1 \
 	LP_TEST_LOOPS=2000 LP_TEST_ASAN=1 \
-	PYTHONPATH=$(PY_SAN_BUILD):$(PYTHONPATH_BUILD) $(PYTEST) tests/python/test_ext.py
+	PYTHONPATH=$(PY_SAN_BUILD):$(PYTHONPATH_BUILD) $(PYTEST) tests/python/test_ext.py \
+	    tests/python/test_rebalance.py
 
 CHECK_TARGETS += check-python check-python-leaks
 

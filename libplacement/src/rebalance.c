@@ -120,7 +120,7 @@ typedef struct unit {
     double memory;       /* sum of their known memory */
     unsigned runtimes;   /* runtimes the destination must offer */
     size_t group;        /* group index, or NONE */
-    int spread;          /* cpu/mixed group member: the destination must hold none of its group */
+    int spread;          /* cpu/mixed group member: see glimit */
     int movable;         /* 0: in cool-down */
     size_t dest;         /* where it ends: host when it stays */
 } unit;
@@ -162,6 +162,7 @@ typedef struct problem {
     const char **groups; /* group names, borrowed from the cluster */
     size_t ng, gcap;
     ghosts *gh;
+    size_t *glimit;      /* per group: most members a destination may end with (spread) */
     gcount gc;
     size_t *order;       /* destination order: hosts not acted on, most headroom first */
     size_t *pos;         /* pos[host] in order, NONE for hosts acted on */
@@ -290,6 +291,7 @@ static void problem_free(problem *p)
     for (size_t g = 0; g < p->ng; g++)
         free(p->gh[g].hosts);
     free(p->gh);
+    free(p->glimit);
     free(p->groups);
     free(p->gc.keys);
     free(p->gc.counts);
@@ -418,6 +420,18 @@ static lp_status build(problem *p)
     free(unit_of);
     if (st)
         return st;
+    /* A cpu/mixed group stays spread: a destination may end with fewer of its
+       members than the most crowded host had before (and always with one). */
+    if (!(p->glimit = calloc(p->ng ? p->ng : 1, sizeof *p->glimit)))
+        return lp_fail(p->ctx, LP_ENOMEM, "out of memory planning groups");
+    for (size_t g = 0; g < p->ng; g++) {
+        size_t most = 0;
+        for (size_t k = 0; k < p->gh[g].n; k++) {
+            size_t n = gc_get(&p->gc, p->gh[g].hosts[k], g);
+            most = n > most ? n : most;
+        }
+        p->glimit[g] = most > 2 ? most - 1 : 1;
+    }
     memcpy(p->h0, p->h, p->nh * sizeof *p->h);
     for (size_t i = 0; i < p->nh; i++) {
         p->pos[i] = NONE;
@@ -464,7 +478,7 @@ static int fits(const problem *p, const unit *u, size_t d)
         return FIT_RUNTIME;
     if (t->mem_known && u->memory > t->mem_free + EPS)
         return FIT_MEMORY;
-    if (u->spread && gc_get(&p->gc, d, u->group))
+    if (u->spread && gc_get(&p->gc, d, u->group) + 1 > p->glimit[u->group])
         return FIT_GROUP;
     return FIT_OK;
 }

@@ -683,6 +683,15 @@ static int load_history(const char *path, char **text, lp_history_entry **out, s
         return rc;
     *out = NULL;
     *n = 0;
+    /* read_file does not terminate the text: make it a string (a NUL inside
+       ends it, which the line check below then reports). */
+    char *grown = realloc(*text, len + 1);
+    if (!grown) {
+        fprintf(stderr, "%s: out of memory reading %s\n", prog, path);
+        return EXIT_INTERNAL;
+    }
+    *text = grown;
+    grown[len] = '\0';
     char *line = *text;
     for (unsigned lineno = 1; line && *line; lineno++) {
         char *next = strchr(line, '\n');
@@ -691,8 +700,10 @@ static int load_history(const char *path, char **text, lp_history_entry **out, s
         char *hash = strchr(line, '#');
         if (hash)
             *hash = '\0';
-        char *id = strtok(line, " \t\r"), *when = id ? strtok(NULL, " \t\r") : NULL;
-        char *extra = when ? strtok(NULL, " \t\r") : NULL;
+        char *save = NULL;
+        char *id = strtok_r(line, " \t\r", &save);
+        char *when = id ? strtok_r(NULL, " \t\r", &save) : NULL;
+        char *extra = when ? strtok_r(NULL, " \t\r", &save) : NULL;
         if (id) {
             char *end = NULL;
             double t = when ? strtod(when, &end) : 0;
@@ -703,12 +714,12 @@ static int load_history(const char *path, char **text, lp_history_entry **out, s
             }
             if (*n == cap) {
                 cap = cap ? 2 * cap : 64;
-                lp_history_entry *grown = realloc(*out, cap * sizeof *grown);
-                if (!grown) {
+                lp_history_entry *more = realloc(*out, cap * sizeof *more);
+                if (!more) {
                     fprintf(stderr, "%s: out of memory reading %s\n", prog, path);
                     return EXIT_INTERNAL;
                 }
-                *out = grown;
+                *out = more;
             }
             (*out)[(*n)++] = (lp_history_entry){.workload = id, .time = t};
         }

@@ -95,6 +95,37 @@ got=$?
 [ "$got" -eq 1 ] && grep -q "cannot write the output" "$tmp/err" && ok "place >/dev/full exits 1 (exit $got)" \
     || fail "place >/dev/full: exit $got, wanted 1 with a message"
 
+# ---- rebalance: back within every cap, and runtime switches -----------------
+now=1767225600
+run 0 "rebalance the overloaded testbed" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --json
+json_check "one move, pc1 -> pc4, every host within its cap" \
+  "[(m['workload'], m['source'], m['destination']) for m in p['moves']] == [('spark-1','pc1','pc4')] and p['hosts_over_before'] == 1 and p['hosts_over_after'] == 0 and p['optimal']"
+json_check "the net workload in a VM is recommended a container" \
+  "[(s['workload'], s['from'], s['to'], s['class']) for s in p['switches']] == [('tomcat-1','vm','container','net')]"
+json_check "every host's demand before and after" \
+  "[(h['host'], h['demand_before'], h['demand_after']) for h in p['hosts']] == [('pc1',10,8),('pc2',5.5,5.5),('pc3',6,6),('pc4',2,4)]"
+run 0 "rebalance prints the plan" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now
+if grep -q "^move 1: spark-1 pc1 -> pc4" "$tmp/out" && grep -q "from pc1 (demand 10.00 > cap 8.00) to pc4: demand 2.00 + 2.00 = 4.00 <= cap 8.00" "$tmp/out"; then
+    ok "text output explains the move"
+else fail "text output explains the move"; sed 's/^/       /' "$tmp/out"; fi
+printf '# moved yesterday evening\n' > "$tmp/history"
+for i in 1 2 3 4 5; do printf 'spark-%s %s\n' "$i" $((now - 600)) >> "$tmp/history"; done
+run 3 "workloads in cool-down stay: pc1 stays over" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --history "$tmp/history"
+if grep -q "^over: pc1" "$tmp/out" && grep -q "in cool-down" "$tmp/out"; then ok "the host says why it stays over"
+else fail "the host says why it stays over"; sed 's/^/       /' "$tmp/out"; fi
+run 0 "after the cool-down they move again" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --history "$tmp/history" --cooldown 300
+run 0 "no switch when the class must hold for 3 hours" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --switch-min-age 10800 --json
+json_check "no switch recommended" "p['switches'] == []"
+printf 'spark-1 yesterday\n' > "$tmp/badhist"
+run 2 "a bad history line is refused" -- rebalance --cluster "$ex/testbed-overloaded.json" --history "$tmp/badhist"
+if grep -q "badhist: line 1: expected 'WORKLOAD UNIX-TIME'" "$tmp/err"; then ok "the message names the file and line"
+else fail "the message names the file and line"; fi
+run 2 "a margin out of range is refused" -- rebalance --cluster "$ex/testbed-overloaded.json" --margin 2
+if grep -q "\-\-margin '2': expected a number from 0 to 1" "$tmp/err"; then ok "the message names the option and range"
+else fail "the message names the option and range"; fi
+run 2 "rebalance needs a cluster" -- rebalance
+run 0 "rebalance --help" -- rebalance --help
+
 # ---- usage -----------------------------------------------------------------
 for c in validate classify place explain params; do
     run 0 "$c --help" -- "$c" --help

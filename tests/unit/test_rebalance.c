@@ -484,16 +484,25 @@ static void brute_leaf(brute *b)
                 v->klass == LP_CLASS_NET && b->choice[q] != d)
                 return;
         }
-        /* a cpu group member only joins a host without its group */
+        /* a cpu group member only joins a host that then holds fewer of its
+           group than the most crowded host held before (or just itself) */
         if (w->group && w->klass == LP_CLASS_CPU) {
-            for (size_t j = 0; j < s->n[d]; j++)
-                if (s->w[d][j].group && strcmp(s->w[d][j].group, w->group) == 0)
-                    return;
+            unsigned most = 0, at_d = 0;
+            for (unsigned h = 0; h < s->nh; h++) {
+                unsigned cnt = 0;
+                for (size_t j = 0; j < s->n[h]; j++)
+                    cnt += s->w[h][j].group && strcmp(s->w[h][j].group, w->group) == 0;
+                most = cnt > most ? cnt : most;
+                if (h == d)
+                    at_d = cnt;
+            }
             for (unsigned q = 0; q < b->nmovers; q++) {
                 const lp_workload *v = &s->w[b->mover_host[q]][b->mover_idx[q]];
-                if (q != k && b->choice[q] == d && v->group && strcmp(v->group, w->group) == 0)
-                    return;
+                at_d += b->choice[q] == d && b->mover_host[q] != d && v->group &&
+                        strcmp(v->group, w->group) == 0;
             }
+            if (at_d > (most > 2 ? most - 1 : 1))
+                return;
         }
     }
     double excess = 0;

@@ -11,9 +11,10 @@
  *  - A move never puts its destination over its cap, and needs the runtime
  *    the workload runs in, and its memory, on the destination.
  *  - The members of a net or io class group that sit on one host move
- *    together (one decision, one move per member) or not at all; a member of
- *    a cpu or mixed class group only moves to a host without a member of its
- *    group (groups stay spread).
+ *    together (one decision, one move per member) or not at all.  A cpu or
+ *    mixed class group stays spread: its members only move to hosts that
+ *    then hold fewer of them than the most crowded host held before the plan
+ *    (and a host without any member may always take one).
  *  - A workload moved or switched within cooldown_s (history) is not touched.
  *  - Objective, in this order: the least total excess over the caps of the
  *    hosts acted on, then the fewest moves.  The greedy plan is proven
