@@ -383,7 +383,7 @@ typedef struct small {
     double mem[MAXH];      /* 0 = unknown */
     size_t n[MAXH];
     lp_workload w[MAXH][MAXW];
-    char ids[MAXH][MAXW][8];
+    char ids[MAXH][MAXW][16];
 } small;
 
 /* The documented reservation, for the workloads these tests make:
@@ -407,7 +407,7 @@ static void make_small(rng *g, small *s)
         s->n[i] = next(g, i < 2 ? 6 : 3);
         for (size_t j = 0; j < s->n[i]; j++) {
             lp_workload *w = &s->w[i][j];
-            snprintf(s->ids[i][j], sizeof s->ids[i][j], "w%u%zu", i, j);
+            snprintf(s->ids[i][j], sizeof s->ids[i][j], "w%u%u", i % MAXH, (unsigned)(j % MAXW));
             int net = next(g, 3) == 0;
             *w = wl(s->ids[i][j], net ? LP_CLASS_NET : LP_CLASS_CPU, 1 + next(g, 3),
                     net ? 0.5 * (1 + next(g, 4)) : -1, next(g, 3) ? NULL : groups[next(g, 2)]);
@@ -422,7 +422,7 @@ static lp_cluster *small_cluster(lp_ctx *ctx, const small *s)
     lp_cluster *c = NULL;
     TU_OK(ctx, lp_cluster_new(ctx, &c));
     for (unsigned i = 0; i < s->nh; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "h%u", i);
         lp_host h = tu_host(name);
         h.cores = s->threads[i];
@@ -611,7 +611,7 @@ static void deterministic_at_scale(void **state)
     rng g = {12345};
     enum { N = 400, W = 8 };
     static lp_workload ws[N][W];
-    static char ids[N][W][12];
+    static char ids[N][W][32];
     lp_cluster *c = NULL;
     TU_OK(ctx, lp_cluster_new(ctx, &c));
     for (int i = 0; i < N; i++) {
@@ -621,7 +621,7 @@ static void deterministic_at_scale(void **state)
             ws[i][j] = over ? wl(ids[i][j], LP_CLASS_CPU, 1, 1.2 + 0.1 * next(&g, 5), NULL)
                             : wl(ids[i][j], LP_CLASS_NET, 1, 0.5, NULL);
         }
-        char name[12];
+        char name[24];
         snprintf(name, sizeof name, "n%03d", i);
         add(ctx, c, name, 8, ws[i], W);
     }
