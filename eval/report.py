@@ -89,17 +89,26 @@ def policy_figure(path, rows, metrics, title):
     plt.close(fig)
 
 
-def loop_figure(path, rows):
-    """Closed loop: measured throughput per workload, stock Nova vs plugin."""
-    kinds = [k for k in ('pi', 'web') if any(r['kind'] == k for r in rows)]
-    fig, axes = plt.subplots(1, len(kinds), figsize=(4.2 * len(kinds), 3.4), squeeze=False)
-    for ax, kind in zip(axes[0], kinds):
-        rs = [r for r in rows if r['kind'] == kind]
-        labels = [r['policy'] for r in rs]
-        ax.bar(labels, [r['throughput'] for r in rs],
-               color=[POLICY_COLORS.get(r['policy'].split(' ')[0], '#888') for r in rs])
-        ax.set_title('%s: %s' % (kind, rs[0]['unit']), fontsize=9)
-        ax.tick_params(axis='x', labelsize=7)
+def loop_figure(path, rows, groups):
+    """Closed loop: per group, measured throughput under each placement as a
+    fraction of what its servers would deliver at full speed, with the
+    number of servers placed."""
+    policies = [p for p in POLICY_COLORS if any(r['policy'] == p for r in rows)]
+    fig, ax = plt.subplots(figsize=(1.9 * len(groups) + 2.5, 3.4))
+    width = 0.8 / len(policies)
+    for k, p in enumerate(policies):
+        for i, g in enumerate(groups):
+            r = next(r for r in rows if r['policy'] == p and r['group'] == g)
+            frac = r['throughput'] / r['full_speed'] if r['full_speed'] else 0.0
+            ax.bar(i + k * width, frac, width, color=POLICY_COLORS[p],
+                   label=p if i == 0 else None)
+            ax.text(i + k * width, frac + 0.02, '%d placed' % r['placed'], ha='center',
+                    fontsize=7)
+    ax.set_xticks([i + width * (len(policies) - 1) / 2 for i in range(len(groups))])
+    ax.set_xticklabels(groups)
+    ax.set_ylabel('throughput / full speed of its servers')
+    ax.set_ylim(0, 1.25)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

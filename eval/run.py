@@ -39,15 +39,17 @@ MODES = {
                  batch_sizes=[100, 1000, 10000], loads=[0.7, 1.0, 1.3],
                  exact=[(8, s) for s in (1, 2, 3)], exact_limit=60.0,
                  trace_sizes=[100, 1000], trace_arrivals={100: 3000, 1000: 6000},
-                 loop_seconds=8.0),
+                 loop_seconds=8.0, loop_repeats=2),
     'quick': dict(repeats=1, pi=[(1, range(1, 4))], pi_seconds=1.2, web=range(1, 7),
                   web_seconds=2.5, window=0.6, max_load=None,
                   batch_sizes=[100, 1000], loads=[1.0], exact=[(6, 1)], exact_limit=20.0,
-                  trace_sizes=[100], trace_arrivals={100: 1500}, loop_seconds=3.0),
+                  trace_sizes=[100], trace_arrivals={100: 1500}, loop_seconds=3.0,
+                  loop_repeats=1),
     'smoke': dict(repeats=1, pi=[(1, range(1, 3))], pi_seconds=1.2, web=range(1, 3),
                   web_seconds=1.2, window=0.3, max_load=None,
                   batch_sizes=[20], loads=[1.0], exact=[(4, 1)], exact_limit=10.0,
-                  trace_sizes=[20], trace_arrivals={20: 200}, loop_seconds=1.0),
+                  trace_sizes=[20], trace_arrivals={20: 200}, loop_seconds=1.0,
+                  loop_repeats=1),
 }
 FOREIGN_FLAG = 0.1
 KNEE_TARGET = 4.0     # web: offered rate per server = 1 / (4 x CPU per reply)
@@ -214,19 +216,29 @@ def main():
     ap.add_argument('--parts', default='knee,sim,loop')
     ap.add_argument('--force', action='store_true', help='measure even on a busy machine')
     ap.add_argument('--max-load', type=float, default=None)
+    ap.add_argument('--wait', type=float, default=0.0,
+                    help='seconds to wait for the load average to fall to --max-load')
     args = ap.parse_args()
     cfg = MODES[args.mode]
     parts = set(args.parts.split(','))
     out = report.ensure_dir(args.out)
+    max_load = args.max_load if args.max_load is not None else cfg['max_load']
+    load1 = knee.load_average()
+    deadline = time.monotonic() + args.wait
+    while (max_load is not None and load1 > max_load and 'knee' in parts
+           and time.monotonic() < deadline):
+        log('eval: load average %.2f > %.2f, waiting for a quiet machine (%.0f s left)'
+            % (load1, max_load, deadline - time.monotonic()))
+        time.sleep(min(30.0, max(1.0, deadline - time.monotonic())))
+        load1 = knee.load_average()
+    started = time.monotonic()
     info = machine_info()
     info['mode'] = args.mode
-    started = time.monotonic()
-    max_load = args.max_load if args.max_load is not None else cfg['max_load']
-    load1 = float(info['loadavg'].split()[0])
     info['quiet'] = max_load is None or load1 <= max_load
     if 'knee' in parts and not info['quiet'] and not args.force:
-        sys.exit('eval: the machine is busy (load average %.2f > %.2f): real measurements '
-                 'would measure the others; wait, or --force' % (load1, max_load))
+        print('eval: the machine is busy (load average %.2f > %.2f): real measurements '
+              'would measure the others; wait, or --force' % (load1, max_load), file=sys.stderr)
+        sys.exit(3)
     results = {'info': info}
     model = knee_model.KneeModel()
     if 'knee' in parts:

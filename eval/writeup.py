@@ -153,11 +153,13 @@ def _cols(exact=False, trace=False):
 def _loop(loop, summary):
     out = ['## Closed loop: in-process Nova, real processes', '', loop['text'], '',
            '![loop](closed_loop.png)', '']
-    out.append(md_table(loop['rows'], [('workload', 'kind'), ('placement', 'policy'),
-                                       ('throughput', lambda r: '%.4g %s' % (r['throughput'],
-                                                                             r['unit'])),
-                                       ('servers per host', 'per_host'),
-                                       ('refused', 'refused')]))
+    out.append(md_table(loop['rows'], [
+        ('group', 'group'), ('placement', 'policy'),
+        ('throughput', lambda r: '%.4g [%.4g-%.4g] %s' % (
+            r['throughput'], r['throughput_min'], r['throughput_max'], r['unit'])),
+        ('of full speed', lambda r: '%.2f' % (r['throughput'] / r['full_speed'])
+         if r['full_speed'] else '-'),
+        ('placed', 'placed'), ('refused', 'refused'), ('servers per host', 'per_host')]))
     out.append('')
     summary.append(loop['summary'])
     return out
