@@ -36,18 +36,21 @@ MODES = {
     # pi: (threads per server, servers) on a 2-CPU slice; web: servers on 1 CPU
     'full': dict(repeats=3, pi=[(1, range(1, 6)), (2, range(1, 5))], pi_seconds=2.5,
                  web=range(1, 9), web_seconds=5.0, window=1.0, max_load=1.0,
-                 batch_sizes=[100, 1000, 10000], loads=[0.7, 1.0, 1.3],
-                 exact=[(8, s) for s in (1, 2, 3)], exact_limit=60.0,
+                 batch=[(n, mix, load) for mix in ('research', 'mixed')
+                        for load in (0.7, 1.0, 1.3) for n in (100, 1000)] +
+                 [(10000, mix, 1.0) for mix in ('research', 'mixed')],
+                 exact=[(8, s) for s in (1, 2, 3)], exact_limit=30.0,
                  trace_sizes=[100, 1000], trace_arrivals={100: 3000, 1000: 6000},
                  loop_seconds=8.0, loop_repeats=2),
     'quick': dict(repeats=1, pi=[(1, range(1, 4))], pi_seconds=1.2, web=range(1, 7),
                   web_seconds=2.5, window=0.6, max_load=None,
-                  batch_sizes=[100, 1000], loads=[1.0], exact=[(6, 1)], exact_limit=20.0,
+                  batch=[(n, mix, 1.0) for mix in ('research', 'mixed') for n in (100, 1000)],
+                  exact=[(6, 1)], exact_limit=20.0,
                   trace_sizes=[100], trace_arrivals={100: 1500}, loop_seconds=3.0,
                   loop_repeats=1),
     'smoke': dict(repeats=1, pi=[(1, range(1, 3))], pi_seconds=1.2, web=range(1, 3),
                   web_seconds=1.2, window=0.3, max_load=None,
-                  batch_sizes=[20], loads=[1.0], exact=[(4, 1)], exact_limit=10.0,
+                  batch=[(20, 'mixed', 1.0)], exact=[(4, 1)], exact_limit=10.0,
                   trace_sizes=[20], trace_arrivals={20: 200}, loop_seconds=1.0,
                   loop_repeats=1),
 }
@@ -163,18 +166,16 @@ def run_sim(cfg, out, model):
         log('  exact, %d hosts seed %d: best %s in %.1f s' % (
             n_hosts, seed, 'optimal' if res['best'].get('exact') else 'NOT proven optimal',
             res['best'].get('seconds', 0)))
-    for mix in ('research', 'mixed'):
-        for load in cfg['loads']:
-            for n_hosts in cfg['batch_sizes']:
-                res = simulate.run_batch(n_hosts, mix, load, 1, lp, model)
-                for policy, m in res.items():
-                    if policy != 'bound':
-                        batch.append(dict(m, policy=policy))
-                log('  batch %s load %.1f %d hosts: accepted nova %.3f lp %.3f bound %.3f; '
-                    'hosts over nova %.3f lp %.3f' % (
-                        mix, load, n_hosts, res['nova']['accepted_frac'],
-                        res['libplacement']['accepted_frac'], res['best']['accepted_frac'],
-                        res['nova']['hosts_over_frac'], res['libplacement']['hosts_over_frac']))
+    for n_hosts, mix, load in cfg['batch']:
+        res = simulate.run_batch(n_hosts, mix, load, 1, lp, model)
+        for policy, m in res.items():
+            if policy != 'bound':
+                batch.append(dict(m, policy=policy))
+        log('  batch %s load %.1f %d hosts: accepted nova %.3f lp %.3f bound %.3f; '
+            'hosts over nova %.3f lp %.3f' % (
+                mix, load, n_hosts, res['nova']['accepted_frac'],
+                res['libplacement']['accepted_frac'], res['best']['accepted_frac'],
+                res['nova']['hosts_over_frac'], res['libplacement']['hosts_over_frac']))
     for mix in ('research', 'mixed'):
         for n_hosts in cfg['trace_sizes']:
             res = simulate.run_trace(n_hosts, mix, 0.8, cfg['trace_arrivals'][n_hosts], 1,
