@@ -105,6 +105,15 @@ class Cgroup:
         else:
             _write(self.cpu_dir + '/cpu.max', '%d %d' % (quota, CFS_PERIOD_US))
 
+    def set_priority(self):
+        """The highest CPU weight (v1 cpu.shares 262144, v2 cpu.weight 10000):
+        against other cgroups and root tasks, which weigh 1024 (100), the
+        cgroup gets the CPU whenever it can use it."""
+        if hybrid():
+            _write(self.cpu_dir + '/cpu.shares', '262144')
+        else:
+            _write(self.cpu_dir + '/cpu.weight', '10000')
+
     def child(self, name, cpus=None, quota=None):
         return Cgroup(self.rel + '/' + name, cpus=cpus, quota=quota)
 

@@ -30,7 +30,7 @@ def write(path, results, foreign_flag):
 
 def _knees(results, foreign_flag, summary):
     points = results['points']
-    flagged = [p for p in points if p['foreign_cpu'] > foreign_flag]
+    flagged = [p for p in points if disturbed(p, foreign_flag)]
     out = ['## Knees on real work', '',
            'Each point: fresh servers in their own cgroups inside one slice, all started '
            'together; libplacement-agent --once measured them during the run. Medians of '
@@ -38,14 +38,16 @@ def _knees(results, foreign_flag, summary):
            'knee_summary.csv.' % max(p['repeat'] + 1 for p in points), '',
            '![knees](knees.png)', '']
     if flagged:
-        out += ['**%d of %d points had others using more than %.1f CPU of the slice during '
-                'the measurement** (column "others"): their numbers are suspect.'
-                % (len(flagged), len(points), foreign_flag), '']
+        out += ['**%d of %d points were disturbed**: others used more than %.1f CPU of the '
+                'slice while its servers got less CPU than they could use (column "others" '
+                'gives the largest use of the slice\'s CPUs by others per row): their numbers '
+                'are suspect.' % (len(flagged), len(points), foreign_flag), '']
         summary.append('WARNING: %d of %d knee points disturbed by other load'
                        % (len(flagged), len(points)))
     else:
-        out += ['Quiet: no point had others using more than %.1f CPU of the slice '
-                '(largest: %.2f CPU; largest load average seen: %.2f).'
+        out += ['No point was disturbed: whenever others used more than %.1f CPU of the '
+                'slice\'s CPUs, the servers had all the CPU they could use (largest use by '
+                'others: %.2f CPU; largest load average seen: %.2f).'
                 % (foreign_flag, max(p['foreign_cpu'] for p in points),
                    max(p['load1'] for p in points)), '']
     for e in results['knees']:
@@ -80,7 +82,12 @@ def _knees(results, foreign_flag, summary):
     return out
 
 
-POL = ('nova', 'nova+groups', 'libplacement', 'best')
+def disturbed(point, foreign_flag):
+    """Others used the slice's CPUs (> foreign_flag) while its servers got
+    less than they could use (util short of min(demand, threads) by > 0.1):
+    idle CPUs that others use do not disturb a measurement."""
+    short = min(point['demand'], point['threads']) - point['util']
+    return point['foreign_cpu'] > foreign_flag and short > 0.1
 
 
 def _sim(results, summary):
