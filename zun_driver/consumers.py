@@ -22,6 +22,7 @@ from zun.common import context as zun_context
 from zun import objects
 from zun.scheduler.client import report
 
+from zun_driver import request as lp_request
 from zun_driver import threads
 
 LOG = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ LOG = logging.getLogger(__name__)
 CONCURRENT_LOOKUPS = 8
 #: Container uuids per database query.
 UUIDS_PER_QUERY = 500
+#: Seconds between two warnings that Placement cannot be asked at all.
+UNAVAILABLE_LOG_INTERVAL = 60.0
 #: Seconds a pick of this process is counted while Placement does not show
 #: it (Zun claims it in Placement right after filtering; a pick that never
 #: shows up was not claimed).
@@ -58,15 +61,19 @@ class Consumer(object):
         consumer (Zun container uuid, Nova server uuid) and the Docker
         container id."""
         ids = {self.uuid}
-        if self.container is not None and self.container.container_id:
-            ids.add(self.container.container_id)
+        if self.container is not None:
+            docker_id = lp_request.container_field(self.container,
+                                                   'container_id')
+            if docker_id:
+                ids.add(docker_id)
         return ids
 
     def reported_by(self, hostname):
         """True when the node's own numbers (cpu_used, mem_used) include it:
         zun-compute's claim has set the container's host to the node."""
         return (self.container is not None and
-                self.container.host == hostname)
+                lp_request.container_field(self.container, 'host') ==
+                hostname)
 
 
 _report_client = None
@@ -82,12 +89,17 @@ def _client():
     return _report_client
 
 
+_unavailable_logged = [None]
+
+
 def node_consumers(host_states, skip_uuid=None):
     """{hostname: [Consumer]} for the hosts whose allocations Placement gave.
 
     Hosts without a resource provider uuid are left out; so are hosts whose
-    lookup failed (logged with the reason: their in-flight containers are
-    then not counted).
+    lookup failed, and every host when Placement or Zun's database cannot
+    be asked at all (logged with the reason, at most every
+    ``UNAVAILABLE_LOG_INTERVAL`` seconds: containers being created are then
+    not counted, the rest of the filter works as before).
 
     :param skip_uuid: the container being scheduled (not counted on any
                       node, should Zun retry it).
@@ -95,6 +107,22 @@ def node_consumers(host_states, skip_uuid=None):
     hosts = [h for h in host_states if h.uuid]
     if not hosts:
         return {}
+    try:
+        return _node_consumers(hosts, skip_uuid)
+    except Exception as e:
+        now = time.monotonic()
+        last = _unavailable_logged[0]
+        if last is None or now - last >= UNAVAILABLE_LOG_INTERVAL:
+            _unavailable_logged[0] = now
+            LOG.warning('libplacement: cannot read what Placement holds '
+                        'against the nodes (%s); containers being created '
+                        'are not counted until it can. Check Zun\'s '
+                        '[keystone_auth] and [placement_client] options.',
+                        e)
+        return {}
+
+
+def _node_consumers(hosts, skip_uuid):
     context = zun_context.get_admin_context(all_projects=True)
     client = _client()
 
@@ -150,8 +178,7 @@ class Picks(object):
 
     def add(self, hostname, uuid, container):
         """Count container on hostname until Placement shows it."""
-        memory = container.memory if container.obj_attr_is_set(
-            'memory') else None
+        memory = lp_request.container_field(container, 'memory')
         consumer = Consumer(uuid, 0.0, float(memory or 0), container)
         self._picks[uuid] = (hostname, consumer, time.monotonic())
 

@@ -47,3 +47,43 @@ def test_burst_of_17_keeps_the_cap(cloud, claims_late_by, processes):
     assert len(refused(created)) == 1
     cloud.deliver()
     assert sorted(cloud.scheduled(created).values()) == [4, 4, 4, 4]
+
+
+def test_request_between_filter_and_placement_claim(cloud, monkeypatch):
+    """Zun claims in Placement after the filter returns; a request of the
+    same process that filters in between (green threads switch on every
+    Placement call) still counts the first pick."""
+    from zun.scheduler.client import report
+
+    claim = report.SchedulerReportClient.claim_resources
+    nested = []
+
+    def claim_after_another_request(self, *args, **kwargs):
+        if not nested:
+            nested.append(None)
+            nested[0] = cloud.create('cpu', cpu=6)
+        return claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(report.SchedulerReportClient, 'claim_resources',
+                        claim_after_another_request)
+    first = cloud.create('cpu', cpu=6)
+    per_host = cloud.scheduled([first] + nested)
+    assert sorted(per_host.values()) == [1, 1], per_host
+
+
+def test_net_group_member_in_flight_is_counted(cloud):
+    """A net group keeps together: the second member goes where the first
+    was sent, before zun-compute has claimed it (the hint is stored as the
+    container's label at once: Zun keeps no hints)."""
+    hints = {'libplacement_group': 'web'}
+    first = cloud.create('net', cpu=1, hints=hints)
+    [(host, _n)] = cloud.scheduled([first]).items()
+    stored = [c for c in zh.objects.Container.list(cloud.context)
+              if c.uuid == first.uuid][0]
+    assert stored.labels['libplacement.group'] == 'web'
+    assert stored.host is None              # not claimed yet
+    for _ in range(3):
+        consumers.PICKS = consumers.Picks()  # another zun-api process
+        cloud.create('net', cpu=1, hints=hints)
+    assert cloud.scheduled(zh.objects.Container.list(cloud.context)) == {
+        host: 4}

@@ -24,13 +24,15 @@ def host(name, cpus=8, cpu_used=0.0, runtimes=RUNC_KATA, mem_total=32768,
 
 
 def container(workload=None, cpu=2.0, memory='512', runtime=None,
-              created=True):
+              created=True, labels=None):
     """A Container as zun-api hands it to the scheduler.
 
     created=True: saved to the database first, so unset fields are None (as
     in Zun); created=False: fields not given are unset.
     """
-    labels = {} if workload is None else {'libplacement.workload': workload}
+    labels = dict(labels or {})
+    if workload is not None:
+        labels['libplacement.workload'] = workload
     fields = {'uuid': str(uuid.uuid4()), 'name': 'c', 'image': 'busybox',
               'cpu': cpu, 'memory': memory, 'labels': labels}
     if runtime is not None:
