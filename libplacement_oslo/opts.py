@@ -90,8 +90,16 @@ declared demand.
 """),
     cfg.FloatOpt(
         'agent_timeout', default=1.0, min=0.05,
-        help='Seconds allowed for one host\'s snapshot fetch. All hosts are '
-             'fetched in parallel, so this also bounds the whole fetch.'),
+        help="""
+Seconds allowed for one host's snapshot fetch (connect included).
+
+Hosts are fetched 64 at a time, a new transfer starting as soon as
+one ends, so a fetch of N hosts whose agents all hang lasts about
+ceil(N / 64) x agent_timeout (1,000 hanging agents: 16 x
+agent_timeout). The fetch runs beside the scheduler, never inside a
+scheduling request; a host without a fresh snapshot uses its
+declared demand meanwhile.
+"""),
     cfg.IntOpt(
         'agent_ttl', default=60, min=1,
         help='Seconds a snapshot stays fresh: later requests reuse it; older '

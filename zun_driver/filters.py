@@ -12,6 +12,7 @@ from oslo_log import log as logging
 import zun.conf
 from zun.scheduler import filters
 
+from zun_driver import consumers as lp_consumers
 from zun_driver import loads as lp_loads
 from zun_driver import opts
 from zun_driver import policy as lp_policy
@@ -28,11 +29,20 @@ class LibplacementFilter(filters.BaseHostFilter):
     A host passes when the container's demand (its cpu for cpu-class and
     unclassified work, its estimated demand for net/io work) keeps the
     host's demand within its logical CPUs x ``max_parallel_ratio``, its
-    memory fits and it offers the chosen runtime.  Zun has no weighers and
+    memory fits and it offers the chosen runtime.  The host's demand is
+    what Zun's database says (``cpu_used``) or, with ``agent_url`` set, a
+    fresh agent snapshot (loaded in the background, never waited for),
+    plus what Placement holds against the node beyond that: containers
+    other requests (of any zun-api process) placed there that zun-compute
+    has not claimed yet.  That keeps the cap under bursts of creates.  Zun has no weighers and
     claims the first host it can, so ``filter_all`` returns the passing
     hosts ordered by libplacement's score, best first; list this filter
     last in ``enabled_filters`` so that no later filter sees an order it
     would not keep.
+
+    The group of a container (scheduler hint ``libplacement_group``, or
+    label ``libplacement.group``) is saved as its label at once, so that
+    later requests count it as a member on its node.
 
     When the container has no runtime and its class is known (label
     ``libplacement.workload``), the runtime the best host would use is
@@ -82,11 +92,35 @@ class LibplacementFilter(filters.BaseHostFilter):
         req = dict(request.request)
         if klass is not None:
             req['allowed_runtimes'] = policy.runtimes.allowed_mask
+        if request.group is not None:
+            lp_request.record_group(container, request.group)
+        if policy.agents is not None:
+            policy.agents.want([h.hostname for h in hosts])
         masks = lp_loads.runtime_masks(hosts, policy.runtimes,
                                        klass is not None)
-        loads = lp_loads.HostLoads(policy.fetcher).loads(
-            hosts, request.group, masks)
+        uuid = lp_request.container_field(container, 'uuid')
+        picks = lp_consumers.PICKS
+        with picks.guard:
+            consumers = lp_consumers.node_consumers(hosts, uuid)
+            picks.merge(consumers, {h.hostname for h in hosts}, uuid)
+            loads = lp_loads.HostLoads(
+                policy.agents, consumers, policy.container_demand).loads(
+                    hosts, request.group, masks)
+            chosen = self._verdicts(policy, req, hosts, loads)
+            if chosen and uuid:
+                picks.add(chosen[0][0].hostname, uuid, container)
 
+        if klass is not None and chosen:
+            runtime = chosen[0][1]
+            chosen = [c for c in chosen if c[1] == runtime]
+            container.runtime = policy.runtimes.docker_name(runtime)
+            LOG.debug('libplacement: container %s (%s) gets runtime %s',
+                      request.request['id'], klass, container.runtime)
+        return [host for host, _runtime in chosen]
+
+    @staticmethod
+    def _verdicts(policy, req, hosts, loads):
+        """[(host, runtime)] of the passing hosts, best first."""
         # A host that reports no CPUs yet cannot be judged: refuse it
         # rather than let it fail the whole batch.
         judged = [i for i, load in enumerate(loads) if load[0] > 0]
@@ -102,14 +136,7 @@ class LibplacementFilter(filters.BaseHostFilter):
                 passing.append(k)
         # Best first; sorted() is stable, so ties keep Zun's order.
         passing.sort(key=lambda k: -verdicts.scores[k])
-
-        if klass is not None and passing:
-            chosen = verdicts.runtimes[passing[0]]
-            passing = [k for k in passing if verdicts.runtimes[k] == chosen]
-            container.runtime = policy.runtimes.docker_name(chosen)
-            LOG.debug('libplacement: container %s (%s) gets runtime %s',
-                      request.request['id'], klass, container.runtime)
-        return [hosts[judged[k]] for k in passing]
+        return [(hosts[judged[k]], verdicts.runtimes[k]) for k in passing]
 
 
 def all_filters():

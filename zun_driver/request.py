@@ -6,6 +6,10 @@ import libplacement as lp
 WORKLOAD_LABEL = 'libplacement.workload'
 #: Scheduler hint naming the placement group of the container.
 GROUP_HINT = 'libplacement_group'
+#: Container label holding the placement group.  Zun keeps a container's
+#: labels in its database but not its scheduler hints, so the filter copies
+#: the hint here: that is how later requests see the group's members.
+GROUP_LABEL = 'libplacement.group'
 
 
 def container_field(container, name):
@@ -27,8 +31,9 @@ class ContainerRequest(object):
     (else default_workload; ``auto`` leaves a new container, which has no
     measurements, unclassified), ``vcpus``
     from the container's cpu, ``memory_mb`` from its memory, ``group`` from
-    the scheduler hint ``libplacement_group``.  ``user_runtime`` is the
-    Docker runtime the user chose, or None.
+    the scheduler hint ``libplacement_group`` or the label
+    ``libplacement.group``.  ``user_runtime`` is the Docker runtime the user
+    chose, or None.
     """
 
     def __init__(self, container, extra_spec=None, default_workload='auto'):
@@ -45,6 +50,12 @@ class ContainerRequest(object):
         if group is not None and not isinstance(group, str):
             raise ValueError('scheduler hint %s must be a string, not %r'
                              % (GROUP_HINT, group))
+        labelled = labels.get(GROUP_LABEL) or None
+        if group is not None and labelled is not None and group != labelled:
+            raise ValueError('scheduler hint %s=%r and container label %s=%r '
+                             'name different groups'
+                             % (GROUP_HINT, group, GROUP_LABEL, labelled))
+        group = group or labelled
         cpu = container_field(container, 'cpu')
         memory = container_field(container, 'memory')
         try:
@@ -62,3 +73,26 @@ class ContainerRequest(object):
             'runtime': 'auto',
             'group': group,
         }
+
+
+def container_group(container):
+    """The placement group a stored container belongs to (its label)."""
+    labels = container_field(container, 'labels') or {}
+    return labels.get(GROUP_LABEL) or None
+
+
+def record_group(container, group):
+    """Label the container with its group and save the label at once.
+
+    Saved now, not with the container's other changes when zun-compute
+    claims it, so that requests scheduled meanwhile (in any zun-api
+    process) count it as a member of its group.  A container that is not
+    in the database yet (no ``id``) only gets the label.
+    """
+    labels = container_field(container, 'labels') or {}
+    if labels.get(GROUP_LABEL) == group:
+        return
+    # A new dict: the field notices assignment, not changes in place.
+    container.labels = dict(labels, **{GROUP_LABEL: group})
+    if container_field(container, 'id') is not None:
+        container.save()

@@ -8,6 +8,7 @@ module names so that zun_driver runs unchanged against either.
 import os
 import sys
 
+from keystoneauth1 import loading as ka_loading
 import pytest
 
 STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'standin')
@@ -19,6 +20,22 @@ assert os.path.dirname(zun.__file__).startswith(STANDIN), zun.__file__
 
 from oslo_config import fixture as config_fixture  # noqa: E402
 import zun.conf  # noqa: E402
+from zun.compute import rpcapi  # noqa: E402
+from zun.db import api as dbapi  # noqa: E402
+
+from zun_driver import consumers  # noqa: E402
+
+import placement_service  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def zun_state():
+    """Every test starts with an empty Zun database, no casts in flight
+    and no picks of earlier tests (they are per process, as in zun-api)."""
+    dbapi.reset()
+    del rpcapi.CASTS[:]
+    consumers.PICKS = consumers.Picks()
+    yield
 
 
 @pytest.fixture
@@ -28,3 +45,24 @@ def conf():
     fixture.setUp()
     yield fixture
     fixture.cleanUp()
+
+
+@pytest.fixture(scope='session')
+def placement_server(tmp_path_factory):
+    """One real Placement service (HTTP, own process) for the session."""
+    service = placement_service.PlacementService(
+        tmp_path_factory.mktemp('placement'))
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def placement(placement_server, conf):
+    """Zun's [keystone_auth] pointed at the Placement service; every
+    resource provider and allocation a test made is removed after it."""
+    conf.register_opts(ka_loading.get_auth_plugin_conf_options('admin_token'),
+                       group='keystone_auth')
+    conf.config(group='keystone_auth', auth_type='admin_token',
+                endpoint=placement_server.endpoint, token='admin')
+    yield placement_server
+    placement_service.clear(placement_server.endpoint)

@@ -24,13 +24,15 @@ def host(name, cpus=8, cpu_used=0.0, runtimes=RUNC_KATA, mem_total=32768,
 
 
 def container(workload=None, cpu=2.0, memory='512', runtime=None,
-              created=True):
+              created=True, labels=None):
     """A Container as zun-api hands it to the scheduler.
 
     created=True: saved to the database first, so unset fields are None (as
     in Zun); created=False: fields not given are unset.
     """
-    labels = {} if workload is None else {'libplacement.workload': workload}
+    labels = dict(labels or {})
+    if workload is not None:
+        labels['libplacement.workload'] = workload
     fields = {'uuid': str(uuid.uuid4()), 'name': 'c', 'image': 'busybox',
               'cpu': cpu, 'memory': memory, 'labels': labels}
     if runtime is not None:
@@ -43,3 +45,72 @@ def container(workload=None, cpu=2.0, memory='512', runtime=None,
 
 def names(hosts):
     return [h.hostname for h in hosts]
+
+
+class Cloud(object):
+    """Zun in one process (stand-in): zun-compute per host, zun-api
+    requests, a real Placement (the ``placement`` fixture).
+
+    ``create`` is POST /v1/containers: the row is created, the scheduler
+    (built for this request) filters and claims in Placement, and the cast
+    to zun-compute waits in ``rpcapi.CASTS`` until ``deliver`` hands it to
+    the host's compute, whose claim sets the container's host and the
+    node's cpu_used.
+    """
+
+    def __init__(self, hosts, cpus=8, runtimes=RUNC_KATA,
+                 mem_total=32768):
+        from zun.common import context as zun_context
+        from zun.compute import manager
+        from zun.container.docker import driver as docker_driver
+
+        self.context = zun_context.RequestContext(project_id='demo',
+                                                  user_id='demo')
+        self.computes = {}
+        for name in hosts:
+            drv = docker_driver.DockerDriver()
+            drv.host_info = {'runtimes': list(runtimes), 'labels': {},
+                             'cpus': cpus, 'mem_total': mem_total}
+            compute = manager.Manager(name, drv)
+            compute.rt.update_available_resources(self.context)
+            objects.ZunService(self.context, host=name,
+                               binary='zun-compute', disabled=False).create()
+            self.computes[name] = compute
+
+    def create(self, workload='cpu', cpu=2.0, memory='512', hints=None,
+               labels=None, **fields):
+        from zun.api.controllers.v1 import containers
+
+        labels = dict(labels or {})
+        if workload is not None:
+            labels['libplacement.workload'] = workload
+        return containers.post(self.context, name='c', image='busybox',
+                               cpu=cpu, memory=memory, labels=labels,
+                               hints=hints, **fields)
+
+    def deliver(self, count=None):
+        """Let the oldest ``count`` casts (all by default) reach their
+        zun-compute, whose claims then land."""
+        from zun.compute import rpcapi
+
+        rpcapi.deliver(self.computes, count)
+
+    def in_flight(self):
+        from zun.compute import rpcapi
+
+        return len(rpcapi.CASTS)
+
+    def scheduled(self, containers):
+        """{host: containers sent there} by the casts and claims so far:
+        a refused container is in status Error and has no host."""
+        from zun.compute import rpcapi
+
+        out = {}
+        for host, _method, kwargs in rpcapi.CASTS:
+            uuid = kwargs['container'].uuid
+            out.setdefault(host, set()).add(uuid)
+        for cnt in objects.Container.list(self.context):
+            if cnt.host:
+                out.setdefault(cnt.host, set()).add(cnt.uuid)
+        wanted = {c.uuid for c in containers}
+        return {h: len(u & wanted) for h, u in out.items() if u & wanted}

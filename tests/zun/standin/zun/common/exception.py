@@ -26,3 +26,16 @@ class ClassNotFound(ZunException):
 
 class SchedulerHostFilterNotFound(ZunException):
     message = 'Scheduler Host Filter %(filter_name)s could not be found.'
+
+
+class ComputeNodeNotFound(ZunException):
+    message = 'Compute node %(compute_node)s could not be found.'
+
+
+class ResourceProviderAllocationRetrievalFailed(ZunException):
+    message = ('Failed to retrieve allocations for resource provider '
+               '%(rp_uuid)s: %(error)s')
+
+
+class ResourceProviderCreationFailed(ZunException):
+    message = 'Failed to create resource provider %(name)s'

@@ -1,18 +1,24 @@
 """Stand-in for Zun (openstack/zun 023280e4, 15.0.0-4): the interface the
 libplacement plugin touches, written for its tests (see docs/zun.md).
 
-Container (version 1.44 in Zun): an oslo.versionedobjects object, so that
-what the plugin relies on behaves as in Zun: reading a field that was never
-set raises ObjectActionError (it is not lazy-loadable); setting a field marks
-it changed, and changed fields travel with the object over RPC from zun-api
-(where the scheduler runs) to zun-compute and are saved there.  Only the
-fields the plugin, HostState and the Docker driver read are declared.
+Container (version 1.44 in Zun, zun/objects/container.py): an
+oslo.versionedobjects object, so that what the plugin relies on behaves as
+in Zun: reading a field that was never set raises ObjectActionError (it is
+not lazy-loadable); setting a field marks it changed, and changed fields
+travel with the object over RPC from zun-api (where the scheduler runs) to
+zun-compute and are saved there.  ``create`` (ContainerBase.create) inserts
+the row and reads it back, so every field not given is None; ``save``
+writes the changed fields; ``list``, ``list_by_host`` and ``get_by_uuid``
+read rows (Connection.list_containers filters: name, host, uuid, status,
+... one value or a list).  Only the fields the plugin, the scheduler, the
+compute claim and the Docker driver read are declared.
 """
 
 from oslo_versionedobjects import base
 from oslo_versionedobjects import fields
 
 from zun.common import exception
+from zun.db import api as dbapi
 
 
 class ZunObjectRegistry(base.VersionedObjectRegistry):
@@ -27,13 +33,18 @@ class Container(base.VersionedObject):
 
     fields = {
         'id': fields.IntegerField(),
+        'container_id': fields.StringField(nullable=True),
         'uuid': fields.UUIDField(nullable=True),
         'name': fields.StringField(nullable=True),
+        'project_id': fields.StringField(nullable=True),
+        'user_id': fields.StringField(nullable=True),
         'image': fields.StringField(nullable=True),
         'cpu': fields.FloatField(nullable=True),
         'memory': fields.StringField(nullable=True),
         'disk': fields.IntegerField(nullable=True),
         'command': fields.ListOfStringsField(nullable=True),
+        'status': fields.StringField(nullable=True),
+        'status_reason': fields.StringField(nullable=True),
         'environment': fields.DictOfStringsField(nullable=True),
         'labels': fields.DictOfStringsField(nullable=True),
         'host': fields.StringField(nullable=True),
@@ -41,13 +52,37 @@ class Container(base.VersionedObject):
         'runtime': fields.StringField(nullable=True),
     }
 
-    def create(self, context):
-        """As after Zun's DB insert: every field not given is None."""
-        for name in self.fields:
-            if name != 'id' and not self.obj_attr_is_set(name):
-                setattr(self, name, None)
-        self.id = 1
+    @staticmethod
+    def _from_db_object(container, row):
+        for name in container.fields:
+            setattr(container, name, row.get(name))
+        container.obj_reset_changes()
+        return container
+
+    def create(self, context=None):
+        """Insert the row; every field not given reads None after."""
+        self._from_db_object(self, dbapi.create_container(
+            self.obj_get_changes()))
+
+    def save(self, context=None):
+        """Write the changed fields (Zun: update_container)."""
+        dbapi.update_container(self.uuid, self.obj_get_changes())
         self.obj_reset_changes()
+
+    @classmethod
+    def list(cls, context, limit=None, marker=None, sort_key=None,
+             sort_dir=None, filters=None):
+        return [cls._from_db_object(cls(context), row)
+                for row in dbapi.list_containers(filters)]
+
+    @classmethod
+    def list_by_host(cls, context, host):
+        return cls.list(context, filters={'host': host})
+
+    @classmethod
+    def get_by_uuid(cls, context, uuid):
+        [row] = dbapi.list_containers({'uuid': uuid})
+        return cls._from_db_object(cls(context), row)
 
     def obj_load_attr(self, attrname):
         raise exception.ObjectActionError(
