@@ -1,9 +1,11 @@
 """Fake libplacement agents for the fetcher's tests: one http.server in a
 thread plays many agents.  The host name is part of the path (url_template
 'http://127.0.0.1:PORT/{host}/v1/snapshot') and says how the agent behaves:
-'hang*' answers after 2 s, 'garbage*' is not JSON, 'error*' is a 500, 'big*'
-is 200 kB, 'secure*' wants the bearer token TOKEN; any other host gets a
-valid snapshot whose demand is the number after its last '-'.
+'hang*' never answers while the test runs (it waits for server.release),
+'gate*' answers a valid snapshot once the test sets server.gate, 'garbage*'
+is not JSON, 'error*' is a 500, 'big*' is 200 kB, 'secure*' wants the bearer
+token TOKEN; any other host gets a valid snapshot whose demand is the number
+after its last '-'.
 """
 
 import http.server
@@ -50,8 +52,10 @@ class Agents(http.server.BaseHTTPRequestHandler):
                 self.headers.get('Authorization') != 'Bearer ' + TOKEN:
             return self._send(401, b'')
         if host.startswith('hang'):
-            time.sleep(2)
+            self.server.release.wait(60)
             return self._send(200, b'{}')
+        if host.startswith('gate'):
+            self.server.gate.wait(60)
         if host.startswith('garbage'):
             return self._send(200, b'<html>not json</html>')
         if host.startswith('error'):
@@ -69,11 +73,19 @@ class Server(http.server.ThreadingHTTPServer):
 
 @pytest.fixture
 def server():
-    """A running Server; server.hits lists the host of every request."""
+    """A running Server; server.hits lists the host of every request.
+
+    The hung agents are released when the test ends, so that shutdown does
+    not wait for them.
+    """
     srv = Server(('127.0.0.1', 0), Agents)
     srv.hits = []
+    srv.release = threading.Event()
+    srv.gate = threading.Event()
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     yield srv
+    srv.release.set()
+    srv.gate.set()
     srv.shutdown()
     srv.server_close()

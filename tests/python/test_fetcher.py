@@ -32,7 +32,9 @@ def test_good_agents_in_one_call(server):
 
 
 def test_misbehaving_agents_fail_alone(server):
-    f = fetcher(server, timeout_ms=500, max_bytes=65536)
+    # Long enough for the good agents on a loaded machine; the hung one
+    # never answers, so it times out whatever the timeout.
+    f = fetcher(server, timeout_ms=3000, max_bytes=65536)
     t0 = time.monotonic()
     fresh, errors = f.fetch(['ok-1', 'hang', 'garbage', 'error', 'big', 'ok-2'])
     took = time.monotonic() - t0
@@ -42,8 +44,9 @@ def test_misbehaving_agents_fail_alone(server):
     assert errors['garbage'].startswith('garbage: ')
     assert 'HTTP status 500' in errors['error']
     assert 'larger than max_bytes' in errors['big']
-    # Correctness bound (not a benchmark): the hung agent costs one timeout.
-    assert took < 0.5 + 1.5
+    # Hang guard (not a benchmark): the hung agent costs one timeout, which
+    # generous slack for a loaded machine cannot hide.
+    assert took < 3 + 30
 
 
 def test_bad_host_names_are_errors_without_io(server):
@@ -59,7 +62,7 @@ def test_bad_host_names_are_errors_without_io(server):
 
 def test_cache_and_ttl(server):
     # fresh while at most ttl_s old by the snapshot's own time (no clock skew allowed)
-    f = fetcher(server, ttl_s=1.5, max_skew_s=0)
+    f = fetcher(server, ttl_s=4, max_skew_s=0)
     assert f.cached('node-3') is None
     fresh, _ = f.fetch(['node-3'])
     assert len(fresh) == 1
@@ -69,7 +72,7 @@ def test_cache_and_ttl(server):
     snap = f.cached('node-3')
     assert snap['host'] == 'node-3'
     assert snap['load']['demand'] == 3.0
-    time.sleep(1.7)
+    time.sleep(4.2)
     assert f.cached('node-3') is None  # stale: never used
     f.fetch(['node-3'])
     assert server.hits == ['node-3', 'node-3']
@@ -83,21 +86,23 @@ def test_bearer_token(server):
 
 
 def test_other_threads_run_during_fetch(server):
-    f = fetcher(server, timeout_ms=800)
-    done = threading.Event()
+    # The 'gate' agent answers only once another Python thread has run 20
+    # times and opened the gate: with the GIL held during the fetch, that
+    # thread could not run, and the fetch would end in its timeout instead.
+    f = fetcher(server, timeout_ms=30000)
     ticks = []
 
     def tick():
-        while not done.is_set():
+        while len(ticks) < 20:
             ticks.append(1)
             time.sleep(0.01)
+        server.gate.set()
 
     t = threading.Thread(target=tick)
     t.start()
-    f.fetch(['hang'])
-    done.set()
+    fresh, errors = f.fetch(['gate-4'])
     t.join()
-    assert len(ticks) > 20  # ~80 expected in 0.8 s; with the GIL held there would be ~1
+    assert errors == {} and fresh.names() == ['gate-4']
 
 
 def test_one_fetcher_shared_by_threads(server):

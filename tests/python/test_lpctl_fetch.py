@@ -26,7 +26,7 @@ def template(srv):
 
 
 def test_table_and_missing_hosts(server):
-    p = lpctl('--url-template', template(server), '--timeout-ms', '500',
+    p = lpctl('--url-template', template(server), '--timeout-ms', '3000',
               'node-3', 'node-5', 'error-1', 'hang')
     assert p.returncode == 3, p.stderr
     lines = p.stdout.splitlines()
