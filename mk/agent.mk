@@ -23,9 +23,11 @@ AGENT_SRCS     := $(sort $(wildcard libplacement/tools/agent/*.c))
 AGENT_HDRS     := $(wildcard libplacement/src/collect/*.h libplacement/tools/agent/*.h) \
                   libplacement/include/libplacement/collect.h
 # Without -Ilibplacement/src: the library's internal headers are out of reach.
+# GnuTLS: the agent checks its TLS files and client certificates, and hashes
+# tokens, with the library libmicrohttpd serves HTTPS with.
 AGENT_CFLAGS    = $(filter-out -Ilibplacement/src,$(ALL_CFLAGS)) -fPIC \
-                  $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
-AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+                  $(shell pkg-config --cflags libmicrohttpd gnutls 2>/dev/null)
+AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd gnutls 2>/dev/null)
 # What the collectors link besides libplacement (docker.c parses with json-c).
 COLLECT_LIBS    = $(shell pkg-config --libs json-c 2>/dev/null) -lm
 
