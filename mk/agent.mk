@@ -8,7 +8,8 @@
 #
 #   make agent          build $(B)/libplacement-agent
 #   make check-agent    collector and agent tests against real processes,
-#                       libvirtd + QEMU, dockerd (skipped with a reason when absent);
+#                       libvirtd + QEMU, dockerd (skipped with a reason when absent),
+#                       the HTTP side's security (TLS, token, limits, SIGHUP);
 #                       the quick ones again under ASan+UBSan
 #   make bench-agent    sweep cost per task (against the one-pread floor, same run)
 #                       and agent RSS after 1,000 samples
@@ -127,10 +128,13 @@ check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
 	  $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(AGENT_BIN) $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
 	  VALIDATE=$(B)/agent-tests/validate AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(B)/agent-san/libplacement-agent AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
+	  $(PYTHON) tests/agent/test_agent_security.py
 
 bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor
 	AGENT=$(AGENT_BIN) FLOOR=$(B)/agent-tests/bench_floor $(PYTHON) tests/agent/bench_agent.py
@@ -148,6 +152,7 @@ install-agent: $(AGENT_BIN) install-lib
 	  '# libplacement-agent configuration: "key = value", keys as the long options' \
 	  '# (libplacement-agent --help, docs/agent.md). Defaults shown.' \
 	  '# listen = 127.0.0.1' '# port = 9180' '# interval = 10' '# token-file =' \
+	  '# tls-cert =' '# tls-key =' '# per-ip-connections = 16' '# request-timeout = 10' \
 	  '# collectors = proc,libvirt,docker,libxl' '# libvirt-uri = qemu:///system' \
 	  > $(DESTDIR)/etc/libplacement/agent.conf
 
