@@ -361,13 +361,13 @@ class ConnectionTest(Tmp):
         self.assertEqual(a.get("/healthz")[0], 200)
 
     def test_keep_alive_connections_get_a_new_deadline_per_request(self):
-        a = self.agent("--request-timeout", "2")
+        a = self.agent("--request-timeout", "5")
         c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=HANG)
         try:
-            for _ in range(4):  # 4 requests over about 4 s on one connection, each well within 2 s
+            for _ in range(4):  # one connection open for over 8 s, each request well within 5 s
                 c.request("GET", "/healthz")
                 self.assertEqual(c.getresponse().read(), b"ok\n")
-                time.sleep(1)
+                time.sleep(2)
             sock = c.sock
             c.request("GET", "/healthz")
             self.assertEqual(c.getresponse().read(), b"ok\n")
