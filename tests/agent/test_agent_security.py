@@ -293,6 +293,11 @@ class TlsTest(Tmp):
         self.assertEqual(a.get("/healthz")[0], 200)  # open, for monitoring
         self.assertEqual(a.get("/v1/snapshot", ctx=with_cert)[0], 401)  # the token still counts
 
+    def test_metrics_public_needs_no_client_certificate(self):
+        a = self.tls_agent("--tls-client-ca", self.pki.client_ca, "--metrics-public")
+        self.assertEqual(a.get("/metrics")[0], 200)
+        self.assertEqual(a.get("/v1/snapshot", TOKEN)[0], 403)
+
     def test_bad_files_are_refused_at_start(self):
         p = self.pki
         cases = (

@@ -41,7 +41,7 @@ static const char usage[] =
     "  --token-file FILE        require \"Authorization: Bearer <token>\" for /v1/snapshot\n"
     "                           and /metrics (mode 600, one line, at most 4096 bytes;\n"
     "                           SIGHUP reads it again)\n"
-    "  --metrics-public         serve /metrics without the token\n"
+    "  --metrics-public         serve /metrics without token or client certificate\n"
     "  --tls-cert FILE          serve HTTPS with this PEM certificate (chain)...\n"
     "  --tls-key FILE           ...and its PEM private key (mode 600)\n"
     "  --tls-client-ca FILE     also require a client certificate signed by a CA in FILE\n"

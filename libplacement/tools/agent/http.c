@@ -336,13 +336,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                                                                     : "starting: no sample yet\n",
                           NULL, NULL);
     }
-    if (!client_ok(h, c))
+    /* /healthz is open, and /metrics with --metrics-public. */
+    pthread_mutex_lock(&h->lock);
+    int guarded = snap || (metrics && !h->metrics_public);
+    pthread_mutex_unlock(&h->lock);
+    if (guarded && !client_ok(h, c))
         return reply_text(c, MHD_HTTP_FORBIDDEN, "a client certificate signed by the agent's tls-client-ca "
                                                  "is required\n", NULL, NULL);
-    pthread_mutex_lock(&h->lock);
-    int public_metrics = metrics && h->metrics_public;
-    pthread_mutex_unlock(&h->lock);
-    if (!public_metrics && !token_ok(h, c))
+    if (guarded && !token_ok(h, c))
         return reply_text(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token\n",
                           MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"libplacement\"");
     return serve(c, pub, metrics);
