@@ -104,8 +104,9 @@ static void log_window_end(agent_http *h, int stopping)
     pthread_mutex_lock(&h->log_lock);
     double now = mono_now();
     unsigned long dropped = 0;
+    double seconds = now - h->log_window;
     char last[sizeof h->log_last];
-    if (stopping || now - h->log_window >= LOG_WINDOW) {
+    if (stopping || seconds >= LOG_WINDOW) {
         dropped = h->log_dropped;
         memcpy(last, h->log_last, sizeof last);
         h->log_dropped = 0;
@@ -115,7 +116,7 @@ static void log_window_end(agent_http *h, int stopping)
     pthread_mutex_unlock(&h->log_lock);
     if (dropped)
         log_at(h, LOG_WARN_, "http: %lu more message%s in %.0f s not logged; the last: %s", dropped,
-               dropped == 1 ? "" : "s", LOG_WINDOW, last);
+               dropped == 1 ? "" : "s", seconds, last);
 }
 
 /* Log one line under the rate limit. */
