@@ -120,7 +120,7 @@ $(B)/agent-tests/test_sampler: tests/agent/test_sampler.c $(COLLECT_A) $(LIB_A)
 
 AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
                   $(B)/agent-tests/test_sampler $(B)/agent-san/test_sampler \
-                  $(B)/agent-san/libplacement-agent
+                  $(B)/agent-san/libplacement-agent $(B)/lpctl
 
 # Everything against the plain build; then the unit tests and the quick
 # (no load, no hypervisor) agent tests again under ASan+UBSan, leaks included.
@@ -128,12 +128,12 @@ check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
 	  $(PYTHON) tests/agent/test_agent.py
-	AGENT=$(AGENT_BIN) $(PYTHON) tests/agent/test_agent_security.py
+	AGENT=$(AGENT_BIN) LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
 	  VALIDATE=$(B)/agent-tests/validate AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent.py
-	AGENT=$(B)/agent-san/libplacement-agent AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
+	AGENT=$(B)/agent-san/libplacement-agent LPCTL=$(B)/lpctl AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent_security.py
 
 bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor

@@ -9,8 +9,9 @@ served, the request deadline, SIGTERM with every connection taken), the
 log's rate limit and SIGHUP reloading the token and the configuration.
 
 No assertion is about speed: the time limits are hang guards.
-Environment: AGENT (the binary), AGENT_QUICK=1 for a sanitizer build (skips
-the slowloris, whose thousands of connections are load, not behaviour).
+Environment: AGENT (the binary), LPCTL (the scheduler's fetcher as a command),
+AGENT_QUICK=1 for a sanitizer build (skips the slowloris, whose thousands of
+connections are load, not behaviour).
 """
 import ctypes
 import http.client
@@ -34,6 +35,7 @@ import agentlib  # noqa: E402
 import seclib  # noqa: E402
 
 AGENT = os.environ.get("AGENT", "build/libplacement-agent")
+LPCTL = os.environ.get("LPCTL", "build/lpctl")
 QUICK = bool(os.environ.get("AGENT_QUICK"))
 TOKEN = b"0123456789abcdef-._~+/XYZ=="
 HANG = 60  # seconds: hang guard for anything that waits
@@ -297,6 +299,25 @@ class TlsTest(Tmp):
         a = self.tls_agent("--tls-client-ca", self.pki.client_ca, "--metrics-public")
         self.assertEqual(a.get("/metrics")[0], 200)
         self.assertEqual(a.get("/v1/snapshot", TOKEN)[0], 403)
+
+    def test_the_schedulers_fetcher_with_ca_file(self):
+        """lpctl fetch fetches as Nova's and Zun's filters do (lp_fetch_options.ca_file)."""
+        a = self.tls_agent()
+        host = "localhost:%d" % a.port
+        token = self.file("client-token", TOKEN + b"\n")
+
+        def fetch(ca, *extra):
+            return subprocess.run([LPCTL, "fetch", "--url-template", "https://{host}/v1/snapshot", "--ca-file", ca,
+                                   *extra, "--json", host], capture_output=True, text=True, timeout=HANG)
+        r = fetch(self.pki.ca, "--token-file", token)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([h["host"] for h in json.loads(r.stdout)["hosts"]], [host])
+        r = fetch(self.pki.other_ca, "--token-file", token)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("TLS failed", r.stderr)
+        r = fetch(self.pki.ca)
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("HTTP status 401", r.stderr)
 
     def test_bad_files_are_refused_at_start(self):
         p = self.pki
