@@ -242,9 +242,11 @@ static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
         return;
     }
     for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0]; i++) {
-        const char *was = (const char *)&a->cfg + restart_only[i].off, *now = (const char *)&nc + restart_only[i].off;
+        const char *was = (const char *)&a->cfg + restart_only[i].off;
+        const char *now = (const char *)&nc + restart_only[i].off;
         if (restart_only[i].is_string ? strcmp(was, now) != 0 : memcmp(was, now, restart_only[i].size) != 0)
-            agent_log(&a->cfg, LOG_WARN_, "SIGHUP: %s changed: takes effect at the next restart", restart_only[i].name);
+            agent_log(&a->cfg, LOG_WARN_, "SIGHUP: %s changed: takes effect at the next restart",
+                      restart_only[i].name);
     }
     memcpy(a->cfg.token_file, nc.token_file, sizeof nc.token_file);
     a->cfg.metrics_public = nc.metrics_public;
