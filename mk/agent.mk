@@ -8,7 +8,8 @@
 #
 #   make agent          build $(B)/libplacement-agent
 #   make check-agent    collector and agent tests against real processes,
-#                       libvirtd + QEMU, dockerd (skipped with a reason when absent);
+#                       libvirtd + QEMU, dockerd (skipped with a reason when absent),
+#                       the HTTP side's security (TLS, token, limits, SIGHUP);
 #                       the quick ones again under ASan+UBSan
 #   make bench-agent    sweep cost per task (against the one-pread floor, same run)
 #                       and agent RSS after 1,000 samples
@@ -23,9 +24,11 @@ AGENT_SRCS     := $(sort $(wildcard libplacement/tools/agent/*.c))
 AGENT_HDRS     := $(wildcard libplacement/src/collect/*.h libplacement/tools/agent/*.h) \
                   libplacement/include/libplacement/collect.h
 # Without -Ilibplacement/src: the library's internal headers are out of reach.
+# GnuTLS: the agent checks its TLS files and client certificates, and hashes
+# tokens, with the library libmicrohttpd serves HTTPS with.
 AGENT_CFLAGS    = $(filter-out -Ilibplacement/src,$(ALL_CFLAGS)) -fPIC \
-                  $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
-AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+                  $(shell pkg-config --cflags libmicrohttpd gnutls 2>/dev/null)
+AGENT_LIBS      = $(shell pkg-config --libs libmicrohttpd gnutls 2>/dev/null)
 # What the collectors link besides libplacement (docker.c parses with json-c).
 COLLECT_LIBS    = $(shell pkg-config --libs json-c 2>/dev/null) -lm
 
@@ -117,7 +120,7 @@ $(B)/agent-tests/test_sampler: tests/agent/test_sampler.c $(COLLECT_A) $(LIB_A)
 
 AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
                   $(B)/agent-tests/test_sampler $(B)/agent-san/test_sampler \
-                  $(B)/agent-san/libplacement-agent
+                  $(B)/agent-san/libplacement-agent $(B)/lpctl
 
 # Everything against the plain build; then the unit tests and the quick
 # (no load, no hypervisor) agent tests again under ASan+UBSan, leaks included.
@@ -125,10 +128,13 @@ check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
 	  $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(AGENT_BIN) LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
 	  VALIDATE=$(B)/agent-tests/validate AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(B)/agent-san/libplacement-agent LPCTL=$(B)/lpctl AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
+	  $(PYTHON) tests/agent/test_agent_security.py
 
 bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor
 	AGENT=$(AGENT_BIN) FLOOR=$(B)/agent-tests/bench_floor $(PYTHON) tests/agent/bench_agent.py
@@ -146,6 +152,7 @@ install-agent: $(AGENT_BIN) install-lib
 	  '# libplacement-agent configuration: "key = value", keys as the long options' \
 	  '# (libplacement-agent --help, docs/agent.md). Defaults shown.' \
 	  '# listen = 127.0.0.1' '# port = 9180' '# interval = 10' '# token-file =' \
+	  '# tls-cert =' '# tls-key =' '# per-ip-connections = 16' '# request-timeout = 10' \
 	  '# collectors = proc,libvirt,docker,libxl' '# libvirt-uri = qemu:///system' \
 	  > $(DESTDIR)/etc/libplacement/agent.conf
 

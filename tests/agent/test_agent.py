@@ -209,8 +209,10 @@ class HttpTest(unittest.TestCase):
         with open(tok, "w") as f:
             f.write(cls.TOKEN + "\n")
         cls.port = agentlib.free_port()
+        os.chmod(tok, 0o600)
+        # wrk's 1,000 connections come from one address
         cls.agent = agentlib.Daemon(AGENT, "--port", str(cls.port), "--interval", "0.5",
-                                    "--token-file", tok, "--collectors", "proc")
+                                    "--token-file", tok, "--collectors", "proc", "--per-ip-connections", "0")
         try:
             cls.agent.wait_ready(cls.port)
         except Exception:
@@ -251,7 +253,7 @@ class HttpTest(unittest.TestCase):
 
     def test_metrics_are_prometheus_text(self):
         from prometheus_client.parser import text_string_to_metric_families
-        r, body = self.request("GET", "/metrics")
+        r, body = self.request("GET", "/metrics", self.TOKEN)
         self.assertEqual(r.status, 200)
         self.assertTrue(r.getheader("Content-Type").startswith("text/plain; version=0.0.4"))
         text = body.decode()
@@ -281,12 +283,12 @@ class HttpTest(unittest.TestCase):
             r, _ = self.request(method, "/metrics")
             self.assertEqual(r.status, 405, method)
             self.assertEqual(r.getheader("Allow"), "GET, HEAD")
-        r, body = self.request("HEAD", "/metrics")
+        r, body = self.request("HEAD", "/metrics", self.TOKEN)
         self.assertEqual((r.status, body), (200, b""))
 
     def test_keep_alive(self):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        r1, _ = self.request("GET", "/metrics", conn=c)
+        r1, _ = self.request("GET", "/metrics", self.TOKEN, conn=c)
         sock = c.sock
         r2, _ = self.request("GET", "/v1/snapshot", self.TOKEN, conn=c)
         self.assertEqual((r1.status, r2.status), (200, 200))

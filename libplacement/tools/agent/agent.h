@@ -20,6 +20,9 @@ typedef struct agent_config {
     int once, pretty;
     char host_name[256];    /* "" = kernel host name */
     char token_file[512];   /* "" = /v1/snapshot open */
+    int metrics_public;     /* /metrics open even with a token */
+    char tls_cert[512], tls_key[512]; /* "" = plain HTTP */
+    char tls_client_ca[512];          /* "" = no client certificates asked */
     char collectors[256];   /* comma-separated names */
     char runtimes[64];      /* runtimes offered; "" = from the collectors that are up */
     char libvirt_uri[256];
@@ -27,6 +30,7 @@ typedef struct agent_config {
     char cgroup_hierarchy[32];
     int include_root_cgroup;
     unsigned max_connections, per_ip_connections, connection_timeout;
+    unsigned request_timeout; /* seconds for a whole request, from connecting or the last answer; 0 = none */
     int log_level;          /* 0 error, 1 warning, 2 info, 3 debug */
 } agent_config;
 
@@ -40,6 +44,8 @@ enum { LOG_ERR_ = 0, LOG_WARN_ = 1, LOG_INFO_ = 2, LOG_DEBUG_ = 3 };
 /* Log one line to stderr (with a journald priority prefix under systemd). */
 void agent_log(const agent_config *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for a thread that holds the log level, not the config: lines above max_level are dropped. */
+void agent_vlog(int max_level, int level, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* A growable NUL-terminated text buffer. */
 typedef struct sbuf {
@@ -57,13 +63,53 @@ typedef struct published {
     size_t snapshot_len, metrics_len;
     double last_ok;         /* monotonic seconds of the last good sweep, 0 = none */
     double max_age;         /* /healthz fails when the last good sweep is older */
-    char token[256];        /* "" = no token needed */
 } published;
 
-struct MHD_Daemon;
-/* Start/stop the HTTP server. */
-struct MHD_Daemon *agent_http_start(const agent_config *c, published *p);
-void agent_http_stop(struct MHD_Daemon *d);
+/* Secret files (auth.c): a regular file of at most max bytes, owned by root or
+ * the agent's user, with no access for group or others (like ssh's keys).
+ * On success *buf is a malloc()ed copy, NUL-terminated after its *len bytes,
+ * to be released with agent_secret_free(), which wipes it. On failure returns
+ * -1 with a message naming what and path in err. */
+int agent_secret_read(const char *what, const char *path, size_t max, char **buf, size_t *len, char *err,
+                      size_t errlen);
+void agent_secret_free(char *buf, size_t len);
+
+/* A bearer token, kept only as its SHA-256. */
+#define AGENT_TOKEN_MAX 4096
+typedef struct agent_token {
+    int set;                /* 0 = no token needed */
+    unsigned char sha256[32];
+} agent_token;
+/* Read the token from a secret file: one line of token68 (RFC 7235), at most
+ * AGENT_TOKEN_MAX bytes, one line end stripped; anything else is refused.
+ * Returns 0, or -1 with a message in err (t untouched). */
+int agent_token_load(const char *path, agent_token *t, char *err, size_t errlen);
+/* 1 when the Authorization header value (len bytes, NULL = absent) is
+ * "Bearer <token>" (scheme in any case) and nothing else, or when no token is
+ * set; compared in constant time. */
+int agent_token_check(const agent_token *t, const char *value, size_t len);
+
+/* TLS files as PEM texts, NUL-terminated (tls.c). */
+typedef struct agent_tls {
+    char *cert, *key, *client_ca; /* NULL = not configured */
+    size_t key_len;
+} agent_tls;
+/* Read and check --tls-cert/--tls-key/--tls-client-ca: certificates parse,
+ * the key is the certificate's. Nothing to do without --tls-cert. Returns 0,
+ * or -1 with a message in err. */
+int agent_tls_load(const agent_config *c, agent_tls *t, char *err, size_t errlen);
+void agent_tls_free(agent_tls *t);
+/* 1 when the gnutls session's client sent a certificate that the trust list
+ * (--tls-client-ca) verifies. */
+int agent_tls_peer_verified(void *gnutls_session);
+
+/* The HTTP server (http.c). Start: NULL on failure (logged). Reload: the
+ * settings that can change while it runs (token, /metrics access, log level,
+ * request timeout). Stop: closes every connection, then frees. */
+typedef struct agent_http agent_http;
+agent_http *agent_http_start(const agent_config *c, published *p, const agent_token *t, const agent_tls *tls);
+void agent_http_reload(agent_http *h, const agent_config *c, const agent_token *t);
+void agent_http_stop(agent_http *h);
 
 /* Collector state for one sweep to /metrics text. */
 typedef struct collector_slot {

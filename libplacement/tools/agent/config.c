@@ -19,8 +19,9 @@ void agent_config_init(agent_config *c)
     c->window = 1;
     snprintf(c->collectors, sizeof c->collectors, "proc,libvirt,docker,libxl");
     c->max_connections = 1024;
-    c->per_ip_connections = 0;
+    c->per_ip_connections = 16;
     c->connection_timeout = 10;
+    c->request_timeout = 10;
     c->log_level = LOG_INFO_;
 }
 
@@ -38,6 +39,12 @@ static const char usage[] =
     "  --host-name NAME         host name in the snapshot (default: kernel host name,\n"
     "                           which must match Nova's compute host name)\n"
     "  --token-file FILE        require \"Authorization: Bearer <token>\" for /v1/snapshot\n"
+    "                           and /metrics (mode 600, one line, at most 4096 bytes;\n"
+    "                           SIGHUP reads it again)\n"
+    "  --metrics-public         serve /metrics without token or client certificate\n"
+    "  --tls-cert FILE          serve HTTPS with this PEM certificate (chain)...\n"
+    "  --tls-key FILE           ...and its PEM private key (mode 600)\n"
+    "  --tls-client-ca FILE     also require a client certificate signed by a CA in FILE\n"
     "  --collectors LIST        comma-separated: proc,libvirt,docker,libxl (default all)\n"
     "  --runtimes LIST          runtimes offered (container,unikernel,vm); default from\n"
     "                           the collectors that are up\n"
@@ -47,8 +54,11 @@ static const char usage[] =
     "                           (default: cpu on v1/hybrid hosts, else unified)\n"
     "  --include-root-cgroup    also report processes of the root cgroup, one per pid\n"
     "  --max-connections N      concurrent HTTP connections (default 1024)\n"
-    "  --per-ip-connections N   per client address (default 0 = no limit)\n"
-    "  --connection-timeout SEC idle connection timeout (default 10)\n"
+    "  --per-ip-connections N   per client address (default 16, 0 = no limit)\n"
+    "  --connection-timeout SEC idle connection timeout (default 10, 0 = none)\n"
+    "  --request-timeout SEC    a connection must complete each request, counted from\n"
+    "                           its start or its previous answer, within SEC (default 10,\n"
+    "                           0 = none)\n"
     "  --log-level LEVEL        error, warning, info (default), debug\n"
     "  --help, --version\n";
 
@@ -103,15 +113,15 @@ static int set_str(const char *key, const char *v, char *dst, size_t len)
 /* Apply one option. v is NULL for a flag given without value. */
 static int apply(agent_config *c, const char *key, const char *v)
 {
-    static const char *const boolean[] = {"once", "pretty", "include-root-cgroup"};
-    int *bools[] = {&c->once, &c->pretty, &c->include_root_cgroup};
-    for (size_t i = 0; i < 3; i++)
+    static const char *const boolean[] = {"once", "pretty", "include-root-cgroup", "metrics-public"};
+    int *bools[] = {&c->once, &c->pretty, &c->include_root_cgroup, &c->metrics_public};
+    for (size_t i = 0; i < sizeof boolean / sizeof boolean[0]; i++)
         if (!strcmp(key, boolean[i]))
             return parse_bool(key, v, bools[i]);
     static const char *const valued[] = {
         "listen", "port", "interval", "window", "host-name", "token-file", "collectors", "runtimes",
         "libvirt-uri", "docker-socket", "cgroup-hierarchy", "max-connections", "per-ip-connections",
-        "connection-timeout", "log-level"};
+        "connection-timeout", "request-timeout", "log-level", "tls-cert", "tls-key", "tls-client-ca"};
     int known = 0;
     for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
         known |= !strcmp(key, valued[i]);
@@ -135,6 +145,12 @@ static int apply(agent_config *c, const char *key, const char *v)
         return set_str(key, v, c->host_name, sizeof c->host_name);
     if (!strcmp(key, "token-file"))
         return set_str(key, v, c->token_file, sizeof c->token_file);
+    if (!strcmp(key, "tls-cert"))
+        return set_str(key, v, c->tls_cert, sizeof c->tls_cert);
+    if (!strcmp(key, "tls-key"))
+        return set_str(key, v, c->tls_key, sizeof c->tls_key);
+    if (!strcmp(key, "tls-client-ca"))
+        return set_str(key, v, c->tls_client_ca, sizeof c->tls_client_ca);
     if (!strcmp(key, "collectors"))
         return set_str(key, v, c->collectors, sizeof c->collectors);
     if (!strcmp(key, "runtimes")) {
@@ -162,6 +178,8 @@ static int apply(agent_config *c, const char *key, const char *v)
         return parse_uint(key, v, 1000000, &c->per_ip_connections);
     if (!strcmp(key, "connection-timeout"))
         return parse_uint(key, v, 3600, &c->connection_timeout);
+    if (!strcmp(key, "request-timeout"))
+        return parse_uint(key, v, 3600, &c->request_timeout);
     if (!strcmp(key, "log-level")) {
         static const char *const lv[] = {"error", "warning", "info", "debug"};
         for (int i = 0; i < 4; i++)
@@ -261,7 +279,8 @@ int agent_config_parse(agent_config *c, int argc, char **argv)
         }
         memcpy(key, a + 2, kl);
         key[kl] = '\0';
-        int is_bool = !strcmp(key, "once") || !strcmp(key, "pretty") || !strcmp(key, "include-root-cgroup");
+        int is_bool = !strcmp(key, "once") || !strcmp(key, "pretty") || !strcmp(key, "include-root-cgroup") ||
+                      !strcmp(key, "metrics-public");
         if (eq)
             v = eq + 1;
         else if (!is_bool && i + 1 < argc)
@@ -271,20 +290,33 @@ int agent_config_parse(agent_config *c, int argc, char **argv)
         if (apply(c, key, v) < 0)
             return -1;
     }
+    if (!c->tls_cert[0] != !c->tls_key[0]) {
+        fprintf(stderr, "libplacement-agent: tls-cert and tls-key go together (one is set, not the other)\n");
+        return -1;
+    }
+    if (c->tls_client_ca[0] && !c->tls_cert[0]) {
+        fprintf(stderr, "libplacement-agent: tls-client-ca needs tls-cert and tls-key\n");
+        return -1;
+    }
     return 0;
 }
 
 void agent_log(const agent_config *c, int level, const char *fmt, ...)
 {
-    static const char *const name[] = {"error", "warning", "info", "debug"};
-    static const int prio[] = {3, 4, 6, 7};
-    if (c && level > c->log_level)
-        return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    agent_vlog(c ? c->log_level : LOG_DEBUG_, level, fmt, ap);
     va_end(ap);
+}
+
+void agent_vlog(int max_level, int level, const char *fmt, va_list ap)
+{
+    static const char *const name[] = {"error", "warning", "info", "debug"};
+    static const int prio[] = {3, 4, 6, 7};
+    if (level > max_level)
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     /* journald reads "<N>" as the priority; a terminal gets a time stamp. */
     if (getenv("JOURNAL_STREAM"))
         fprintf(stderr, "<%d>%s: %s\n", prio[level], name[level], msg);

@@ -3,12 +3,14 @@
  * serves the result over HTTP (docs/agent.md).
  *
  * Threads: the main thread samples and waits for signals (sigtimedwait, so
- * SIGTERM is handled synchronously between sweeps); libmicrohttpd's thread
- * serves the texts the main thread publishes under a mutex.
+ * SIGTERM and SIGHUP are handled synchronously between sweeps); the HTTP
+ * side's threads serve the texts the main thread publishes under a mutex.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,10 @@
 
 typedef struct agent {
     agent_config cfg;
+    int argc;               /* read again on SIGHUP */
+    char **argv;
+    agent_token token;
+    agent_tls tls;
     lp_ctx *ctx;
     lp_sampler *sampler;
     collector_slot slots[AGENT_MAX_COLLECTORS];
@@ -175,25 +181,88 @@ static void publish(agent *a, published *p)
     free(old_m);
 }
 
-static int read_token(const agent_config *c, published *p)
+static int is_loopback(const char *addr)
 {
-    if (!c->token_file[0])
-        return 0;
-    FILE *f = fopen(c->token_file, "re");
-    if (!f) {
-        agent_log(c, LOG_ERR_, "token-file %s: %s", c->token_file, strerror(errno));
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* The token and TLS files, checked before anything starts (docs/agent.md,
+ * "Exposing the agent"). */
+static int load_secrets(agent *a)
+{
+    char err[1024];
+    if ((a->cfg.token_file[0] && agent_token_load(a->cfg.token_file, &a->token, err, sizeof err) < 0) ||
+        agent_tls_load(&a->cfg, &a->tls, err, sizeof err) < 0) {
+        agent_log(&a->cfg, LOG_ERR_, "%s", err);
         return -1;
     }
-    size_t n = fread(p->token, 1, sizeof p->token - 1, f);
-    fclose(f);
-    p->token[n] = '\0';
-    while (n && (p->token[n - 1] == '\n' || p->token[n - 1] == '\r' || p->token[n - 1] == ' '))
-        p->token[--n] = '\0';
-    if (!n) {
-        agent_log(c, LOG_ERR_, "token-file %s: empty", c->token_file);
-        return -1;
-    }
+    if (!is_loopback(a->cfg.listen) && !a->token.set)
+        agent_log(&a->cfg, LOG_WARN_, "listening on %s without token-file: whoever reaches port %u reads "
+                  "the instances and containers of this host", a->cfg.listen, a->cfg.port);
+    else if (!is_loopback(a->cfg.listen) && !a->tls.cert)
+        agent_log(&a->cfg, LOG_WARN_, "listening on %s without tls-cert: the bearer token crosses the "
+                  "network in clear", a->cfg.listen);
     return 0;
+}
+
+/* SIGHUP: read the options and the token file again. The token, /metrics
+ * access, log level, interval and request timeout change now; the rest needs
+ * a restart, and a change to it is reported and ignored. A configuration
+ * that does not parse, or a token file that is refused, changes nothing. */
+static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
+{
+    static const struct {
+        const char *name;
+        size_t off, size;
+        int is_string;
+    } restart_only[] = {
+#define OPT(name, field, str) {name, offsetof(agent_config, field), sizeof((agent_config *)0)->field, str}
+        OPT("listen", listen, 1), OPT("port", port, 0), OPT("host-name", host_name, 1),
+        OPT("collectors", collectors, 1), OPT("runtimes", runtimes, 1), OPT("libvirt-uri", libvirt_uri, 1),
+        OPT("docker-socket", docker_socket, 1), OPT("cgroup-hierarchy", cgroup_hierarchy, 1),
+        OPT("include-root-cgroup", include_root_cgroup, 0), OPT("max-connections", max_connections, 0),
+        OPT("per-ip-connections", per_ip_connections, 0), OPT("connection-timeout", connection_timeout, 0),
+        OPT("tls-cert", tls_cert, 1), OPT("tls-key", tls_key, 1), OPT("tls-client-ca", tls_client_ca, 1),
+#undef OPT
+    };
+    agent_config nc;
+    agent_token t = {0};
+    char err[1024];
+    agent_config_init(&nc);
+    if (agent_config_parse(&nc, a->argc, a->argv) != 0) {
+        agent_log(&a->cfg, LOG_ERR_, "SIGHUP: the configuration is refused (see above); nothing changed");
+        return;
+    }
+    if (nc.token_file[0] && agent_token_load(nc.token_file, &t, err, sizeof err) < 0) {
+        agent_log(&a->cfg, LOG_ERR_, "SIGHUP: %s; nothing changed", err);
+        return;
+    }
+    for (size_t i = 0; i < sizeof restart_only / sizeof restart_only[0]; i++) {
+        const char *was = (const char *)&a->cfg + restart_only[i].off;
+        const char *now = (const char *)&nc + restart_only[i].off;
+        if (restart_only[i].is_string ? strcmp(was, now) != 0 : memcmp(was, now, restart_only[i].size) != 0)
+            agent_log(&a->cfg, LOG_WARN_, "SIGHUP: %s changed: takes effect at the next restart",
+                      restart_only[i].name);
+    }
+    memcpy(a->cfg.token_file, nc.token_file, sizeof nc.token_file);
+    a->cfg.metrics_public = nc.metrics_public;
+    a->cfg.request_timeout = nc.request_timeout;
+    a->cfg.log_level = nc.log_level;
+    a->cfg.interval = nc.interval;
+    a->token = t;
+    agent_http_reload(h, &a->cfg, &a->token);
+    pthread_mutex_lock(&pub->lock);
+    pub->max_age = 3 * a->cfg.interval + 5;
+    pthread_mutex_unlock(&pub->lock);
+    int64_t sooner = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
+    if (sooner < *next_sweep)
+        *next_sweep = sooner;
+    agent_log(&a->cfg, LOG_INFO_, "SIGHUP: reloaded: %s, interval %.3g s, request timeout %u s",
+              t.set ? "token read again" : "no token", a->cfg.interval, a->cfg.request_timeout);
 }
 
 static void close_all(agent *a)
@@ -204,6 +273,7 @@ static void close_all(agent *a)
     lp_sample_clear(&a->sample);
     lp_sampler_free(a->sampler);
     lp_ctx_free(a->ctx);
+    agent_tls_free(&a->tls);
 }
 
 static int run_once(agent *a)
@@ -231,8 +301,6 @@ static int run_daemon(agent *a)
     memset(&pub, 0, sizeof pub);
     pthread_mutex_init(&pub.lock, NULL);
     pub.max_age = 3 * a->cfg.interval + 5;
-    if (read_token(&a->cfg, &pub) < 0)
-        return 1;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -243,9 +311,13 @@ static int run_daemon(agent *a)
     signal(SIGPIPE, SIG_IGN);
     if (sweep(a) == 0)
         publish(a, &pub);
-    struct MHD_Daemon *d = agent_http_start(&a->cfg, &pub);
-    if (!d)
+    agent_http *h = agent_http_start(&a->cfg, &pub, &a->token, &a->tls);
+    if (!h) {
+        lp_free(pub.snapshot);
+        free(pub.metrics);
+        pthread_mutex_destroy(&pub.lock);
         return 1;
+    }
     agent_log(&a->cfg, LOG_INFO_, "serving on %s port %u, sweep every %.3g s", a->cfg.listen, a->cfg.port,
               a->cfg.interval);
     int64_t next = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
@@ -260,8 +332,10 @@ static int run_daemon(agent *a)
             agent_log(&a->cfg, LOG_INFO_, "signal %d: stopping", sig);
             break;
         }
-        if (sig == SIGHUP)
-            continue; /* log-file rotation does not concern stderr */
+        if (sig == SIGHUP) {
+            reload(a, &pub, h, &next);
+            continue;
+        }
         if (sig < 0 && errno != EAGAIN && errno != EINTR) {
             agent_log(&a->cfg, LOG_ERR_, "sigtimedwait: %s", strerror(errno));
             rc = 1;
@@ -275,7 +349,7 @@ static int run_daemon(agent *a)
         if (sweep(a) == 0)
             publish(a, &pub);
     }
-    agent_http_stop(d);
+    agent_http_stop(h);
     lp_free(pub.snapshot);
     free(pub.metrics);
     pthread_mutex_destroy(&pub.lock);
@@ -290,8 +364,10 @@ int main(int argc, char **argv)
         return 1;
     }
     agent_config_init(&a->cfg);
+    a->argc = argc;
+    a->argv = argv;
     int pr = agent_config_parse(&a->cfg, argc, argv);
-    if (pr != 0) {
+    if (pr != 0 || (!a->cfg.once && load_secrets(a) < 0)) {
         free(a);
         return pr > 0 ? 0 : 2;
     }
