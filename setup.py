@@ -69,18 +69,32 @@ setup(
     python_requires='>=3.10',
     ext_modules=[_extension()],
     packages=find_packages(include=['libplacement_oslo', 'libplacement_oslo.*',
+                                    'libplacement_watcher',
+                                    'libplacement_watcher.*',
                                     'nova_filter', 'nova_filter.*',
                                     'zun_driver', 'zun_driver.*']),
     entry_points={
         'oslo.config.opts': [
             'libplacement.nova = nova_filter.opts:list_opts',
             'libplacement.zun = zun_driver.opts:list_opts',
+            'libplacement.watcher = libplacement_watcher.opts:list_opts',
         ],
         'nova.api.extra_spec_validators': [
             'libplacement = nova_filter.extra_specs',
         ],
         'zun.container.driver': [
             'libplacement.docker = zun_driver.driver:LibplacementDockerDriver',
+        ],
+        'watcher_goals': [
+            'parallelism_cap = libplacement_watcher.goal:ParallelismCap',
+        ],
+        'watcher_strategies': [
+            'libplacement_rebalance = '
+            'libplacement_watcher.strategy:LibplacementRebalance',
+        ],
+        'watcher_actions': [
+            'libplacement_runtime_switch = '
+            'libplacement_watcher.actions:RuntimeSwitch',
         ],
     },
 )
