@@ -114,7 +114,8 @@ class LibplacementRebalance(base.BaseStrategy):
                                    'Default: [libplacement] '
                                    'max_parallel_ratio of watcher.conf (keep '
                                    'it equal to nova.conf\'s).',
-                    'type': 'number', 'exclusiveMinimum': 0, 'maximum': 16,
+                    'type': 'number', 'minimum': 0, 'exclusiveMinimum': True,
+                    'maximum': 16,
                 },
                 'overload_margin': {
                     'description': 'Act on a node only when its demand '
