@@ -115,16 +115,16 @@ def _can_receive(node):
 def declared_workload(instance, reservation):
     """One instance as a declared snapshot workload.
 
-    A flavor's ``libplacement:parallelism`` is given as the workload's
-    thread count with its vCPUs left unknown: the core takes a workload's
-    parallelism from its vCPUs, else its threads.
+    A flavor's ``libplacement:parallelism`` stands in for the instance's
+    vCPUs: the core reserves a declared workload's vCPUs (cpu, mixed,
+    unknown class) or its class's estimate per vCPU (net, io, idle), as the
+    scheduler reserves the parallelism of a request.
     """
     klass, parallelism = reservation
     w = {'id': instance.uuid, 'runtime': INSTANCE_RUNTIME, 'class': klass}
-    if parallelism > 0:
-        w['threads'] = parallelism
-    elif instance.vcpus > 0:
-        w['vcpus'] = float(instance.vcpus)
+    vcpus = parallelism if parallelism > 0 else float(instance.vcpus)
+    if vcpus > 0:
+        w['vcpus'] = vcpus
     if instance.memory > 0:
         w['memory_mb'] = float(instance.memory)
     group = _group(instance)

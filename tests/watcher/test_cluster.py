@@ -66,7 +66,7 @@ def test_declared_demand_pins_and_node_states(watcher):
     assert web == {'id': uuid('web'), 'runtime': 'vm', 'class': 'net',
                    'vcpus': 2.0, 'memory_mb': 2048.0, 'group': 'shop'}
     pi = next(w for w in view.hosts[0]['workloads'] if w['id'] == uuid('pi'))
-    assert pi['threads'] == 1.0 and 'vcpus' not in pi
+    assert pi['vcpus'] == 1.0
     assert set(view.instances) == {uuid(n) for n in (
         'big', 'web', 'pi', 'locked', 'off', 'left')}
 
@@ -167,8 +167,9 @@ def test_measured_snapshots_replace_declared(watcher, agents, caplog):
                                   'memory_mb': 2048.0}
     assert node1['memory_used_mb'] == 7000.0 + 2048.0
     loads = _loads(view)
-    # Reserved: spark 4 + web 0.4 + container max(1.5, 12) + new 2.
-    assert loads['node1'][1] == pytest.approx(4 + 0.4 + 12 + 2)
+    # Reserved: spark 4 + web 0.4 + the container's 1.5 measured (its 12
+    # threads do not count) + new 2: more than the measured load (6.1).
+    assert loads['node1'][1] == pytest.approx(4 + 0.4 + 1.5 + 2)
     assert loads['node1'][2] == pytest.approx(16384 - 9048)
     assert loads['node2'][1] == 4
 
