@@ -82,7 +82,7 @@ class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
 
     compute_driver = testbed.COMPUTE_DRIVER
     HOSTS = ('host1', 'host2', 'host3')
-    # [libplacement] lines of watcher.conf.
+    # [libplacement] lines of watcher.conf; {url} is the endpoints' URL.
     LIBPLACEMENT = ''
 
     def _clear_attrs(self):
@@ -122,7 +122,8 @@ class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
         with open(self.watcher_conf, 'w') as f:
             f.write(WATCHER_CONF.format(dir=self.workdir,
                                         url=self.endpoints.url,
-                                        libplacement=self.LIBPLACEMENT))
+                                        libplacement=self.LIBPLACEMENT.replace(
+                                            '{url}', self.endpoints.url)))
 
     # -- Nova ---------------------------------------------------------------
     def _boot_on(self, host, flavor, name, group=None, image=IMAGE):
@@ -141,6 +142,15 @@ class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
 
     def _servers(self):
         return {s['name']: s for s in self.api.get_servers(detail=True)}
+
+    def _image(self, name, image_id, **properties):
+        """A new image in the GlanceFixture (Glance's stand-in serves it)."""
+        image = copy.deepcopy(self.glance.image1)
+        image['id'] = image_id
+        image['name'] = name
+        image['properties'] = properties
+        self.glance.create(None, image)
+        return image_id
 
     def _declared_demand(self):
         """{host: demand} as the scheduler counts it from the flavors."""
@@ -296,14 +306,6 @@ class TestRuntimeSwitchAction(WatcherOnNova):
         self.server = self._boot_on('host1', 'web2', 'tomcat',
                                     image=self.vm_image)
 
-    def _image(self, name, image_id, **properties):
-        image = copy.deepcopy(self.glance.image1)
-        image['id'] = image_id
-        image['name'] = name
-        image['properties'] = properties
-        self.glance.create(None, image)
-        return image_id
-
     def _switch(self, steps, **overrides):
         params = {'resource_id': self.server['id'], 'resource_name': 'tomcat',
                   'from_runtime': 'vm', 'to_runtime': 'container',
@@ -353,3 +355,71 @@ class TestRuntimeSwitchAction(WatcherOnNova):
                       off['pre_condition']['error'])
         self.assertFalse(off['execute']['result'])
         self.assertEqual(self.vm_image, self._image_of_server())
+
+
+class TestRuntimeSwitchPlanned(WatcherOnNova):
+    """A measured net-class server in a full VM is rebuilt into its image's
+    container sibling by Watcher's plan; one without a sibling is named.
+    """
+
+    HOSTS = ('host1',)
+    LIBPLACEMENT = 'agent_url = {url}/agents/{host}'
+
+    def test_switch_planned_and_executed_then_in_cool_down(self):
+        box = self._image('tomcat-container',
+                          '7d1c6a52-0b9e-4f7a-8d3c-2e1f0a9b8c01')
+        vm = self._image('tomcat-vm', '7d1c6a52-0b9e-4f7a-8d3c-2e1f0a9b8c02',
+                         libplacement_variants='container:%s' % box)
+        tomcat = self._boot_on('host1', 'web2', 'tomcat', image=vm)
+        plain = self._boot_on('host1', 'web2', 'plain')
+        now = time.time()
+        # The agent of host1: both measured network-bound for two hours,
+        # in full VMs, on a host that also runs containers.
+        self.endpoints.snapshots['host1'] = {
+            'schema': 'libplacement/snapshot/v1', 'host': 'host1',
+            'time': now, 'cpu': {'sockets': 1, 'cores': 4, 'threads': 8},
+            'memory_mb': 16384, 'runtimes': ['container', 'vm'],
+            'workloads': [
+                {'id': s['id'], 'runtime': 'vm', 'vcpus': 2, 'demand': 0.3,
+                 'util': 0.25, 'net_bps': 3e7, 'class': 'net',
+                 'confidence': 0.95, 'class_since': now - 7200,
+                 'memory_mb': 1024} for s in (tomcat, plain)]}
+
+        result = self._audit(apply=True)
+
+        planned = result['planned']
+        self.assertEqual('SUCCEEDED', planned['audit']['state'], self._log())
+        by_type = collections.defaultdict(list)
+        for a in planned['actions']:
+            by_type[a['action_type']].append(a['input_parameters'])
+        self.assertEqual({'libplacement_runtime_switch', 'nop'},
+                         set(by_type))
+        self.assertEqual([{'resource_id': tomcat['id'],
+                           'resource_name': 'tomcat', 'from_runtime': 'vm',
+                           'to_runtime': 'container', 'image': box,
+                           'original_image': vm}],
+                         by_type['libplacement_runtime_switch'])
+        (note,) = by_type['nop']
+        self.assertIn('%s (plain) is class net' % plain['id'],
+                      note['message'])
+        self.assertIn('no switch: image %s has no property '
+                      'libplacement_variants naming a sibling for container'
+                      % IMAGE, note['message'])
+        self.assertEqual(1.0, planned['efficacy_indicators']
+                         ['runtime_switches_count'])
+        applied = result['applied']
+        self.assertEqual('SUCCEEDED', applied['action_plan']['state'],
+                         self._log())
+        servers = self._servers()
+        self.assertEqual(box, servers['tomcat']['image']['id'])
+        self.assertEqual('ACTIVE', servers['tomcat']['status'])
+        self.assertEqual('host1', servers['tomcat']['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(IMAGE, servers['plain']['image']['id'])
+
+        # The agent has not noticed yet; Watcher's own record of the switch
+        # keeps the server in cool-down: no second rebuild.
+        again = self._audit()['planned']
+        self.assertEqual(['nop'],
+                         [a['action_type'] for a in again['actions']])
+        self.assertIn('(plain)', again['actions'][0]['input_parameters']
+                      ['message'])

@@ -14,6 +14,8 @@ green thread of the test process):
                      configuration and database)
 ``/image/v2``        stand-in for Glance: the images of Nova's GlanceFixture
                      (``GET /v2/images/<id>``, ``GET /v2/schemas/image``)
+``/agents/<host>``   stand-in for the compute hosts' libplacement agents:
+                     the snapshot set in ``snapshots[host]``, else 404
 ==================== =========================================================
 
 Every request is made as the admin of the project given: the functional
@@ -63,6 +65,7 @@ class Endpoints(object):
         self._server = None
         self._socket = None
         self.url = None
+        self.snapshots = {}
 
     # -- lifecycle --------------------------------------------------------
     def start(self):
@@ -84,7 +87,8 @@ class Endpoints(object):
         for prefix, handler in (('/identity', self._identity),
                                 ('/compute', self._compute),
                                 ('/placement', self._placement_api),
-                                ('/image', self._image)):
+                                ('/image', self._image),
+                                ('/agents', self._agent)):
             if path == prefix or path.startswith(prefix + '/'):
                 environ['SCRIPT_NAME'] = prefix
                 environ['PATH_INFO'] = path[len(prefix):]
@@ -100,6 +104,12 @@ class Endpoints(object):
     def _placement_api(self, environ, start_response):
         environ['HTTP_X_AUTH_TOKEN'] = TOKEN
         return self._placement(environ, start_response)
+
+    def _agent(self, environ, start_response):
+        snapshot = self.snapshots.get(environ['PATH_INFO'].strip('/'))
+        if snapshot is None:
+            return _json(start_response, '404 Not Found', {'error': 'none'})
+        return _json(start_response, '200 OK', snapshot)
 
     # -- Keystone stand-in ----------------------------------------------------
     def _catalog(self):
