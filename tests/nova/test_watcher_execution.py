@@ -46,6 +46,15 @@ WATCHER_DEADLINE_S = 600
 # demand was not measured (docs/policy.md: estimate_net).
 DECLARED_PER_VCPU = {'cpu': 1.0, 'net': 0.5}
 
+# Watcher's default weights and parallelization, and the runtime switch
+# (after the migrations, two at a time), as docs/watcher.md shows.
+WEIGHTS = ('nop:70,volume_migrate:60,change_nova_service_state:50,sleep:40,'
+           'migrate:30,libplacement_runtime_switch:25,resize:20,'
+           'turn_host_to_acpi_s3_state:10,change_node_power_state:9')
+PARALLELIZATION = ('turn_host_to_acpi_s3_state:2,resize:2,migrate:2,sleep:1,'
+                   'change_nova_service_state:1,nop:1,'
+                   'change_node_power_state:2,volume_migrate:2,'
+                   'libplacement_runtime_switch:2')
 WATCHER_CONF = """[DEFAULT]
 transport_url = fake:/
 host = watcher-nova-test
@@ -66,8 +75,8 @@ project_domain_name = Default
 api_call_retries = 2
 api_query_timeout = 1
 [watcher_planners.weight]
-weights = nop:70,volume_migrate:60,change_nova_service_state:50,sleep:40,migrate:30,libplacement_runtime_switch:25,resize:20,turn_host_to_acpi_s3_state:10,change_node_power_state:9
-parallelization = turn_host_to_acpi_s3_state:2,resize:2,migrate:2,sleep:1,change_nova_service_state:1,nop:1,change_node_power_state:2,volume_migrate:2,libplacement_runtime_switch:2
+weights = {weights}
+parallelization = {parallelization}
 [watcher_workflow_engines.taskflow]
 max_workers = 2
 [libplacement]
@@ -122,6 +131,8 @@ class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
         with open(self.watcher_conf, 'w') as f:
             f.write(WATCHER_CONF.format(dir=self.workdir,
                                         url=self.endpoints.url,
+                                        weights=WEIGHTS,
+                                        parallelization=PARALLELIZATION,
                                         libplacement=self.LIBPLACEMENT.replace(
                                             '{url}', self.endpoints.url)))
 

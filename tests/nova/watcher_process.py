@@ -100,7 +100,9 @@ def audit(ctx, parameters, apply):
     out = {'planned': _plan_document(ctx, record.uuid)}
     plan = out['planned']['action_plan']
     if apply and plan is not None:
-        plan_handler.DefaultActionPlanHandler(ctx, None, plan['uuid']).execute()
+        handler = plan_handler.DefaultActionPlanHandler(ctx, None,
+                                                        plan['uuid'])
+        handler.execute()
         out['applied'] = _plan_document(ctx, record.uuid)
     return out
 
