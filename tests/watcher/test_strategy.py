@@ -128,6 +128,16 @@ def test_within_cap_nothing_moves(watcher):
     assert _global(solution) == {'hosts_within_cap_ratio': 100.0}
 
 
+def test_no_nodes(watcher):
+    strategy, solution = _run(Cloud())
+    assert solution.actions == []
+    assert _indicators(solution) == {
+        'audited_nodes_count': 0, 'hosts_over_cap_before': 0,
+        'hosts_over_cap_after': 0, 'instance_migrations_count': 0,
+        'runtime_switches_count': 0}
+    assert _global(solution) == {'hosts_within_cap_ratio': 100.0}
+
+
 def test_measured_groups_pins_and_limits(watcher, agent_url):
     cloud = Cloud()
     for name in ('node1', 'node2', 'node3'):
