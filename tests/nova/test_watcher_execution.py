@@ -210,8 +210,13 @@ class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
             args.append('--apply')
         return self._watcher(*args)
 
-    def _log(self):
-        return self._tail(os.path.join(self.workdir, 'watcher.log'), 400)
+    def _log(self, lines=400):
+        """The end of the last Watcher process's log (lines=None: all)."""
+        path = os.path.join(self.workdir, 'watcher.log')
+        if lines is None:
+            with open(path) as f:
+                return f.read()
+        return self._tail(path, lines)
 
 
 class TestRelieveOverCapHost(WatcherOnNova):
@@ -318,53 +323,60 @@ class TestRuntimeSwitchAction(WatcherOnNova):
                                     image=self.vm_image)
 
     def _switch(self, steps, **overrides):
+        """Run the steps in one Watcher process: [(step, result or error)]."""
         params = {'resource_id': self.server['id'], 'resource_name': 'tomcat',
                   'from_runtime': 'vm', 'to_runtime': 'container',
                   'image': self.box_image, 'original_image': self.vm_image}
         params.update(overrides)
-        return {r['step']: r for r in self._watcher(
-            'action', 'libplacement_runtime_switch', json.dumps(params),
-            ','.join(steps))}
+        return [(r['step'], r.get('result', r.get('error')))
+                for r in self._watcher('action', 'libplacement_runtime_switch',
+                                       json.dumps(params), ','.join(steps))]
 
     def _image_of_server(self):
         return self.api.get_server(self.server['id'])['image']['id']
 
     def test_rebuild_into_sibling_and_revert(self):
-        done = self._switch(['pre_condition', 'execute', 'post_condition'])
-        self.assertEqual({'pre_condition': None, 'execute': True,
-                          'post_condition': None},
-                         {k: v.get('result', v.get('error'))
-                          for k, v in done.items()})
+        # Applied, applied again (nothing to do), then reverted.
+        self.assertEqual(
+            [('pre_condition', None), ('execute', True),
+             ('post_condition', None), ('execute', True), ('revert', True)],
+            self._switch(['pre_condition', 'execute', 'post_condition',
+                          'execute', 'revert']))
+        self.assertEqual(self.vm_image, self._image_of_server())
+        log = self._log(lines=None)
+        self.assertEqual(1, log.count('rebuilding server %s from image %s '
+                                      '(vm) into image %s (container)'
+                                      % (self.server['id'], self.vm_image,
+                                         self.box_image)), self._log())
+        self.assertIn('already runs image %s' % self.box_image, log)
+        self.assertIn('reverting the runtime switch of server %s'
+                      % self.server['id'], log)
+        # Applied once more and left: the server runs the sibling.
+        self.assertEqual([('execute', True), ('post_condition', None)],
+                         self._switch(['execute', 'post_condition']))
         server = self.api.get_server(self.server['id'])
         self.assertEqual(self.box_image, server['image']['id'])
         self.assertEqual('ACTIVE', server['status'])
         self.assertEqual('host1', server['OS-EXT-SRV-ATTR:host'])
-        # Applied twice: nothing to do.
-        self.assertTrue(self._switch(['execute'])['execute']['result'])
-        # Revert: back into the original image.
-        self.assertTrue(self._switch(['revert'])['revert']['result'])
-        self.assertEqual(self.vm_image, self._image_of_server())
 
     def test_stale_plan_and_missing_sibling_change_nothing(self):
         other = self._image('other', '2c8b8f6e-1d4a-4b1e-9f0a-7e3d2c1b0a03')
-        stale = self._switch(['pre_condition', 'execute'],
-                             original_image=other)
+        pre, stale = self._switch(['pre_condition', 'execute'],
+                                  original_image=other)
         self.assertIn('runs image %s, not %s' % (self.vm_image, other),
-                      stale['pre_condition']['error'])
-        self.assertFalse(stale['execute']['result'])
+                      pre[1])
+        self.assertEqual(('execute', False), stale)
         missing = '2c8b8f6e-1d4a-4b1e-9f0a-7e3d2c1b0aff'
-        gone = self._switch(['pre_condition', 'execute'], image=missing)
-        self.assertIn('image %s cannot be read' % missing,
-                      gone['pre_condition']['error'])
-        self.assertFalse(gone['execute']['result'])
+        pre, gone = self._switch(['pre_condition', 'execute'], image=missing)
+        self.assertIn('image %s cannot be read' % missing, pre[1])
+        self.assertEqual(('execute', False), gone)
         self.assertEqual(self.vm_image, self._image_of_server())
         # Not ACTIVE: stopped servers are not rebuilt by the plan.
         self.api.post_server_action(self.server['id'], {'os-stop': None})
         self._wait_for_state_change(self.server, 'SHUTOFF')
-        off = self._switch(['pre_condition', 'execute'])
-        self.assertIn('it is SHUTOFF, not ACTIVE',
-                      off['pre_condition']['error'])
-        self.assertFalse(off['execute']['result'])
+        pre, off = self._switch(['pre_condition', 'execute'])
+        self.assertIn('it is SHUTOFF, not ACTIVE', pre[1])
+        self.assertEqual(('execute', False), off)
         self.assertEqual(self.vm_image, self._image_of_server())
 
 

@@ -28,9 +28,11 @@ import watcher.cmd  # noqa: F401  (eventlet, as in Watcher's services)
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import logging  # noqa: E402
 import sys  # noqa: E402
 
 from oslo_config import cfg  # noqa: E402
+from oslo_log import log  # noqa: E402
 from oslo_utils import uuidutils  # noqa: E402
 
 GOAL = 'parallelism_cap'
@@ -48,7 +50,14 @@ def _setup(conf_file):
     sys.argv[:] = ['watcher-process', '--config-file', conf_file]
     service.prepare_service(sys.argv, cfg.CONF)
     if migration.version() is None:
+        # What watcher-db-manage create_schema does before the services
+        # start. Alembic's logging.config.fileConfig replaces the logging
+        # set up above: set it up again.
         migration.create_schema()
+        for logger in logging.Logger.manager.loggerDict.values():
+            if isinstance(logger, logging.Logger):
+                logger.disabled = False
+        log.setup(cfg.CONF, 'python-watcher')
     sync.Syncer().sync()
     return context.make_context(is_admin=True)
 
