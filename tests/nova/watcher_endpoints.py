@@ -15,7 +15,8 @@ green thread of the test process):
 ``/image/v2``        stand-in for Glance: the images of Nova's GlanceFixture
                      (``GET /v2/images/<id>``, ``GET /v2/schemas/image``)
 ``/agents/<host>``   stand-in for the compute hosts' libplacement agents:
-                     the snapshot set in ``snapshots[host]``, else 404
+                     the snapshot set in ``snapshots[host]`` taken now, else
+                     404
 ==================== =========================================================
 
 Every request is made as the admin of the project given: the functional
@@ -25,6 +26,7 @@ which this front sets. Not for production: there is no authentication.
 
 import datetime
 import json
+import time
 
 import eventlet
 from eventlet import wsgi
@@ -109,7 +111,9 @@ class Endpoints(object):
         snapshot = self.snapshots.get(environ['PATH_INFO'].strip('/'))
         if snapshot is None:
             return _json(start_response, '404 Not Found', {'error': 'none'})
-        return _json(start_response, '200 OK', snapshot)
+        # Measured now, as a live agent's snapshot is.
+        return _json(start_response, '200 OK',
+                     dict(snapshot, time=time.time()))
 
     # -- Keystone stand-in ----------------------------------------------------
     def _catalog(self):

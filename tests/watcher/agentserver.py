@@ -1,7 +1,8 @@
 """libplacement agents for the tests: one HTTP server plays every node's
-agent. GET /<host>/v1/snapshot answers the snapshot set for that host, 404
-for a host without one (its agent is down), and garbage for a host whose
-snapshot is the string 'garbage'.
+agent. GET /<host>/v1/snapshot answers the snapshot set for that host, taken
+now (its time is the time of the answer), 404 for a host without one (its
+agent is down), and garbage for a host whose snapshot is the string
+'garbage'.
 """
 
 import http.server
@@ -26,6 +27,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif snapshot == 'garbage':
             code, body = 200, b'<html>not a snapshot</html>'
         else:
+            # Measured now, as a live agent's snapshot is.
+            snapshot = dict(snapshot, time=time.time())
             code, body = 200, json.dumps(snapshot).encode()
         self.send_response(code)
         self.send_header('Content-Type', 'application/json')
@@ -42,7 +45,6 @@ def snapshot(host, workloads, threads=8, demand=None, memory_mb=16384,
              runtimes=('container', 'unikernel', 'vm')):
     """A measured snapshot (schema libplacement/snapshot/v1)."""
     snap = {'schema': 'libplacement/snapshot/v1', 'host': host,
-            'time': int(time.time()),
             'cpu': {'sockets': 1, 'cores': threads // 2 or 1,
                     'threads': threads},
             'memory_mb': memory_mb, 'runtimes': list(runtimes),

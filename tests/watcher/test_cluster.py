@@ -111,7 +111,7 @@ def _fetch(agents, hostnames):
 
     group = cfg.CONF.libplacement
     cfg.CONF.set_override('agent_url', agents.url_template, 'libplacement')
-    cfg.CONF.set_override('agent_timeout', 5.0, 'libplacement')
+    cfg.CONF.set_override('agent_timeout', 60.0, 'libplacement')
     try:
         return agents_mod.fetch(lp, group, hostnames)
     finally:

@@ -75,7 +75,7 @@ def agent_url(agents):
     import libplacement_watcher.strategy  # noqa: F401  (registers options)
 
     cfg.CONF.set_override('agent_url', agents.url_template, 'libplacement')
-    cfg.CONF.set_override('agent_timeout', 5.0, 'libplacement')
+    cfg.CONF.set_override('agent_timeout', 60.0, 'libplacement')
     yield agents
     cfg.CONF.clear_override('agent_url', 'libplacement')
     cfg.CONF.clear_override('agent_timeout', 'libplacement')
