@@ -6,8 +6,9 @@
 #                        (tests/nova/test_watcher_execution.py)
 #
 # Watcher and Nova both register [DEFAULT] host on oslo.config's global
-# CONF, so the two suites run in separate processes. WATCHER_ENV is expanded
-# late: mk/python.mk (PY_BUILD) is included after this fragment.
+# CONF, so the two suites run in separate processes. The Watcher process of
+# the Nova test inherits PYTHONPATH: absolute, so that it finds the module
+# and the plugins' entry points (egg-info) wherever it runs.
 
 WATCHER_ENV = EVENTLET_NO_GREENDNS=yes PYTHONDONTWRITEBYTECODE=1 \
               PYTHONPATH=$(abspath $(PY_BUILD)):$(CURDIR)
