@@ -246,7 +246,7 @@ class TestRelieveOverCapHost(WatcherOnNova):
         self.assertEqual(moves, planned['actions'],
                          'only live migrations expected')
         # No single server frees the 5 threads host1 is over; two do
-        # (the batch job and one worker, both onto host3).
+        # (the batch job and one worker).
         self.assertEqual(2, len(moves))
         servers = self._servers()
         for move in moves:
@@ -273,12 +273,22 @@ class TestRelieveOverCapHost(WatcherOnNova):
                          self._log())
         self.assertEqual({'SUCCEEDED'},
                          {a['state'] for a in applied['actions']})
+        migrations = {m['instance_uuid']: m for m in self.api.api_get(
+            '/os-migrations').body['migrations']}
+        self.assertEqual(len(moves), len(migrations))
         for move in moves:
             p = move['input_parameters']
             server = servers[p['resource_name']]
             self.assertEqual('ACTIVE', server['status'])
             self.assertEqual(p['destination_node'],
                              server['OS-EXT-SRV-ATTR:host'])
+            migration = migrations[server['id']]
+            self.assertEqual(('live-migration', 'completed', 'host1',
+                              p['destination_node']),
+                             (migration['migration_type'],
+                              migration['status'],
+                              migration['source_compute'],
+                              migration['dest_compute']))
         for name, server in servers.items():
             if name not in {m['input_parameters']['resource_name']
                             for m in moves}:
