@@ -54,19 +54,6 @@ class PlanError(Exception):
     """The planner's answer does not fit Watcher's model."""
 
 
-def _planner_history(recent, pinned, now):
-    """The planner's history: recent actions, and pinned workloads.
-
-    The planner leaves a workload alone while ``now - time < cooldown``; a
-    time one second after now keeps a pinned workload in place whatever
-    the audit's cooldown.
-    """
-    out = dict(recent)
-    for workload in pinned:
-        out[workload] = now + 1.0
-    return out
-
-
 class LibplacementRebalance(base.BaseStrategy):
     """Fewest live migrations that bring every node within its parallelism cap.
 
@@ -236,7 +223,7 @@ class LibplacementRebalance(base.BaseStrategy):
             cooldown)
         plan = ctx.rebalance(
             lp.Cluster.from_json(view.to_json(), origin='compute model'),
-            now=now, history=_planner_history(recent, view.pinned, now),
+            now=now, history=recent, pinned=sorted(view.pinned),
             overload_margin=float(self._param('overload_margin')),
             max_moves=int(self._param('max_moves')), cooldown_s=cooldown,
             switch_confidence=float(self._param('switch_confidence')),
@@ -326,9 +313,8 @@ class LibplacementRebalance(base.BaseStrategy):
                 continue
             extra = ''
             if pinned_on.get(host['host']):
-                extra = ('; %d of its instances may not be moved by Watcher '
-                         '(locked, not active or excluded by the audit scope)'
-                         % pinned_on[host['host']])
+                extra = ('; pinned: locked, not active or excluded by the '
+                         'audit scope')
             self._note('libplacement: %s stays over its cap: demand %.2f > '
                        'cap %.2f after the plan: %s%s'
                        % (host['host'], host['demand_after'],

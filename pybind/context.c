@@ -566,13 +566,49 @@ fail:
     return NULL;
 }
 
+/* Pinned workload ids from an iterable of str; the pointers live in refs. */
+static const char **pinned_from(PyObject *o, size_t *n, PyObject **refs)
+{
+    *n = 0;
+    *refs = NULL;
+    if (o == NULL || o == Py_None)
+        return PyMem_Malloc(sizeof(char *));
+    PyObject *items = PySequence_List(o);
+    if (!items) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+            PyErr_Clear();
+            PyErr_SetString(PyExc_TypeError, "pinned must be a sequence of workload ids");
+        }
+        return NULL;
+    }
+    Py_ssize_t len = PyList_GET_SIZE(items);
+    const char **ids = PyMem_Malloc((size_t)(len > 0 ? len : 1) * sizeof *ids);
+    if (!ids) {
+        Py_DECREF(items);
+        return (const char **)PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        char what[32];
+        snprintf(what, sizeof what, "pinned[%zd]", i);
+        if (!(ids[i] = lp_py_utf8(PyList_GET_ITEM(items, i), what))) {
+            PyMem_Free(ids);
+            Py_DECREF(items);
+            return NULL;
+        }
+    }
+    *n = (size_t)len;
+    *refs = items;
+    return ids;
+}
+
 PyDoc_STRVAR(rebalance_doc, "rebalance(cluster, now=None, history=None, overload_margin=0.05,\n"
 "          max_moves=0, cooldown_s=3600, switch_confidence=0.8,\n"
-"          switch_min_age_s=1800, search_budget=200000) -> dict\n\n"
+"          switch_min_age_s=1800, search_budget=200000, pinned=None) -> dict\n\n"
 "Plan the fewest live migrations that bring every host of cluster within\n"
 "its cap, and the runtime switches its confidently classified workloads\n"
 "call for (docs/rebalance.md).  history maps workload ids to the unix time\n"
-"they were last moved or switched (cool-downs); now defaults to the\n"
+"they were last moved or switched (cool-downs); pinned lists workload ids\n"
+"that must not move (locked, excluded); now defaults to the\n"
 "current time.  Returns {moves: [{workload, source, destination, reserved,\n"
 "group, explain}], switches: [{workload, host, from, to, class, confidence,\n"
 "held_s, explain}], hosts: [{host, capacity, demand_before, demand_after,\n"
@@ -583,22 +619,29 @@ static PyObject *Context_rebalance(LpPy_Context *self, PyObject *args, PyObject 
 {
     static char *kwlist[] = {"cluster", "now", "history", "overload_margin", "max_moves",
                              "cooldown_s", "switch_confidence", "switch_min_age_s",
-                             "search_budget", NULL};
+                             "search_budget", "pinned", NULL};
     LpPy_Cluster *cl;
-    PyObject *now_o = NULL, *hist_o = NULL, *refs = NULL;
+    PyObject *now_o = NULL, *hist_o = NULL, *refs = NULL, *pin_o = NULL, *pin_refs = NULL;
     lp_rebalance_options o;
     lp_rebalance_options_init(&o, LP_REBALANCE_OPTIONS_VERSION);
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|$OOdIdddk:rebalance", kwlist,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|$OOdIdddkO:rebalance", kwlist,
                                      &LpPy_ClusterType, &cl, &now_o, &hist_o,
                                      &o.overload_margin, &o.max_moves, &o.cooldown_s,
                                      &o.switch_confidence, &o.switch_min_age_s,
-                                     &o.search_budget) ||
+                                     &o.search_budget, &pin_o) ||
         lp_py_unix_time(now_o, &o.now) < 0)
         return NULL;
-    lp_history_entry *hist = history_from(hist_o, &o.n_history, &refs);
-    if (!hist)
+    const char **pinned = pinned_from(pin_o, &o.n_pinned, &pin_refs);
+    if (!pinned)
         return NULL;
+    lp_history_entry *hist = history_from(hist_o, &o.n_history, &refs);
+    if (!hist) {
+        PyMem_Free(pinned);
+        Py_XDECREF(pin_refs);
+        return NULL;
+    }
     o.history = hist;
+    o.pinned = pinned;
     lp_rebalance *r = NULL;
     char *text = NULL;
     size_t len = 0;
@@ -614,7 +657,9 @@ static PyObject *Context_rebalance(LpPy_Context *self, PyObject *args, PyObject 
     PyThread_release_lock(cl->lock);
     lp_rebalance_free(r);
     PyMem_Free(hist);
+    PyMem_Free(pinned);
     Py_XDECREF(refs);
+    Py_XDECREF(pin_refs);
     if (st != LP_OK) {
         /* Bad options are the caller's values: ValueError naming them. */
         if (st == LP_EINVAL) {

@@ -121,7 +121,8 @@ typedef struct unit {
     unsigned runtimes;   /* runtimes the destination must offer */
     size_t group;        /* group index, or NONE */
     int spread;          /* cpu/mixed group member: see glimit */
-    int movable;         /* 0: in cool-down */
+    int movable;         /* 0: in cool-down or pinned */
+    int pinned;          /* 1: a member is pinned by the caller */
     size_t dest;         /* where it ends: host when it stays */
 } unit;
 
@@ -275,6 +276,14 @@ static int ghosts_add(ghosts *g, size_t host)
     return 1;
 }
 
+static int is_pinned(const lp_rebalance_options *o, const char *id)
+{
+    for (size_t i = 0; i < o->n_pinned; i++)
+        if (strcmp(o->pinned[i], id) == 0)
+            return 1;
+    return 0;
+}
+
 static int in_cooldown(const lp_rebalance_options *o, const char *id)
 {
     for (size_t i = 0; i < o->n_history; i++) {
@@ -354,7 +363,9 @@ static lp_status build_host(problem *p, size_t i, size_t *unit_of, size_t *nm)
         if (w->memory_mb > 0)
             u->memory += w->memory_mb;
         u->runtimes |= (unsigned)w->runtime;
-        if (in_cooldown(p->o, w->id))
+        if (is_pinned(p->o, w->id))
+            u->movable = 0, u->pinned = 1;
+        else if (in_cooldown(p->o, w->id))
             u->movable = 0;
     }
     /* Lay the members out unit by unit (counting sort by unit). */
@@ -854,14 +865,16 @@ static lp_status add_moves(problem *p, lp_rebalance *r, const unit *u, const hst
 static char *why_over(problem *p, size_t i, size_t moved, size_t moved_total)
 {
     const hstate *s = &p->h[i];
-    size_t biggest = NONE, cooling = 0, left = 0;
+    size_t biggest = NONE, cooling = 0, pinned = 0, left = 0;
     double unattributed = 0;
     for (size_t k = 0; k < p->nu; k++) {
         const unit *u = &p->u[k];
         if (u->host != i || u->dest != i)
             continue;
         left++;
-        if (!u->movable)
+        if (u->pinned)
+            pinned += u->n;
+        else if (!u->movable)
             cooling += u->n;
         else if (biggest == NONE || u->reserved > p->u[biggest].reserved)
             biggest = k;
@@ -894,9 +907,9 @@ static char *why_over(problem *p, size_t i, size_t moved, size_t moved_total)
                  w->id, u->n > 1 ? " and its group" : "", lp_class_name(w->klass), u->reserved,
                  why[FIT_CAP], room, why[FIT_RUNTIME], why[FIT_MEMORY], why[FIT_GROUP],
                  why[FIT_ACTED]);
-    } else if (cooling)
-        snprintf(detail, sizeof detail, "its remaining %zu movable workloads are in cool-down",
-                 cooling);
+    } else if (cooling || pinned)
+        snprintf(detail, sizeof detail, "of its remaining workloads %zu are in cool-down and %zu "
+                 "are pinned", cooling, pinned);
     else
         snprintf(detail, sizeof detail, "%s",
                  left ? "moving what is left would not lower its demand" : "no workload to move");
@@ -1035,6 +1048,12 @@ static lp_status check_options(lp_ctx *ctx, const lp_rebalance_options *o)
     if (o->n_history && !o->history)
         return lp_fail(ctx, LP_EINVAL, "rebalance option history is NULL but n_history is %zu",
                        o->n_history);
+    if (o->n_pinned && !o->pinned)
+        return lp_fail(ctx, LP_EINVAL, "rebalance option pinned is NULL but n_pinned is %zu",
+                       o->n_pinned);
+    for (size_t i = 0; i < o->n_pinned; i++)
+        if (!o->pinned[i])
+            return lp_fail(ctx, LP_EINVAL, "rebalance pinned[%zu] is NULL", i);
     for (size_t i = 0; i < o->n_history; i++)
         if (!o->history[i].workload || !isfinite(o->history[i].time))
             return lp_fail(ctx, LP_EINVAL, "rebalance history[%zu]: %s", i,

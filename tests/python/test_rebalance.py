@@ -55,9 +55,24 @@ def test_history_as_mapping_or_pairs_keeps_workloads_in_cool_down():
         assert plan['moves'] == []
         assert plan['hosts_over_after'] == 1
         why = [h['why'] for h in plan['hosts'] if h['why']]
-        assert len(why) == 1 and 'in cool-down' in why[0]
+        assert len(why) == 1 and "5 are in cool-down" in why[0]
     plan = ctx.rebalance(overloaded(), now=NOW, history=recent, cooldown_s=30)
     assert len(plan['moves']) == 1
+
+
+def test_pinned_workloads_stay_and_the_host_says_so():
+    ctx = lp.Context()
+    pinned = ['spark-%d' % i for i in range(1, 6)]
+    plan = ctx.rebalance(overloaded(), now=NOW, pinned=pinned)
+    assert plan['moves'] == [] and plan['hosts_over_after'] == 1
+    why = [h['why'] for h in plan['hosts'] if h['why']][0]
+    assert 'of its remaining workloads 0 are in cool-down and 5 are pinned' in why
+    plan = ctx.rebalance(overloaded(), now=NOW, pinned=pinned[:4])
+    assert [m['workload'] for m in plan['moves']] == ['spark-5']
+    with pytest.raises(TypeError, match='pinned must be a sequence'):
+        ctx.rebalance(overloaded(), pinned=5)
+    with pytest.raises(TypeError, match=r'pinned\[1\]'):
+        ctx.rebalance(overloaded(), pinned=['spark-1', 7])
 
 
 def test_max_moves_and_margin_are_obeyed():

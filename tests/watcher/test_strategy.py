@@ -254,7 +254,8 @@ def test_pinned_instances_stay_and_are_named(watcher):
     (note,) = _notes(solution)
     assert note.startswith('libplacement: node1 stays over its cap: demand '
                            '10.00 > cap 8.00')
-    assert '5 of its instances may not be moved by Watcher' in note
+    assert 'of its remaining workloads 0 are in cool-down and 5 are pinned' in note
+    assert 'pinned: locked, not active or excluded by the audit scope' in note
 
 
 def test_switch_recommendation_without_nova_is_explained(watcher,

@@ -15,7 +15,8 @@
  *    mixed class group stays spread: its members only move to hosts that
  *    then hold fewer of them than the most crowded host held before the plan
  *    (and a host without any member may always take one).
- *  - A workload moved or switched within cooldown_s (history) is not touched.
+ *  - A workload moved or switched within cooldown_s (history), or pinned by
+ *    the caller (locked, excluded), is not touched.
  *  - Objective, in this order: the least total excess over the caps of the
  *    hosts acted on, then the fewest moves.  The greedy plan is proven
  *    optimal when it meets a lower bound; otherwise, when the hosts acted on
@@ -60,6 +61,9 @@ typedef struct lp_rebalance_options {
     unsigned long search_budget; /**< nodes of exact search; 0 = greedy only (200000) */
     const lp_history_entry *history; /**< n_history past actions, or NULL */
     size_t n_history;
+    const char *const *pinned;  /**< n_pinned workload ids that must not move (locked,
+                                     excluded by the operator), or NULL */
+    size_t n_pinned;
 } lp_rebalance_options;
 
 /**
