@@ -1,6 +1,6 @@
 /*
  * JSON codec, writing side: snapshots, cluster files and plans
- * (docs/formats.md).  Snapshots are written by the same field tables the
+ * (docs/formats.md; the plan as text is lp_plan_write_text() in explain.c).  Snapshots are written by the same field tables the
  * reader uses, fields still at their "unknown" default are left out, and
  * numbers are written in the shortest form that reads back exactly, so that
  * what is written parses back to an equal host.  The text is produced by a
@@ -397,33 +397,6 @@ static void explain_string(jw *w, const lp_verdict *v, const lp_host_load *h)
     free(big);
 }
 
-/*
- * Summarize the refusals of an unplaced instance into text ("no host passed
- * among 4 hosts: parallelism 3, memory 1") and return the most common reason
- * (LP_REASON_OK when unknown: no verdicts kept, or no hosts).
- */
-static lp_reason refusal_summary(const lp_verdict *v, size_t n, char *text, size_t len)
-{
-    size_t count[LP_REASON_MEMORY + 1] = {0};
-    lp_reason best = LP_REASON_OK;
-    int off = n ? snprintf(text, len, "no host passed among %zu hosts", n)
-                : snprintf(text, len, "no host passed: the cluster is empty");
-    for (size_t i = 0; v && i < n; i++)
-        if ((unsigned)v[i].reason <= LP_REASON_MEMORY)
-            count[v[i].reason]++;
-    for (int r = LP_REASON_PARALLELISM; r <= LP_REASON_MEMORY; r++) {
-        if (!count[r])
-            continue;
-        if (off >= 0 && (size_t)off < len)
-            off += snprintf(text + off, len - (size_t)off, "%s%s %zu",
-                            best == LP_REASON_OK ? ": " : ", ", lp_reason_name((lp_reason)r),
-                            count[r]);
-        if (best == LP_REASON_OK || count[r] > count[best])
-            best = (lp_reason)r;
-    }
-    return best;
-}
-
 static void key_string(jw *w, const char *key, const char *value)
 {
     jw_key(w, key);
@@ -462,31 +435,35 @@ static int placement_object(jw *w, const lp_assignment *a, const lp_request *r,
     } else {
         lp_class klass;
         double added;
-        char text[160];
+        char summary[LP_SUMMARY_MAX];
         if ((w->st = lp_request_resolve(w->ctx, r, &klass, &added)))
             return -1;
-        lp_reason why = refusal_summary(a->hosts, n, text, sizeof text);
+        lp_reason why = lp_refusal_summary(r, a->instance, a->hosts, n, summary);
         key_string(w, "host", NULL);
         key_string(w, "runtime", NULL);
         key_string(w, "class", lp_class_name(klass));
         key_string(w, "score", NULL);
         key_string(w, "terms", NULL);
         key_string(w, "reason", why == LP_REASON_OK ? "unplaced" : lp_reason_name(why));
-        key_string(w, "explain", text);
+        key_string(w, "explain", summary);
     }
     jw_close(w, '}');
     return 0;
 }
 
-/* "refusals" entry for unplaced assignment a: every host's explanation when kept. */
+/* "refusals" entry for unplaced assignment a: the summary, and every host's
+ * explanation when kept. */
 static void refusal_object(jw *w, const lp_assignment *a, const lp_request *r,
                            const lp_cluster *c, const lp_host_load *loads, size_t n)
 {
+    char summary[LP_SUMMARY_MAX];
+    lp_refusal_summary(r, a->instance, a->hosts, n, summary);
     jw_next(w);
     jw_open(w, '{');
     key_string(w, "request", r->id);
     jw_key(w, "instance");
     jw_int(w, a->instance);
+    key_string(w, "summary", summary);
     if (a->hosts) {
         jw_key(w, "hosts");
         jw_open(w, '{');
@@ -510,16 +487,9 @@ lp_status lp_plan_write_json(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
     lp_status st = check_flags(ctx, "lp_plan_write_json", flags);
     if (st)
         return st;
+    if ((st = lp_plan_check_match(ctx, "lp_plan_write_json", p, c, rs)))
+        return st;
     size_t n = lp_cluster_size(c), np = lp_plan_size(p);
-    if (n != lp_plan_hosts(p))
-        return lp_fail(ctx, LP_EINVAL, "lp_plan_write_json: the plan was made on %zu hosts, the "
-                                       "cluster has %zu", lp_plan_hosts(p), n);
-    for (size_t i = 0; i < np; i++) {
-        const lp_assignment *a = lp_plan_get(p, i);
-        if (a->request >= lp_requests_size(rs) || (a->host >= 0 && (size_t)a->host >= n))
-            return lp_fail(ctx, LP_EINVAL, "lp_plan_write_json: plan entry %zu does not match the "
-                                           "cluster and requests", i);
-    }
     /* Explanations quote free memory: replay what earlier instances took, as lp_plan_new() did. */
     lp_host_load *loads = calloc(n ? n : 1, sizeof *loads);
     if (!loads)
@@ -545,10 +515,8 @@ lp_status lp_plan_write_json(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
             break;
         if (a->host < 0)
             refusal_object(&ref, a, r, c, loads, n);
-        else if (loads[a->host].memory_free_mb >= 0) {
-            double *m = &loads[a->host].memory_free_mb;
-            *m = *m > r->memory_mb ? *m - r->memory_mb : 0;
-        }
+        else
+            lp_host_load_take(&loads[a->host], &a->verdict, r->group != NULL);
     }
     free(loads);
     jw_close(&w, ']');

@@ -73,6 +73,39 @@ int lp_cluster_has(const lp_cluster *c, const char *name);
 size_t lp_plan_hosts(const lp_plan *p);
 
 /*
+ * Check that plan p (not NULL) was made on c and rs as far as its writers
+ * can tell: the same number of hosts, and every entry's request and host in
+ * range.  fn names the caller in the message.  @return LP_OK or LP_EINVAL.
+ */
+lp_status lp_plan_check_match(lp_ctx *ctx, const char *fn, const lp_plan *p, const lp_cluster *c,
+                              const lp_requests *rs);
+
+/*
+ * What placing one instance (its verdict v on host l) takes from the host:
+ * v->added demand, v->memory_mb of known free memory (never below 0), and one
+ * group member when the request has a group.  lp_plan_new() and the plan
+ * writers (which replay a plan to quote the free memory each instance saw)
+ * use this one rule.
+ */
+void lp_host_load_take(lp_host_load *l, const lp_verdict *v, int group_member);
+
+/* Longest one-line summary of an unplaced instance, with its NUL. */
+#define LP_SUMMARY_MAX 512
+
+/*
+ * One line on why instance `instance` of r found no host, in the manner of
+ * kube-scheduler's "0/4 nodes are available: 4 Insufficient cpu":
+ *   "0/4 hosts can take spark#16: 3 parallelism, 1 memory"
+ *   "0/0 hosts can take spark#16: the cluster has no hosts"
+ * hosts: the instance's n verdicts, or NULL when they were not kept (the
+ * reasons are then left out).  Reasons are listed most frequent first.
+ * buf: LP_SUMMARY_MAX bytes.  @return the most frequent reason, or
+ * LP_REASON_OK when no verdicts are known (NULL hosts, or n 0).
+ */
+lp_reason lp_refusal_summary(const lp_request *r, unsigned instance, const lp_verdict *hosts,
+                             size_t n, char buf[LP_SUMMARY_MAX]);
+
+/*
  * What a running workload reserves on its host (docs/model.md): the one rule
  * that host demand (lp_cluster_get_loads) and the rebalancing planner share.
  */

@@ -494,6 +494,29 @@ size_t lp_plan_hosts(const lp_plan *p)
     return p ? p->hosts : 0;
 }
 
+lp_status lp_plan_check_match(lp_ctx *ctx, const char *fn, const lp_plan *p, const lp_cluster *c,
+                              const lp_requests *rs)
+{
+    size_t n = lp_cluster_size(c);
+    if (n != p->hosts)
+        return lp_fail(ctx, LP_EINVAL, "%s: the plan was made on %zu hosts, the cluster has %zu",
+                       fn, p->hosts, n);
+    for (size_t i = 0; i < p->n; i++)
+        if (p->a[i].request >= lp_requests_size(rs) || (p->a[i].host >= 0 && (size_t)p->a[i].host >= n))
+            return lp_fail(ctx, LP_EINVAL, "%s: plan entry %zu does not match the cluster and "
+                                           "requests", fn, i);
+    return LP_OK;
+}
+
+void lp_host_load_take(lp_host_load *l, const lp_verdict *v, int group_member)
+{
+    l->demand += v->added;
+    if (l->memory_free_mb >= 0)
+        l->memory_free_mb = l->memory_free_mb > v->memory_mb ? l->memory_free_mb - v->memory_mb : 0;
+    if (group_member)
+        l->group_members++;
+}
+
 void lp_plan_free(lp_plan *p)
 {
     if (!p)
@@ -605,12 +628,7 @@ lp_status lp_plan_new(lp_ctx *ctx, const lp_cluster *c, const lp_requests *rs,
                 plan->unplaced++;
                 continue;
             }
-            lp_host_load *l = &loads[best];
-            l->demand += p.added;
-            if (l->memory_free_mb >= 0)
-                l->memory_free_mb = l->memory_free_mb > p.memory ? l->memory_free_mb - p.memory : 0;
-            if (r->group)
-                l->group_members++;
+            lp_host_load_take(&loads[best], &a->verdict, r->group != NULL);
         }
     }
     free(loads);

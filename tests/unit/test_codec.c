@@ -820,12 +820,14 @@ static void test_plan_write(void **state)
     assert_string_equal(json_object_get_string(get(last, "reason")), "parallelism");
     assert_string_equal(json_object_get_string(get(last, "class")), "cpu");
     assert_string_equal(json_object_get_string(get(last, "explain")),
-                        "no host passed among 2 hosts: parallelism 2");
+                        "0/2 hosts can take pi#8: 2 parallelism");
 
     json_object *ref = get(o, "refusals");
     assert_int_equal(json_object_array_length(ref), 1);
     json_object *r0 = json_object_array_get_idx(ref, 0);
     assert_int_equal(json_object_get_int(get(r0, "instance")), 8);
+    assert_string_equal(json_object_get_string(get(r0, "summary")),
+                        "0/2 hosts can take pi#8: 2 parallelism");
     json_object *hosts = get(r0, "hosts");
     assert_int_equal(json_object_object_length(hosts), 2);
     assert_non_null(strstr(json_object_get_string(get(hosts, "h1")), "fail parallelism"));
@@ -837,8 +839,8 @@ static void test_plan_write(void **state)
     assert_false(json_object_object_get_ex(r0, "hosts", NULL));
     last = json_object_array_get_idx(get(o, "placements"), 8);
     assert_string_equal(json_object_get_string(get(last, "reason")), "unplaced");
-    assert_string_equal(json_object_get_string(get(last, "explain")),
-                        "no host passed among 2 hosts");
+    assert_string_equal(json_object_get_string(get(last, "explain")), "0/2 hosts can take pi#8");
+    assert_string_equal(json_object_get_string(get(r0, "summary")), "0/2 hosts can take pi#8");
     json_object_put(o);
 
     /* memory refusals quote the memory left after earlier instances */
@@ -849,6 +851,161 @@ static void test_plan_write(void **state)
     r0 = json_object_array_get_idx(get(o, "refusals"), 0);
     assert_non_null(strstr(json_object_get_string(get(get(r0, "hosts"), "h0")), "6384 MB free"));
     json_object_put(o);
+    lp_cluster_free(c);
+}
+
+/*
+ * The one-line summary of an unplaced instance: how many hosts could take it,
+ * the reasons of the others most frequent first, and the empty cluster.
+ */
+static void test_plan_refusal_summary(void **state)
+{
+    lp_ctx *ctx = *state;
+    /* h0 is full, h1 offers containers only, h2 and h3 have 1 GB free */
+    const char *cluster =
+        "{\"hosts\": ["
+        "{\"host\": \"h0\", \"cpu\": {\"threads\": 8}, \"memory_mb\": 16384,"
+        " \"runtimes\": [\"vm\"], \"load\": {\"demand\": 8}},"
+        "{\"host\": \"h1\", \"cpu\": {\"threads\": 8}, \"memory_mb\": 16384,"
+        " \"runtimes\": [\"container\"]},"
+        "{\"host\": \"h2\", \"cpu\": {\"threads\": 8}, \"memory_mb\": 1024,"
+        " \"runtimes\": [\"vm\"]},"
+        "{\"host\": \"h3\", \"cpu\": {\"threads\": 8}, \"memory_mb\": 1024,"
+        " \"runtimes\": [\"vm\"]}]}";
+    const char *reqs = "{\"requests\": [{\"id\": \"db\", \"vcpus\": 2, \"memory_mb\": 4096,"
+                       " \"class\": \"cpu\"}]}";
+    lp_cluster *c = tu_testbed(ctx, 0);
+    TU_OK(ctx, lp_cluster_parse(ctx, c, cluster, strlen(cluster), "c.json", 0));
+    json_object *o = plan_json(ctx, c, reqs, TU_KEEP_VERDICTS);
+    json_object *pl = json_object_array_get_idx(get(o, "placements"), 0);
+    assert_string_equal(json_object_get_string(get(pl, "explain")),
+                        "0/4 hosts can take db#0: 2 memory, 1 parallelism, 1 runtime");
+    assert_string_equal(json_object_get_string(get(pl, "reason")), "memory");
+    json_object_put(o);
+    lp_cluster_free(c);
+
+    c = tu_testbed(ctx, 0);
+    o = plan_json(ctx, c, reqs, TU_KEEP_VERDICTS);
+    pl = json_object_array_get_idx(get(o, "placements"), 0);
+    assert_string_equal(json_object_get_string(get(pl, "explain")),
+                        "0/0 hosts can take db#0: the cluster has no hosts");
+    assert_string_equal(json_object_get_string(get(pl, "reason")), "unplaced");
+    json_object_put(o);
+    lp_cluster_free(c);
+}
+
+/* Next line of *text (NUL-terminated in place), or NULL at the end. */
+static char *next_line(char **text)
+{
+    char *line = *text, *nl = line ? strchr(line, '\n') : NULL;
+    if (!nl)
+        return NULL;
+    *nl = '\0';
+    *text = nl + 1;
+    return line;
+}
+
+/*
+ * What lp_plan_write_text() says of every instance is what
+ * lp_plan_write_json() says: the same explanation for a placed instance, the
+ * same summary and the same per-host refusals (with the hosts' threads,
+ * runtimes and the memory the earlier instances left) for an unplaced one.
+ */
+static void test_plan_text_says_what_json_says(void **state)
+{
+    lp_ctx *ctx = *state;
+    /* pc1 runs containers only; pc3 is busy; every host has 16 GB */
+    const char *cluster =
+        "{\"hosts\": ["
+        "{\"host\": \"pc1\", \"cpu\": {\"cores\": 4, \"threads\": 8}, \"memory_mb\": 16384,"
+        " \"runtimes\": [\"container\"]},"
+        "{\"host\": \"pc2\", \"cpu\": {\"cores\": 4, \"threads\": 8}, \"memory_mb\": 16384,"
+        " \"runtimes\": [\"container\", \"unikernel\", \"vm\"]},"
+        "{\"host\": \"pc3\", \"cpu\": {\"cores\": 4, \"threads\": 8}, \"memory_mb\": 16384,"
+        " \"runtimes\": [\"container\", \"unikernel\", \"vm\"], \"load\": {\"demand\": 7.5},"
+        " \"workloads\": [{\"id\": \"batch\", \"vcpus\": 6, \"class\": \"cpu\","
+        " \"memory_mb\": 4096}]}]}";
+    /* the container-only cpu image finds no runtime its class may use; spark
+       fills pc2; web takes pc1's memory in 6 GB steps, then pc3's threads */
+    const char *reqs =
+        "{\"requests\": ["
+        "{\"id\": \"solver\", \"vcpus\": 1, \"class\": \"cpu\","
+        " \"runtimes\": [\"container\"]},"
+        "{\"id\": \"spark\", \"count\": 5, \"vcpus\": 2, \"memory_mb\": 2048,"
+        " \"class\": \"cpu\", \"group\": \"spark\"},"
+        "{\"id\": \"web\", \"count\": 5, \"vcpus\": 1, \"memory_mb\": 6144,"
+        " \"class\": \"net\", \"demand\": 0.25, \"group\": \"web\"}]}";
+    lp_cluster *c = tu_testbed(ctx, 0);
+    lp_requests *rs = NULL;
+    lp_plan *p = NULL;
+    TU_OK(ctx, lp_cluster_parse(ctx, c, cluster, strlen(cluster), "c.json", 0));
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_parse(ctx, rs, reqs, strlen(reqs), "r.json"));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, TU_KEEP_VERDICTS, &p));
+    char *json, *text;
+    TU_OK(ctx, lp_plan_write_json(ctx, p, c, rs, 0, &json, NULL));
+    TU_OK(ctx, lp_plan_write_text(ctx, p, c, rs, 0, &text, NULL));
+    json_object *o = json_tokener_parse(json);
+    assert_non_null(o);
+    json_object *pl = get(o, "placements"), *ref = get(o, "refusals");
+    size_t n = json_object_array_length(pl), unplaced = 0, memory_refusals = 0;
+    assert_int_equal(n, 11);
+    char *rest = text;
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(pl, i);
+        char head[64];
+        snprintf(head, sizeof head, "%s#%d -> ", json_object_get_string(get(e, "request")),
+                 json_object_get_int(get(e, "instance")));
+        char *line = next_line(&rest);
+        assert_non_null(line);
+        assert_memory_equal(line, head, strlen(head));
+        line += strlen(head);
+        json_object *host = get(e, "host");
+        const char *where = json_object_is_type(host, json_type_null) ? "UNPLACED"
+                                                                      : json_object_get_string(host);
+        assert_memory_equal(line, where, strlen(where));
+        assert_memory_equal(line + strlen(where), "  ", 2);
+        assert_string_equal(line + strlen(where) + 2, json_object_get_string(get(e, "explain")));
+        if (!json_object_is_type(host, json_type_null))
+            continue;
+        /* under an unplaced instance: each host's refusal, as in "refusals" */
+        json_object *r = json_object_array_get_idx(ref, unplaced++);
+        assert_string_equal(json_object_get_string(get(r, "summary")),
+                            json_object_get_string(get(e, "explain")));
+        json_object *hosts = get(r, "hosts");
+        assert_int_equal(json_object_object_length(hosts), 3);
+        for (size_t h = 0; h < 3; h++) {
+            char *hl = next_line(&rest), name[32];
+            assert_non_null(hl);
+            int off = 0;
+            assert_int_equal(sscanf(hl, "    %31s %n", name, &off), 1);
+            assert_int_equal(strcmp(name, lp_cluster_get_host(c, h)->name), 0);
+            assert_string_equal(hl + off, json_object_get_string(get(hosts, name)));
+            memory_refusals += strstr(hl, "MB free") != NULL;
+        }
+    }
+    assert_string_equal(next_line(&rest), "placed 8 of 11 instances");
+    assert_null(next_line(&rest));
+    assert_int_equal(unplaced, 3);
+    assert_true(memory_refusals > 0);
+    /* what the operator reads: the host's runtimes, threads and free memory */
+    json_object *solver = get(json_object_array_get_idx(ref, 0), "hosts");
+    assert_string_equal(json_object_get_string(get(solver, "pc2")),
+                        "fail runtime: host offers container|unikernel|vm, none that class cpu "
+                        "may use among the runtimes the request allows");
+    json_object *web = json_object_array_get_idx(ref, 2);
+    assert_string_equal(json_object_get_string(get(web, "summary")),
+                        "0/3 hosts can take web#4: 2 parallelism, 1 memory");
+    assert_string_equal(json_object_get_string(get(get(web, "hosts"), "pc1")),
+                        "fail memory: needs 6144 MB, 4096 MB free");
+    assert_string_equal(json_object_get_string(get(get(web, "hosts"), "pc3")),
+                        "fail parallelism: demand 8.00 + 0.25 = 8.25 > cap 8.00 "
+                        "(8 threads x 1.00) for class net");
+    json_object_put(o);
+    lp_free(json);
+    lp_free(text);
+    lp_plan_free(p);
+    lp_requests_free(rs);
     lp_cluster_free(c);
 }
 
@@ -913,6 +1070,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_write_other_cluster, tu_ctx_setup,
                                         tu_ctx_teardown),
         cmocka_unit_test_setup_teardown(test_plan_write_args, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_refusal_summary, tu_ctx_setup, tu_ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_text_says_what_json_says, tu_ctx_setup,
+                                        tu_ctx_teardown),
     };
     return cmocka_run_group_tests_name("codec", tests, NULL, NULL);
 }

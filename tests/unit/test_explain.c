@@ -129,6 +129,114 @@ static void reason_and_term_names(void **state)
     assert_string_equal(lp_term_name(-1), "?");
 }
 
+/* A plan of r on c, written as text with flags. */
+static char *plan_text(lp_ctx *ctx, const lp_cluster *c, const lp_request *r,
+                       const lp_place_options *opts, unsigned flags)
+{
+    lp_requests *rs = NULL;
+    lp_plan *p = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_add(ctx, rs, r));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, opts, &p));
+    TU_OK(ctx, lp_plan_write_text(ctx, p, c, rs, flags, &text, &len));
+    assert_int_equal(len, strlen(text));
+    lp_plan_free(p);
+    lp_requests_free(rs);
+    return text;
+}
+
+static void plan_text_lists_instances_and_refusals(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 2);
+    lp_request r = worker();
+    r.count = 9; /* 2 hosts of 8 threads take 8 two-thread workers */
+    char *text = plan_text(ctx, c, &r, TU_KEEP_VERDICTS, 0);
+    assert_non_null(strstr(text, "spark#0 -> h0  pass: demand 0.00 + 2.00 = 2.00 <= cap 8.00; "
+                                 "class cpu; runtime unikernel; score 0.750 = headroom 0.750 + "
+                                 "colocate 0.000 + spread 0.000\n"
+                                 "spark#1 -> h1  pass: "));
+    assert_non_null(strstr(text, "\nspark#8 -> UNPLACED  0/2 hosts can take spark#8: 2 parallelism\n"
+                                 "    h0               fail parallelism: demand 8.00 + 2.00 = 10.00 > "
+                                 "cap 8.00 (8 threads x 1.00) for class cpu\n"
+                                 "    h1               fail parallelism: "));
+    assert_non_null(strstr(text, " for class cpu\nplaced 8 of 9 instances\n"));
+    assert_null(strstr(text, "  * ")); /* verdicts of placed instances only with the flag */
+    lp_free(text);
+
+    /* every host under every instance, the chosen one marked */
+    text = plan_text(ctx, c, &r, TU_KEEP_VERDICTS, LP_TEXT_EVERY_HOST);
+    assert_non_null(strstr(text, "spark#0 -> h0  pass: demand 0.00 + 2.00 = 2.00 <= cap 8.00; "));
+    assert_non_null(strstr(text, "\n  * h0               pass: demand 0.00 + 2.00 = 2.00 <= cap "
+                                 "8.00; class cpu; runtime unikernel; score 0.750 = headroom 0.750 "
+                                 "+ colocate 0.000 + spread 0.000\n"
+                                 "    h1               pass: demand 0.00 + 2.00 = 2.00"));
+    assert_non_null(strstr(text, "spark#1 -> h1  pass: demand 0.00 + 2.00"));
+    assert_non_null(strstr(text, "\n    h0               pass: demand 2.00 + 2.00 = 4.00"));
+    assert_non_null(strstr(text, "\n  * h1               pass: demand 0.00 + 2.00 = 2.00"));
+    lp_free(text);
+
+    /* without kept verdicts: the count alone, no per-host lines */
+    text = plan_text(ctx, c, &r, NULL, LP_TEXT_EVERY_HOST);
+    assert_non_null(strstr(text, "\nspark#8 -> UNPLACED  0/2 hosts can take spark#8\n"
+                                 "placed 8 of 9 instances\n"));
+    assert_null(strstr(text, "    h0"));
+    lp_free(text);
+    lp_cluster_free(c);
+
+    /* an empty cluster says so */
+    c = tu_testbed(ctx, 0);
+    r.count = 1;
+    text = plan_text(ctx, c, &r, TU_KEEP_VERDICTS, 0);
+    assert_string_equal(text, "spark#0 -> UNPLACED  0/0 hosts can take spark#0: the cluster has "
+                              "no hosts\nplaced 0 of 1 instances\n");
+    lp_free(text);
+    lp_cluster_free(c);
+}
+
+/* Free memory in the refusals is what the earlier instances of the plan left. */
+static void plan_text_quotes_memory_left_by_earlier_instances(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 2); /* 16384 MB each */
+    lp_request r = tu_request("db", LP_CLASS_IO, 3, 1, 10000);
+    char *text = plan_text(ctx, c, &r, TU_KEEP_VERDICTS, 0);
+    assert_non_null(strstr(text, "db#2 -> UNPLACED  0/2 hosts can take db#2: 2 memory\n"
+                                 "    h0               fail memory: needs 10000 MB, 6384 MB free\n"
+                                 "    h1               fail memory: needs 10000 MB, 6384 MB free\n"));
+    lp_free(text);
+    lp_cluster_free(c);
+}
+
+static void plan_text_refuses_bad_arguments(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = tu_testbed(ctx, 2), *other = tu_testbed(ctx, 3);
+    lp_request r = worker();
+    lp_requests *rs = NULL;
+    lp_plan *p = NULL;
+    char *text = NULL;
+    TU_OK(ctx, lp_requests_new(ctx, &rs));
+    TU_OK(ctx, lp_requests_add(ctx, rs, &r));
+    TU_OK(ctx, lp_plan_new(ctx, c, rs, NULL, &p));
+    assert_int_equal(lp_plan_write_text(NULL, p, c, rs, 0, &text, NULL), LP_EINVAL);
+    TU_FAILS(ctx, lp_plan_write_text(ctx, NULL, c, rs, 0, &text, NULL), LP_EINVAL, "plan is NULL");
+    TU_FAILS(ctx, lp_plan_write_text(ctx, p, c, NULL, 0, &text, NULL), LP_EINVAL,
+             "requests is NULL");
+    TU_FAILS(ctx, lp_plan_write_text(ctx, p, c, rs, 0, NULL, NULL), LP_EINVAL, "out is NULL");
+    TU_FAILS(ctx, lp_plan_write_text(ctx, p, c, rs, 0x10, &text, NULL), LP_EINVAL,
+             "unknown flags 0x10");
+    TU_FAILS(ctx, lp_plan_write_text(ctx, p, other, rs, 0, &text, NULL), LP_EINVAL,
+             "made on 2 hosts, the cluster has 3");
+    assert_null(text);
+    lp_plan_free(p);
+    lp_requests_free(rs);
+    lp_cluster_free(c);
+    lp_cluster_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +246,9 @@ int main(void)
         TU_TEST(memory_failure_shows_need_and_free),
         TU_TEST(text_is_truncated_like_snprintf),
         TU_TEST(reason_and_term_names),
+        TU_TEST(plan_text_lists_instances_and_refusals),
+        TU_TEST(plan_text_quotes_memory_left_by_earlier_instances),
+        TU_TEST(plan_text_refuses_bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

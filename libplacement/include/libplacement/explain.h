@@ -1,6 +1,6 @@
 /*
  * libplacement — explanations: one line of text per decision that an
- * operator can read in a log.
+ * operator can read in a log, and a whole plan as text.
  */
 #ifndef LIBPLACEMENT_EXPLAIN_H
 #define LIBPLACEMENT_EXPLAIN_H
@@ -30,6 +30,36 @@ extern "C" {
  */
 LP_EXPORT lp_status lp_verdict_explain(lp_ctx *ctx, const lp_verdict *v, const lp_host_load *h,
                                        char *buf, size_t len, size_t *needed);
+
+/** Flags of lp_plan_write_text(). */
+enum {
+    /** Under every instance, every host's verdict (the chosen host marked
+        '*'); without it, only under the instances that found no host. */
+    LP_TEXT_EVERY_HOST = 1u << 0
+};
+
+/**
+ * Write a plan as text for operators: one line per instance, in placement
+ * order, then "placed N of M instances\n".
+ *   "spark#0 -> pc1  pass: demand 0.00 + 2.00 = 2.00 <= cap 8.00; ..."
+ *   "spark#16 -> UNPLACED  0/4 hosts can take spark#16: 4 parallelism"
+ *   "    pc1              fail parallelism: demand 8.00 + 2.00 = 10.00 > cap 8.00
+ *    (8 threads x 1.00) for class cpu"   (one per host, when the plan kept
+ *                                          every verdict)
+ * Every explanation is lp_verdict_explain() with the host's load as that
+ * instance saw it (free memory after the earlier instances), and the line of
+ * an unplaced instance is the summary the JSON plan carries: the text says
+ * what lp_plan_write_json() says.  c and rs must be those the plan was made
+ * with.  Needs ctx.
+ * @param flags LP_TEXT_* bits.
+ * @param out receives the NUL-terminated text (lp_free()); @param len its
+ *        length without the NUL (may be NULL).
+ * @return LP_OK; LP_EINVAL (NULL argument, unknown flags, c or rs do not
+ *         match the plan); LP_ENOMEM.
+ */
+LP_EXPORT lp_status lp_plan_write_text(lp_ctx *ctx, const lp_plan *p, const lp_cluster *c,
+                                       const lp_requests *rs, unsigned flags, char **out,
+                                       size_t *len);
 
 #ifdef __cplusplus
 }
