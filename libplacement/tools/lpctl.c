@@ -21,6 +21,7 @@
 
 #include "libplacement.h"
 #include "lpctl_fetch.h"
+#include "lpctl_opt.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BADINPUT = 2, EXIT_UNPLACED = 3 };
 
@@ -64,9 +65,12 @@ static void usage_main(FILE *out)
             "                       its cap, and runtime switches\n"
             "  fetch                fetch agents' snapshots: the cluster as the scheduler sees it\n"
             "  params               list the policy parameters and their defaults\n"
+            "  help [COMMAND]       this text, or a command's options\n"
             "\n"
-            "Run 'lpctl COMMAND --help' for a command's options.\n"
-            "Exit status: 0 ok, 3 some instances unplaced, 2 bad input or usage,\n"
+            "Run 'lpctl help COMMAND' (or 'lpctl COMMAND --help') for a command's options.\n"
+            "Every option that takes a value accepts '--name VALUE' and '--name=VALUE'.\n"
+            "Exit status: 0 ok, 3 some instances unplaced (place, explain) or some host\n"
+            "over its cap (rebalance) or some host missing (fetch), 2 bad input or usage,\n"
             "1 internal error.  Formats: docs/formats.md; policy: docs/policy.md.\n",
             lp_version());
 }
@@ -78,8 +82,10 @@ static void usage_place(FILE *out, const char *cmd)
             "                 [--set NAME=VALUE]... [--order CLASS=RUNTIME,...]...\n"
             "\n"
             "Place every instance of every request, one after another (each sees the\n"
-            "demand the earlier ones added), and print host, runtime, score and why;\n"
-            "for every unplaced instance, the reason each host refused it.\n"
+            "demand the earlier ones added), and print the host and why it passed:\n"
+            "demand against the cap, class, runtime, score.  For every unplaced\n"
+            "instance, a summary such as '0/4 hosts can take web#3: 4 parallelism'\n"
+            "and the reason each host refused it.  Text and --json say the same.\n"
             "%s"
             "\n"
             "options:\n"
@@ -94,7 +100,8 @@ static void usage_place(FILE *out, const char *cmd)
             "1 internal error (out of memory, cannot write the output).\n",
             cmd,
             strcmp(cmd, "explain") == 0
-                ? "'explain' also prints every host's verdict for every instance.\n"
+                ? "'explain' also prints every host's verdict for every instance\n"
+                  "(the chosen host marked '*').\n"
                 : "");
 }
 
@@ -325,54 +332,60 @@ static int apply_policy(lp_ctx *ctx, const options *o)
     return EXIT_OK;
 }
 
-static int is_rebalance_number(const char *a)
-{
-    for (size_t i = 0; rebalance_numbers[i]; i++)
-        if (strcmp(a, rebalance_numbers[i]) == 0)
-            return 1;
-    return 0;
-}
+/* Options of classify, place, explain and rebalance: without a value, with one. */
+static const char *const flag_options[] = {"--help", "-h", "--json", "--pretty", NULL};
+static const char *const value_options[] = {"--cluster", "--requests", "--history", "--set",
+                                            "--order", NULL};
 
-/* Parse the options shared by classify, place, explain and rebalance. */
+/*
+ * Parse the options shared by classify, place, explain and rebalance, each
+ * as "--name value" or "--name=value".  Which command accepts which is
+ * checked by the command.
+ */
 static int parse_options(int argc, char **argv, options *o, int *help)
 {
     memset(o, 0, sizeof *o);
     *help = 0;
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            *help = 1;
-        } else if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-        } else if (strcmp(a, "--pretty") == 0) {
-            o->pretty = 1;
-        } else if (strcmp(a, "--cluster") == 0 && has_value) {
-            o->cluster = argv[++i];
-        } else if (strcmp(a, "--requests") == 0 && has_value) {
-            o->requests = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && has_value) {
+        lpctl_opt op;
+        lpctl_opt_split(argv[i], &op);
+        const char *n = op.name;
+        if (lpctl_opt_find(n, flag_options)) {
+            if (op.value)
+                return bad_usage("option %s takes no value", n);
+            if (strcmp(n, "--json") == 0)
+                o->json = 1;
+            else if (strcmp(n, "--pretty") == 0)
+                o->pretty = 1;
+            else
+                *help = 1;
+            continue;
+        }
+        const char *number = lpctl_opt_find(n, rebalance_numbers);
+        if (!number && !lpctl_opt_find(n, value_options))
+            return bad_usage("unknown argument '%s'", argv[i]);
+        const char *v = lpctl_opt_value(&op, argc, argv, &i);
+        if (!v)
+            return bad_usage("option %s needs a value", n);
+        if (strcmp(n, "--cluster") == 0) {
+            o->cluster = v;
+        } else if (strcmp(n, "--requests") == 0) {
+            o->requests = v;
+        } else if (strcmp(n, "--history") == 0) {
+            o->history = v;
+        } else if (strcmp(n, "--set") == 0) {
             if (o->n_set == MAX_POLICY_ARGS)
-                return bad_usage("too many %s options", a);
-            o->set[o->n_set++] = argv[++i];
-        } else if (strcmp(a, "--order") == 0 && has_value) {
+                return bad_usage("too many %s options", n);
+            o->set[o->n_set++] = v;
+        } else if (strcmp(n, "--order") == 0) {
             if (o->n_order == MAX_POLICY_ARGS)
-                return bad_usage("too many %s options", a);
-            o->order[o->n_order++] = argv[++i];
-        } else if (strcmp(a, "--history") == 0 && has_value) {
-            o->history = argv[++i];
-        } else if (is_rebalance_number(a) && has_value) {
-            if (o->n_tuning == MAX_POLICY_ARGS)
-                return bad_usage("too many %s options", a);
-            o->tuning[o->n_tuning][0] = a;
-            o->tuning[o->n_tuning++][1] = argv[++i];
-        } else if (strncmp(a, "--", 2) == 0 && !has_value &&
-                   (strcmp(a, "--cluster") == 0 || strcmp(a, "--requests") == 0 ||
-                    strcmp(a, "--set") == 0 || strcmp(a, "--order") == 0 ||
-                    strcmp(a, "--history") == 0 || is_rebalance_number(a))) {
-            return bad_usage("option %s needs a value", a);
+                return bad_usage("too many %s options", n);
+            o->order[o->n_order++] = v;
         } else {
-            return bad_usage("unknown argument '%s'", a);
+            if (o->n_tuning == MAX_POLICY_ARGS)
+                return bad_usage("too many %s options", n);
+            o->tuning[o->n_tuning][0] = number;
+            o->tuning[o->n_tuning++][1] = v;
         }
     }
     return EXIT_OK;
@@ -503,6 +516,8 @@ static int cmd_classify(lp_ctx *ctx, int argc, char **argv)
         return rc;
     if (o.json)
         printf("{\"workloads\": [");
+    else
+        printf("%-16s %-38s %-7s %-4s  %s\n", "HOST", "WORKLOAD", "CLASS", "CONF", "REASONS");
     int first = 1;
     for (size_t h = 0; h < lp_cluster_size(c); h++) {
         const lp_host *host = lp_cluster_get_host(c, h);
@@ -530,16 +545,14 @@ static int cmd_classify(lp_ctx *ctx, int argc, char **argv)
     }
     if (o.json)
         printf("\n]}\n");
+    else if (first && lp_cluster_size(c) == 0)
+        printf("(no workloads: the cluster has no hosts)\n");
+    else if (first)
+        printf("(no workloads on the %zu host%s)\n", lp_cluster_size(c),
+               lp_cluster_size(c) == 1 ? "" : "s");
 out:
     lp_cluster_free(c);
     return rc;
-}
-
-static void print_terms(const lp_verdict *v)
-{
-    printf("score %.3f =", v->score);
-    for (int t = 0; t < LP_TERM_COUNT; t++)
-        printf(" %s%s %.3f", t ? "+ " : "", lp_term_name(t), v->terms[t]);
 }
 
 static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
@@ -572,42 +585,19 @@ static int cmd_place(lp_ctx *ctx, int argc, char **argv, int explain)
         rc = report(ctx, st);
         goto out;
     }
-    size_t nh = lp_cluster_size(c);
-    if (o.json) {
-        char *text;
-        if ((st = lp_plan_write_json(ctx, plan, c, rs, o.pretty ? LP_JSON_PRETTY : 0, &text,
-                                     NULL)) != LP_OK) {
-            rc = report(ctx, st);
-            goto out;
-        }
-        printf("%s\n", text);
-        lp_free(text);
-    } else {
-        for (size_t i = 0; i < lp_plan_size(plan); i++) {
-            const lp_assignment *a = lp_plan_get(plan, i);
-            const lp_request *r = lp_requests_get(rs, a->request);
-            const lp_verdict *v = &a->verdict;
-            if (a->host >= 0) {
-                printf("%s#%u -> %s  runtime %s  class %s  demand %.2f+%.2f=%.2f/%.2f  ", r->id,
-                       a->instance, lp_cluster_get_host(c, (size_t)a->host)->name,
-                       lp_runtime_name(v->runtime), lp_class_name(v->klass), v->demand_before,
-                       v->added, v->demand_after, v->capacity);
-                print_terms(v);
-                printf("\n");
-            } else {
-                printf("%s#%u -> UNPLACED: no host passed\n", r->id, a->instance);
-            }
-            if ((explain || a->host < 0) && a->hosts) {
-                for (size_t h = 0; h < nh; h++) {
-                    char line[512]; /* a longer explanation is shown cut */
-                    lp_verdict_explain(NULL, &a->hosts[h], NULL, line, sizeof line, NULL);
-                    printf("    %-16s %s\n", lp_cluster_get_host(c, h)->name, line);
-                }
-            }
-        }
-        printf("placed %zu of %zu instances\n", lp_plan_size(plan) - lp_plan_unplaced(plan),
-               lp_plan_size(plan));
+    /* One writer per format, both the library's: text and JSON say the same. */
+    char *text;
+    st = o.json ? lp_plan_write_json(ctx, plan, c, rs, o.pretty ? LP_JSON_PRETTY : 0, &text, NULL)
+                : lp_plan_write_text(ctx, plan, c, rs, explain ? LP_TEXT_EVERY_HOST : 0, &text,
+                                     NULL);
+    if (st != LP_OK) {
+        rc = report(ctx, st);
+        goto out;
     }
+    fputs(text, stdout);
+    if (o.json)
+        putchar('\n');
+    lp_free(text);
     rc = lp_plan_unplaced(plan) ? EXIT_UNPLACED : EXIT_OK;
 out:
     lp_plan_free(plan);
@@ -843,8 +833,27 @@ static int finish(int rc)
     return rc;
 }
 
+static const char *const commands[] = {"validate", "classify", "place",  "explain",
+                                       "rebalance", "fetch",   "params", NULL};
+
 int main(int argc, char **argv)
 {
+    char help_flag[] = "--help";
+    char *help_argv[] = {argv[0], NULL, help_flag, NULL};
+    if (argc >= 2 && strcmp(argv[1], "help") == 0) {
+        if (argc > 3)
+            return finish(bad_usage("help takes one command: lpctl help COMMAND"));
+        if (argc == 3 && !lpctl_opt_find(argv[2], commands))
+            return finish(bad_usage("help: unknown command '%s'", argv[2]));
+        if (argc == 2) {
+            usage_main(stdout);
+            return finish(EXIT_OK);
+        }
+        /* 'lpctl help COMMAND' is 'lpctl COMMAND --help' */
+        help_argv[1] = argv[2];
+        argc = 3;
+        argv = help_argv;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage_main(argc < 2 ? stderr : stdout);
         return finish(argc < 2 ? EXIT_BADINPUT : EXIT_OK);

@@ -13,12 +13,19 @@
 #include <string.h>
 
 #include "libplacement.h"
+#include "lpctl_opt.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BADINPUT = 2, EXIT_MISSING = 3 };
 
 #define TOKEN_FILE_MAX 4096
 
 static const char *prog = "lpctl fetch";
+
+static const char *const flag_options[] = {"--help", "-h", "--json", "--pretty", NULL};
+static const char *const value_options[] = {
+    "--url-template", "--hosts-file", "--token-file", "--ca-file",      "--ttl-s",
+    "--max-skew-s",   "--timeout-ms", "--connect-timeout-ms", "--max-bytes", "--max-parallel",
+    NULL};
 
 static void usage(FILE *out)
 {
@@ -233,10 +240,15 @@ int lpctl_fetch_main(int argc, char **argv)
     int json = 0, pretty = 0, connect_given = 0;
     hostlist hosts = {0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *arg = argv[i];
+        lpctl_opt op; /* "--name value" or "--name=value" */
+        lpctl_opt_split(arg, &op);
+        const char *a = op.name;
         long v = 0; /* set by parse_long; unused when it fails */
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (lpctl_opt_find(a, flag_options) && op.value) {
+            hostlist_free(&hosts);
+            return bad_usage("this option takes no value: ", a);
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             hostlist_free(&hosts);
             return EXIT_OK;
@@ -244,12 +256,15 @@ int lpctl_fetch_main(int argc, char **argv)
             json = 1;
         } else if (strcmp(a, "--pretty") == 0) {
             pretty = 1;
+        } else if (a[0] == '-' && !lpctl_opt_find(a, value_options)) {
+            hostlist_free(&hosts);
+            return bad_usage("unknown option ", arg);
         } else if (a[0] == '-') {
+            const char *val = lpctl_opt_value(&op, argc, argv, &i);
             if (!val) {
                 hostlist_free(&hosts);
                 return bad_usage("missing value after ", a);
             }
-            i++;
             int bad = 0;
             if (strcmp(a, "--url-template") == 0) {
                 o.url_template = val;
@@ -273,12 +288,9 @@ int lpctl_fetch_main(int argc, char **argv)
             } else if (strcmp(a, "--max-bytes") == 0) {
                 bad = parse_long(a, val, 1, (long)LP_JSON_MAX_BYTES, &v);
                 o.max_bytes = (size_t)v;
-            } else if (strcmp(a, "--max-parallel") == 0) {
+            } else { /* --max-parallel */
                 bad = parse_long(a, val, 1, LP_FETCH_MAX_PARALLEL, &v);
                 o.max_parallel = (unsigned)v;
-            } else {
-                hostlist_free(&hosts);
-                return bad_usage("unknown option ", a);
             }
             if (bad) {
                 hostlist_free(&hosts);

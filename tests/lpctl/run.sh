@@ -46,10 +46,16 @@ run 3 "a 17th cpu worker is refused" -- place --cluster "$ex/testbed.json" --req
 json_check "16 placed, 1 unplaced" "p['placed'] == 16 and p['unplaced'] == 1"
 json_check "the refusal names parallelism for every host" \
   "len(p['refusals']) == 1 and sorted(p['refusals'][0]['hosts']) == ['pc1','pc2','pc3','pc4'] and all('parallelism' in t for t in p['refusals'][0]['hosts'].values())"
+json_check "one summary line per refusal, as kube-scheduler's '0/4 nodes are available'" \
+  "p['refusals'][0]['summary'] == p['placements'][16]['explain'] == '0/4 hosts can take spark-pi#16: 4 parallelism'"
 run 3 "human output of the refusal" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-spark-17.json"
 if grep -q "UNPLACED" "$tmp/out" && [ "$(grep -c 'fail parallelism' "$tmp/out")" -eq 4 ]; then
     ok "human output lists a parallelism refusal per host"
 else fail "human output lists a parallelism refusal per host"; fi
+grep -qx "spark-pi#16 -> UNPLACED  0/4 hosts can take spark-pi#16: 4 parallelism" "$tmp/out" \
+    && ok "human output has the summary line" || fail "human output has the summary line"
+[ "$(grep -c 'cap 8.00 (8 threads x 1.00) for class cpu' "$tmp/out")" -eq 4 ] \
+    && ok "human refusals show the host's threads and ratio" || fail "human refusals show the host's threads and ratio"
 
 run 0 "6 communicating web servers" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-tomcat.json" --json
 json_check "all 6 on one host" "len({x['host'] for x in p['placements']}) == 1 and len(p['placements']) == 6"
@@ -61,6 +67,75 @@ run 0 "explain shows why pc3 was refused" -- explain --cluster "$ex/testbed-busy
 if grep -E '^ +pc3 .*fail parallelism.*7\.50' "$tmp/out" >/dev/null; then ok "pc3: fail parallelism at 7.50"
 else fail "pc3: fail parallelism at 7.50"; sed 's/^/       /' "$tmp/out"; fi
 
+# text and JSON say the same: every instance's line, every unplaced instance's summary and
+# every host's refusal (its threads, runtimes, and the memory earlier instances left)
+cat > "$tmp/mixed-cluster.json" <<'JSON'
+{"hosts": [
+ {"host": "pc1", "cpu": {"cores": 4, "threads": 8}, "memory_mb": 16384, "runtimes": ["container"],
+  "workloads": [{"id": "nginx-a", "runtime": "container", "threads": 46, "vcpus": 2, "demand": 0.3,
+                 "class": "net", "memory_mb": 512}]},
+ {"host": "pc2", "cpu": {"cores": 4, "threads": 8}, "memory_mb": 16384,
+  "runtimes": ["container", "unikernel", "vm"]},
+ {"host": "pc3", "cpu": {"cores": 4, "threads": 8}, "memory_mb": 16384,
+  "runtimes": ["container", "unikernel", "vm"], "load": {"demand": 7.5},
+  "workloads": [{"id": "batch-vm", "runtime": "vm", "vcpus": 6, "demand": 7.2, "class": "cpu",
+                 "memory_mb": 4096}]}]}
+JSON
+cat > "$tmp/mixed-requests.json" <<'JSON'
+{"requests": [
+ {"id": "solver", "vcpus": 1, "class": "cpu", "runtimes": ["container"]},
+ {"id": "spark", "count": 5, "vcpus": 2, "memory_mb": 2048, "class": "cpu", "group": "spark"},
+ {"id": "web", "count": 5, "vcpus": 1, "memory_mb": 6144, "class": "net", "demand": 0.25,
+  "group": "web"}]}
+JSON
+cat > "$tmp/same.py" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+lines = open(sys.argv[2]).read().splitlines()
+refusals = iter(plan['refusals'])
+i = 0
+for p in plan['placements']:
+    head = '%s#%d -> %s  ' % (p['request'], p['instance'], p['host'] or 'UNPLACED')
+    assert lines[i] == head + p['explain'], (lines[i], head + p['explain'])
+    i += 1
+    if p['host'] is None:
+        r = next(refusals)
+        assert r['summary'] == p['explain'], r
+        for host, why in r['hosts'].items():
+            assert lines[i].split(None, 1) == [host, why], (lines[i], host, why)
+            i += 1
+    while lines[i].startswith('  '):  # explain: every host under a placed instance
+        i += 1
+assert lines[i:] == ['placed %d of %d instances' % (plan['placed'], len(plan['placements']))], lines[i:]
+PY
+for cmd in place explain; do
+    run 3 "$cmd on a cluster with runtimes, memory and busy hosts" -- $cmd --cluster "$tmp/mixed-cluster.json" --requests "$tmp/mixed-requests.json"
+    mv "$tmp/out" "$tmp/$cmd.txt"
+    run 3 "$cmd --json on the same" -- $cmd --cluster "$tmp/mixed-cluster.json" --requests "$tmp/mixed-requests.json" --json
+    if $PY "$tmp/same.py" "$tmp/out" "$tmp/$cmd.txt" 2>"$tmp/err"; then ok "$cmd: text and JSON say the same"
+    else fail "$cmd: text and JSON say the same"; sed 's/^/       /' "$tmp/$cmd.txt" | head -30; fi
+done
+for want in "pc2 +fail runtime: host offers container\|unikernel\|vm, none that class cpu may use" \
+            "pc1 +fail memory: needs 6144 MB, 3584 MB free" \
+            "^web#4 -> UNPLACED  0/3 hosts can take web#4: 2 parallelism, 1 memory$" \
+            "^solver#0 -> UNPLACED  0/3 hosts can take solver#0: 2 runtime, 1 parallelism$"; do
+    grep -Eq "$want" "$tmp/explain.txt" && ok "explain says: $want" || fail "explain says: $want"
+done
+grep -Eq "^  \* pc2 +pass: demand 0.00 \+ 2.00 = 2.00" "$tmp/explain.txt" \
+    && ok "explain marks the chosen host" || fail "explain marks the chosen host"
+
+# an empty cluster says that it has no hosts
+printf '{"hosts": []}' > "$tmp/empty.json"
+run 3 "place on an empty cluster" -- place --cluster "$tmp/empty.json" --requests "$ex/requests-parallel.json"
+grep -q "^render#0 -> UNPLACED  0/0 hosts can take render#0: the cluster has no hosts$" "$tmp/out" \
+    && ok "the refusal says the cluster has no hosts" || fail "the refusal says the cluster has no hosts"
+run 3 "place --json on an empty cluster" -- place --cluster "$tmp/empty.json" --requests "$ex/requests-parallel.json" --json
+json_check "the JSON says the cluster has no hosts" \
+  "p['placements'][0]['explain'] == p['refusals'][0]['summary'] == '0/0 hosts can take render#0: the cluster has no hosts'"
+run 0 "classify an empty cluster" -- classify --cluster "$tmp/empty.json"
+grep -q "the cluster has no hosts" "$tmp/out" && ok "classify says the cluster has no hosts" \
+    || fail "classify says the cluster has no hosts"
+
 run 0 "requests classified from measured metrics" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-auto.json" --json
 json_check "cruncher is cpu/unikernel, frontend is net/container" \
   "[(x['class'], x['runtime']) for x in p['placements']] == [('cpu','unikernel')]*2 + [('net','container')]*2"
@@ -68,6 +143,11 @@ json_check "cruncher is cpu/unikernel, frontend is net/container" \
 run 0 "classify observed workloads" -- classify --cluster "$ex/observed.json" --json
 json_check "classes of the observed workloads" \
   "{w['id']: w['class'] for w in p['workloads']} == {'spark-worker-a':'cpu','tomcat-a':'net','postgres-a':'io','etl-a':'mixed','cron-a':'idle'}"
+
+run 0 "classify observed workloads, text" -- classify --cluster "$ex/observed.json"
+if head -1 "$tmp/out" | grep -Eq '^HOST +WORKLOAD +CLASS +CONF +REASONS$' && [ "$(wc -l < "$tmp/out")" -eq 6 ]; then
+    ok "classify prints a header line, then one line per workload"
+else fail "classify prints a header line, then one line per workload"; sed 's/^/       /' "$tmp/out"; fi
 
 run 0 "policy: ratio 2.0 lets 8 workers share a host" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-spark-17.json" --set max_parallel_ratio=2.0 --json
 json_check "17 placed with ratio 2.0" "p['placed'] == 17"
@@ -123,6 +203,13 @@ else fail "the message names the file and line"; fi
 run 2 "a margin out of range is refused" -- rebalance --cluster "$ex/testbed-overloaded.json" --margin 2
 if grep -q "\-\-margin '2': expected a number from 0 to 1" "$tmp/err"; then ok "the message names the option and range"
 else fail "the message names the option and range"; fi
+run 3 "rebalance options as --opt=value: cool-down keeps pc1 over" -- rebalance --cluster="$ex/testbed-overloaded.json" --now=$now --history="$tmp/history"
+grep -q "^over: pc1" "$tmp/out" && ok "--history=FILE and --now=T are read" || fail "--history=FILE and --now=T are read"
+run 0 "rebalance --cooldown=300 --switch-min-age=10800 --json" -- rebalance --cluster="$ex/testbed-overloaded.json" --now=$now --history="$tmp/history" --cooldown=300 --switch-min-age=10800 --margin=0.05 --max-moves=4 --switch-confidence=0.8 --search-budget=1000 --json --pretty
+json_check "the moves happen and no switch is recommended" "len(p['moves']) == 1 and p['switches'] == []"
+run 2 "rebalance --margin=2 is checked like --margin 2" -- rebalance --cluster="$ex/testbed-overloaded.json" --margin=2
+grep -q "\-\-margin '2': expected a number from 0 to 1" "$tmp/err" && ok "the message names the option and range" \
+    || fail "the message names the option and range"
 run 2 "rebalance needs a cluster" -- rebalance
 run 0 "rebalance --help" -- rebalance --help
 
@@ -132,6 +219,38 @@ for c in validate classify place explain params; do
     grep -q "usage: lpctl $c" "$tmp/out" && ok "$c --help prints usage" || fail "$c --help prints usage"
 done
 run 0 "--help" -- --help
+run 0 "help" -- help
+grep -q "^usage: lpctl COMMAND" "$tmp/out" && ok "help prints the usage" || fail "help prints the usage"
+for c in validate classify place explain rebalance fetch params; do
+    run 0 "help $c" -- help "$c"
+    grep -q "usage: lpctl $c" "$tmp/out" && ok "help $c prints the command's usage" || fail "help $c prints the command's usage"
+done
+run 2 "help of an unknown command" -- help frobnicate
+grep -q "frobnicate" "$tmp/err" && ok "message names the command" || fail "message names the command"
+run 2 "help of two commands" -- help place explain
+
+# every option that takes a value also takes --name=value
+run 0 "place --cluster=FILE --requests=FILE --json" -- place --cluster="$ex/testbed.json" --requests="$ex/requests-spark.json" --json
+json_check "16 placed" "p['placed'] == 16"
+run 0 "--set=NAME=VALUE" -- place --cluster="$ex/testbed.json" --requests="$ex/requests-spark-17.json" --set=max_parallel_ratio=2.0 --json
+json_check "17 placed with --set=max_parallel_ratio=2.0" "p['placed'] == 17"
+run 0 "--order=CLASS=LIST" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-parallel.json" --order=cpu=vm --json
+json_check "cpu worker runs as vm with --order=cpu=vm" "p['placements'][0]['runtime'] == 'vm'"
+run 0 "explain --cluster=FILE" -- explain --cluster="$ex/testbed-busy.json" --requests="$ex/requests-parallel.json"
+run 0 "classify --cluster=FILE" -- classify --cluster="$ex/observed.json" --json
+json_check "5 workloads classified" "len(p['workloads']) == 5"
+run 2 "a flag given a value" -- place --cluster "$ex/testbed.json" --requests "$ex/requests-spark.json" --json=yes
+grep -q "option --json takes no value" "$tmp/err" && ok "message says --json takes no value" || fail "message says --json takes no value"
+run 2 "--cluster= with no file" -- place --cluster= --requests "$ex/requests-spark.json"
+run 2 "--cluster without a value" -- classify --cluster
+grep -q "option --cluster needs a value" "$tmp/err" && ok "message says --cluster needs a value" || fail "message says --cluster needs a value"
+run 2 "fetch --timeout-ms=VALUE is parsed" -- fetch --url-template='http://{host}:9/v1/snapshot' --timeout-ms=soon h1
+grep -q "\-\-timeout-ms 'soon'" "$tmp/err" && ok "fetch names the option and value" || fail "fetch names the option and value"
+run 2 "fetch --json=1" -- fetch --url-template='http://{host}:9/v1/snapshot' --json=1 h1
+run 2 "fetch --bogus=1" -- fetch --url-template='http://{host}:9/v1/snapshot' --bogus=1 h1
+grep -q "unknown option --bogus=1" "$tmp/err" && ok "fetch names the unknown option" || fail "fetch names the unknown option"
+run 2 "fetch --hosts-file=FILE" -- fetch --url-template='http://{host}:9/v1/snapshot' --hosts-file="$tmp/does-not-exist"
+grep -q "does-not-exist: cannot open" "$tmp/err" && ok "fetch opens the --hosts-file= file" || fail "fetch opens the --hosts-file= file"
 run 2 "no command" --
 run 2 "unknown command" -- frobnicate
 run 2 "place without --requests" -- place --cluster "$ex/testbed.json"

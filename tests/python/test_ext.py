@@ -505,6 +505,10 @@ class TestPlace:
         assert sorted(last['refusals']) == ['pc1', 'pc2', 'pc3', 'pc4']
         assert last['refusals']['pc1'].startswith('fail parallelism: demand 8.00 + 2.00')
         assert plan[0]['refusals'] == {}
+        # one line for the log, as kube-scheduler's "0/4 nodes are available"
+        assert last['explain'] == '0/4 hosts can take spark-pi#16: 4 parallelism'
+        plan = ctx.place(testbed, lp.parse_requests(example('requests-spark-17.json')))
+        assert plan[-1]['explain'] == '0/4 hosts can take spark-pi#16'  # reasons not kept
 
     def test_tomcat_group_lands_together(self, ctx, testbed):
         plan = ctx.place(testbed, lp.parse_requests(example('requests-tomcat.json')))
@@ -524,7 +528,9 @@ class TestPlace:
         with pytest.raises(ValueError, match=r"requests\[1\]: unknown key 'cpus'"):
             ctx.place(testbed, [CPU2, {'cpus': 1}])
         assert ctx.place(testbed, []) == []
-        assert ctx.place(lp.Cluster(), [CPU2])[0]['host'] is None
+        unplaced = ctx.place(lp.Cluster(), [CPU2])[0]
+        assert unplaced['host'] is None
+        assert unplaced['explain'] == '0/0 hosts can take spark#0: the cluster has no hosts'
 
 
 # ---- odd arguments never crash ------------------------------------------------------
