@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness: lp_requests_parse() on arbitrary bytes.  What parses is
- * placed on a small fixed cluster and the plan written: the plan's text must
- * be valid JSON with one placement per instance.
+ * placed on a small fixed cluster and the plan written: the plan's JSON must
+ * be valid with one placement per instance, and its text must carry each
+ * instance's explanation from the JSON.
  */
 #include <json-c/json.h>
 
@@ -63,6 +64,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                          json_object_array_length(pl) == total,
                      "plan is JSON with one placement per instance", ctx);
         json_tokener_free(tok);
+        /* the text says what the JSON says: every instance's explanation or summary */
+        char *plain = NULL;
+        fuzz_require(lp_plan_write_text(ctx, p, c, rs, (size & 2) ? LP_TEXT_EVERY_HOST : 0, &plain,
+                                        NULL) == LP_OK,
+                     "plan write text", ctx);
+        for (size_t i = 0; i < total; i++) {
+            json_object *e = json_object_array_get_idx(pl, i), *ex = NULL;
+            fuzz_require(json_object_object_get_ex(e, "explain", &ex) &&
+                             strstr(plain, json_object_get_string(ex)),
+                         "text has the JSON's explanation of every instance", ctx);
+        }
+        lp_free(plain);
         json_object_put(o);
         lp_free(text);
         lp_plan_free(p);
