@@ -8,7 +8,9 @@
  *   lpctl rebalance --cluster C [--history H]   moves back within every cap, runtime switches
  *   lpctl fetch --url-template T HOST...        the cluster as the scheduler sees it
  *   lpctl params                                the policy parameters and their defaults
+ *   lpctl help [COMMAND]                        usage of lpctl or of one command
  *
+ * Every option that takes a value is given as "--name VALUE" or "--name=VALUE".
  * Exit status: 0 success (all placed), 3 some instances unplaced, 2 bad input
  * or usage (with a message naming the file, position and field), 1 internal error.
  */
