@@ -1,6 +1,7 @@
 /*
  * JSON codec, writing side: snapshots, cluster files and plans
- * (docs/formats.md; the plan as text is lp_plan_write_text() in explain.c).  Snapshots are written by the same field tables the
+ * (docs/formats.md; a plan as text is lp_plan_write_text() in explain.c).
+ * Snapshots are written by the same field tables the
  * reader uses, fields still at their "unknown" default are left out, and
  * numbers are written in the shortest form that reads back exactly, so that
  * what is written parses back to an equal host.  The text is produced by a

@@ -502,7 +502,8 @@ lp_status lp_plan_check_match(lp_ctx *ctx, const char *fn, const lp_plan *p, con
         return lp_fail(ctx, LP_EINVAL, "%s: the plan was made on %zu hosts, the cluster has %zu",
                        fn, p->hosts, n);
     for (size_t i = 0; i < p->n; i++)
-        if (p->a[i].request >= lp_requests_size(rs) || (p->a[i].host >= 0 && (size_t)p->a[i].host >= n))
+        if (p->a[i].request >= lp_requests_size(rs) ||
+            (p->a[i].host >= 0 && (size_t)p->a[i].host >= n))
             return lp_fail(ctx, LP_EINVAL, "%s: plan entry %zu does not match the cluster and "
                                            "requests", fn, i);
     return LP_OK;

@@ -961,12 +961,12 @@ static void test_plan_text_says_what_json_says(void **state)
         assert_memory_equal(line, head, strlen(head));
         line += strlen(head);
         json_object *host = get(e, "host");
-        const char *where = json_object_is_type(host, json_type_null) ? "UNPLACED"
-                                                                      : json_object_get_string(host);
+        int placed = !json_object_is_type(host, json_type_null);
+        const char *where = placed ? json_object_get_string(host) : "UNPLACED";
         assert_memory_equal(line, where, strlen(where));
         assert_memory_equal(line + strlen(where), "  ", 2);
         assert_string_equal(line + strlen(where) + 2, json_object_get_string(get(e, "explain")));
-        if (!json_object_is_type(host, json_type_null))
+        if (placed)
             continue;
         /* under an unplaced instance: each host's refusal, as in "refusals" */
         json_object *r = json_object_array_get_idx(ref, unplaced++);

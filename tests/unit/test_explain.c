@@ -158,9 +158,10 @@ static void plan_text_lists_instances_and_refusals(void **state)
                                  "class cpu; runtime unikernel; score 0.750 = headroom 0.750 + "
                                  "colocate 0.000 + spread 0.000\n"
                                  "spark#1 -> h1  pass: "));
-    assert_non_null(strstr(text, "\nspark#8 -> UNPLACED  0/2 hosts can take spark#8: 2 parallelism\n"
-                                 "    h0               fail parallelism: demand 8.00 + 2.00 = 10.00 > "
-                                 "cap 8.00 (8 threads x 1.00) for class cpu\n"
+    assert_non_null(strstr(text, "\nspark#8 -> UNPLACED  0/2 hosts can take spark#8: "
+                                 "2 parallelism\n"
+                                 "    h0               fail parallelism: demand 8.00 + 2.00 = "
+                                 "10.00 > cap 8.00 (8 threads x 1.00) for class cpu\n"
                                  "    h1               fail parallelism: "));
     assert_non_null(strstr(text, " for class cpu\nplaced 8 of 9 instances\n"));
     assert_null(strstr(text, "  * ")); /* verdicts of placed instances only with the flag */
@@ -204,8 +205,10 @@ static void plan_text_quotes_memory_left_by_earlier_instances(void **state)
     lp_request r = tu_request("db", LP_CLASS_IO, 3, 1, 10000);
     char *text = plan_text(ctx, c, &r, TU_KEEP_VERDICTS, 0);
     assert_non_null(strstr(text, "db#2 -> UNPLACED  0/2 hosts can take db#2: 2 memory\n"
-                                 "    h0               fail memory: needs 10000 MB, 6384 MB free\n"
-                                 "    h1               fail memory: needs 10000 MB, 6384 MB free\n"));
+                                 "    h0               fail memory: needs 10000 MB, "
+                                 "6384 MB free\n"
+                                 "    h1               fail memory: needs 10000 MB, "
+                                 "6384 MB free\n"));
     lp_free(text);
     lp_cluster_free(c);
 }
