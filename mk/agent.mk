@@ -19,6 +19,7 @@ AGENT_BIN      := $(B)/libplacement-agent
 COLLECT_A      := $(B)/libplacement-collect.a
 AGENT_TESTBIN  := $(B)/agent-tests
 COLLECT_SRCS   := libplacement/src/collect/proc.c libplacement/src/collect/cgroup.c \
+                  libplacement/src/collect/cpuset.c \
                   libplacement/src/collect/host.c libplacement/src/collect/sampler.c
 AGENT_SRCS     := $(sort $(wildcard libplacement/tools/agent/*.c))
 AGENT_HDRS     := $(wildcard libplacement/src/collect/*.h libplacement/tools/agent/*.h) \
@@ -94,7 +95,7 @@ $(B)/agent-san/libplacement-agent: $(AGENT_SAN_OBJS) $(B)/libplacement-collect-s
 
 $(B)/agent-san/test_sampler: tests/agent/test_sampler.c $(B)/libplacement-collect-san.a $(LIB_SAN_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/libplacement-collect-san.a $(LIB_SAN_A) -lcmocka \
+	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -Ilibplacement/src/collect -o $@ $< $(B)/libplacement-collect-san.a $(LIB_SAN_A) -lcmocka \
 	  $(AGENT_LIBS) $(LIB_LIBS)
 
 $(AGENT_BIN): $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO)
@@ -116,7 +117,7 @@ $(B)/agent-tests/validate: tests/agent/validate.c $(LIB_A)
 
 $(B)/agent-tests/test_sampler: tests/agent/test_sampler.c $(COLLECT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_CFLAGS) -o $@ $< $(COLLECT_A) $(LIB_A) -lcmocka $(AGENT_LIBS) $(LIB_LIBS)
+	$(CC) $(AGENT_CFLAGS) -Ilibplacement/src/collect -o $@ $< $(COLLECT_A) $(LIB_A) -lcmocka $(AGENT_LIBS) $(LIB_LIBS)
 
 AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
                   $(B)/agent-tests/test_sampler $(B)/agent-san/test_sampler \
