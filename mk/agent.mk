@@ -9,8 +9,9 @@
 #   make agent          build $(B)/libplacement-agent
 #   make check-agent    collector and agent tests against real processes,
 #                       libvirtd + QEMU, dockerd (skipped with a reason when absent),
-#                       the HTTP side's security (TLS, token, limits, SIGHUP);
-#                       the quick ones again under ASan+UBSan
+#                       the HTTP side's security (TLS, token, limits, SIGHUP),
+#                       snapshots fed to the C core (lpctl); the quick ones again
+#                       under ASan+UBSan
 #   make bench-agent    sweep cost per task (against the one-pread floor, same run)
 #                       and agent RSS after 1,000 samples
 #   make install-agent  binary, systemd unit, default config, libplacement-collect.a
@@ -128,7 +129,7 @@ AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
 check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
-	  $(PYTHON) tests/agent/test_agent.py
+	  LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent.py
 	AGENT=$(AGENT_BIN) LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
