@@ -156,6 +156,8 @@ install-agent: $(AGENT_BIN) install-lib
 	  '# listen = 127.0.0.1' '# port = 9180' '# interval = 10' '# token-file =' \
 	  '# tls-cert =' '# tls-key =' '# per-ip-connections = 16' '# request-timeout = 10' \
 	  '# collectors = proc,libvirt,docker,libxl' '# libvirt-uri = qemu:///system' \
+	  '# CPUs for guests: --cpus, else Nova'"'"'s [compute] cpu_shared_set + cpu_dedicated_set' \
+	  '# nova-conf = /etc/nova/nova.conf' '# cpus =' \
 	  > $(DESTDIR)/etc/libplacement/agent.conf
 
 all: $(AGENT_BIN)
