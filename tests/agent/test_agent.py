@@ -120,10 +120,11 @@ class ProcCollectorTest(unittest.TestCase):
         d.close()
         self.assertGreater(len(demands), 20)
         # In 50 ms windows a running thread's schedstat time moves in scheduler
-        # ticks (ms) and a preempted sweep adds jitter: single windows are
-        # noisy, but a task counted twice would show as ~2x.
+        # ticks (ms) and a sweep preempted on a loaded host reads a window
+        # late: single windows are noisy, but tasks counted twice would show
+        # as ~2x in most of them.
         mean = sum(demands) / len(demands)
-        self.assertLessEqual(max(demands), 3 * 1.5, demands)
+        self.assertLessEqual(sorted(demands)[len(demands) * 9 // 10], 3 * 1.5, demands)
         self.assertLessEqual(mean, 3 * 1.1, demands)
         self.assertGreater(mean, 1.5, demands)
 
