@@ -392,6 +392,9 @@ class FreshnessTest(unittest.TestCase):
         self.assertLess(snap["time"], time.time())
         self.assertAlmostEqual(snap["time"], self.metric(port, "lp_agent_last_sweep_timestamp_seconds"), delta=0.001)
         self.assertNotEqual(snap["time"], int(snap["time"]), "fractional seconds")
+        # its class holds since the window began: the agent's first sweep
+        self.assertGreater(w["class_since"], start)
+        self.assertLess(w["class_since"], snap["time"])
 
     def test_stale_once_sweeps_stop(self):
         """The next sweep is a minute away and the snapshot may be 1.5 s old

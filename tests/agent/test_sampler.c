@@ -488,6 +488,40 @@ static void test_time_is_the_sweeps(void **state)
     assert_float_equal(h.time, WALL(9 * SEC), 1e-9);
 }
 
+/* class_since: since when a workload has had its class without a break —
+ * the start of the first window that measured it in that class; a new
+ * workload is unknown since it was first seen. */
+static void test_class_since(void **state)
+{
+    fixture *f = *state;
+    lp_sample s = {0};
+    lp_host h;
+    static const struct {
+        int64_t run_per_s; /* -1: not measured */
+        lp_class klass;
+        int since_sweep;
+    } rounds[] = {
+        {-1, LP_CLASS_UNKNOWN, 1}, /* first seen at sweep 1 */
+        {1, LP_CLASS_CPU, 1},      /* measured cpu over sweeps 1..2 */
+        {1, LP_CLASS_CPU, 1},
+        {0, LP_CLASS_IDLE, 3},     /* idle over 3..4 */
+        {0, LP_CLASS_IDLE, 3},
+        {1, LP_CLASS_CPU, 5},
+    };
+    int64_t run = 0;
+    for (size_t i = 0; i < sizeof rounds / sizeof rounds[0]; i++) {
+        s.n = 0;
+        run += rounds[i].run_per_s > 0 ? rounds[i].run_per_s * SEC : 0;
+        lp_counters *c = add(&s, "w", run, 0);
+        c->threads = 1;
+        feed(f, (int64_t)(i + 1) * SEC, &s, &h);
+        const lp_workload *w = find(&h, "w");
+        assert_int_equal(w->klass, rounds[i].klass);
+        assert_float_equal(w->class_since, WALL(rounds[i].since_sweep * SEC), 1e-9);
+    }
+    lp_sample_clear(&s);
+}
+
 /* An unavailable source is LP_EUNAVAIL with a message, never a crash. */
 static void test_unavailable_sources(void **state)
 {
@@ -551,6 +585,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_same_id_entries_merge_by_precedence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_host_entry_gives_host_demand, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_is_the_sweeps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_since, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unavailable_sources, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
