@@ -92,7 +92,6 @@ typedef struct proc_state {
     vec procs, fresh_procs, groups, fresh_groups, dirs, fresh_dirs;
     group *root;         /* root-cgroup processes and kernel threads: host only */
     lp_counters host;    /* every task's run, wait, timeslices since open */
-    double tasks;        /* tasks counted this sweep */
     char *buf;           /* cgroup.procs text */
     size_t buflen;
 } proc_state;
