@@ -194,7 +194,7 @@ static void publish(agent *a, published *p)
     p->metrics = m.s;
     p->metrics_len = m.len;
     p->last_ok = (double)mono_ns() / 1e9;
-    p->last_ok_wall = (double)a->host.time;
+    p->last_ok_wall = a->host.time;
     pthread_mutex_unlock(&p->lock);
     lp_free(old_json);
     free(old_m);
