@@ -112,6 +112,10 @@ class LibvirtTest(unittest.TestCase):
             raise unittest.SkipTest("a system libvirtd needs root")
         if not built_with_libvirt():
             raise unittest.SkipTest("agent built without libvirt (libvirt-dev missing)")
+        try:
+            nova_metadata("probe", "m1.tiny", 1, "155d900f-4e14-4e4c-a73d-069cbf4541e6")
+        except ImportError as e:
+            raise unittest.SkipTest("Nova's libvirt driver is not installed (python3-nova): %s" % e)
         cls.procs = []
         cls.tmp = tempfile.mkdtemp(prefix="lp-agent-libvirt-")
         os.chmod(cls.tmp, 0o755)  # QEMU runs as libvirt-qemu and opens the disks here
