@@ -58,6 +58,15 @@ class Cgroup:
         else:
             _write(self.dirs[0] + "/cpu.max", "%s %d" % (int(cpus * period) if cpus else "max", period))
 
+    def set_weight(self, factor):
+        """Give the cgroup factor times the default CPU weight against other
+        cgroups (and the root's tasks), so that others' work on this shared
+        machine does not keep its threads waiting."""
+        if self.v1:
+            _write(self.dirs[0] + "/cpu.shares", str(1024 * factor))
+        else:
+            _write(self.dirs[0] + "/cpu.weight", str(100 * factor))
+
     def set_cpus(self, cpus):
         """Change the cgroup's cpuset."""
         _write(self.dirs[-1] + "/cpuset.cpus", cpus)

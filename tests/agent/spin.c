@@ -3,7 +3,7 @@
  * Without CPUS every thread spins; with CPUS the threads together use about
  * that many CPUs, as a service does that keeps many threads and little CPU
  * busy (a JVM, Tomcat, a database): each computes for its share of every
- * 100 ms period (measured in its own CPU time, so a loaded host stretches
+ * 500 ms period (measured in its own CPU time, so a loaded host stretches
  * the period instead of shrinking the work) and sleeps the rest; their
  * periods are staggered, as a service's requests do not all come at once.
  * Prints "ready" once every thread runs. */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define PERIOD_S 0.1
+#define PERIOD_S 0.5
 
 typedef struct job {
     double until;  /* CLOCK_MONOTONIC seconds */

@@ -7,9 +7,10 @@ The host is shared with other work this test does not control, so each case
 is built to hold whatever that work does: the open case judges the host by
 the test's own workloads (the snapshot without the other workloads and the
 host-wide load) at the largest capacity the policy allows, 16 x its threads
-(32 here: above what the services are measured at on a loaded host, far
-below their 246 threads), and asserts that they reserve what they were
-measured to use;
+(32 here: above what the services are measured at, far below their 246
+threads; their cgroups get a larger CPU weight so that others' work does not
+keep their threads waiting for a CPU, which demand counts), and asserts that
+they reserve what they were measured to use;
 the refused case only needs the host to be at least as busy as the test
 makes it.
 """
@@ -69,6 +70,7 @@ class SchedulingTest(unittest.TestCase):
     def test_many_threaded_services_leave_the_host_open(self):
         services = {46: (self.cgroup("svc46"), "0.3"), 200: (self.cgroup("svc200"), "0.2")}
         for threads, (cg, cpus) in services.items():
+            cg.set_weight(8)
             cg.spawn([SPIN, str(threads), "120", cpus], wait_line=True)
         snap = first_snapshot(self)
         mine = [w for w in snap["workloads"] if w["id"] in {cg.rel for cg, _ in services.values()}]
