@@ -9,8 +9,9 @@
 #   make agent          build $(B)/libplacement-agent
 #   make check-agent    collector and agent tests against real processes,
 #                       libvirtd + QEMU, dockerd (skipped with a reason when absent),
-#                       the HTTP side's security (TLS, token, limits, SIGHUP);
-#                       the quick ones again under ASan+UBSan
+#                       the HTTP side's security (TLS, token, limits, SIGHUP),
+#                       snapshots fed to the C core (lpctl); the quick ones again
+#                       under ASan+UBSan
 #   make bench-agent    sweep cost per task (against the one-pread floor, same run)
 #                       and agent RSS after 1,000 samples
 #   make install-agent  binary, systemd unit, default config, libplacement-collect.a
@@ -19,6 +20,7 @@ AGENT_BIN      := $(B)/libplacement-agent
 COLLECT_A      := $(B)/libplacement-collect.a
 AGENT_TESTBIN  := $(B)/agent-tests
 COLLECT_SRCS   := libplacement/src/collect/proc.c libplacement/src/collect/cgroup.c \
+                  libplacement/src/collect/cpuset.c \
                   libplacement/src/collect/host.c libplacement/src/collect/sampler.c
 AGENT_SRCS     := $(sort $(wildcard libplacement/tools/agent/*.c))
 AGENT_HDRS     := $(wildcard libplacement/src/collect/*.h libplacement/tools/agent/*.h) \
@@ -94,7 +96,7 @@ $(B)/agent-san/libplacement-agent: $(AGENT_SAN_OBJS) $(B)/libplacement-collect-s
 
 $(B)/agent-san/test_sampler: tests/agent/test_sampler.c $(B)/libplacement-collect-san.a $(LIB_SAN_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -o $@ $< $(B)/libplacement-collect-san.a $(LIB_SAN_A) -lcmocka \
+	$(CC) $(AGENT_CFLAGS) $(SAN_FLAGS) -Ilibplacement/src/collect -o $@ $< $(B)/libplacement-collect-san.a $(LIB_SAN_A) -lcmocka \
 	  $(AGENT_LIBS) $(LIB_LIBS)
 
 $(AGENT_BIN): $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO)
@@ -116,7 +118,7 @@ $(B)/agent-tests/validate: tests/agent/validate.c $(LIB_A)
 
 $(B)/agent-tests/test_sampler: tests/agent/test_sampler.c $(COLLECT_A) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(AGENT_CFLAGS) -o $@ $< $(COLLECT_A) $(LIB_A) -lcmocka $(AGENT_LIBS) $(LIB_LIBS)
+	$(CC) $(AGENT_CFLAGS) -Ilibplacement/src/collect -o $@ $< $(COLLECT_A) $(LIB_A) -lcmocka $(AGENT_LIBS) $(LIB_LIBS)
 
 AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
                   $(B)/agent-tests/test_sampler $(B)/agent-san/test_sampler \
@@ -127,7 +129,7 @@ AGENT_TEST_DEPS = $(AGENT_BIN) $(B)/agent-tests/spin $(B)/agent-tests/validate \
 check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
-	  $(PYTHON) tests/agent/test_agent.py
+	  LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent.py
 	AGENT=$(AGENT_BIN) LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
@@ -154,6 +156,8 @@ install-agent: $(AGENT_BIN) install-lib
 	  '# listen = 127.0.0.1' '# port = 9180' '# interval = 10' '# token-file =' \
 	  '# tls-cert =' '# tls-key =' '# per-ip-connections = 16' '# request-timeout = 10' \
 	  '# collectors = proc,libvirt,docker,libxl' '# libvirt-uri = qemu:///system' \
+	  '# CPUs for guests: --cpus, else Nova'"'"'s [compute] cpu_shared_set + cpu_dedicated_set' \
+	  '# nova-conf = /etc/nova/nova.conf' '# cpus =' \
 	  > $(DESTDIR)/etc/libplacement/agent.conf
 
 all: $(AGENT_BIN)

@@ -1,4 +1,4 @@
-"""Helpers for the agent tests: cgroups, the agent binary, wrk."""
+"""Helpers for the agent tests: cgroups, the agent binary, HTTP, lpctl, wrk."""
 import json
 import os
 import re
@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 CPU_V1 = "/sys/fs/cgroup/cpu"
@@ -19,13 +20,22 @@ def _write(path, text):
         f.write(text)
 
 
-class Cgroup:
-    """A test cgroup (v1 cpu + cpuset on hybrid hosts, else v2) limited to cpus."""
+def online_cpus():
+    """The host's online CPUs as a kernel CPU list ("0-1")."""
+    with open("/sys/devices/system/cpu/online") as f:
+        return f.read().strip()
 
-    def __init__(self, name, cpus="0"):
+
+class Cgroup:
+    """A test cgroup (v1 cpu + cpuset on hybrid hosts, else v2) limited to
+    cpus (default: all online CPUs, i.e. no cpuset limit)."""
+
+    def __init__(self, name, cpus=None):
         self.rel = "/lp-agent-test-%d-%s" % (os.getpid(), name)
         self.procs = []
-        if os.path.isfile(os.path.join(CPU_V1, "cgroup.procs")):
+        cpus = cpus or online_cpus()
+        self.v1 = os.path.isfile(os.path.join(CPU_V1, "cgroup.procs"))
+        if self.v1:
             self.dirs = [CPU_V1 + self.rel, CPUSET_V1 + self.rel]
             for d in self.dirs:
                 os.makedirs(d, exist_ok=True)
@@ -39,13 +49,35 @@ class Cgroup:
             os.makedirs(self.dirs[0], exist_ok=True)
             _write(self.dirs[0] + "/cpuset.cpus", cpus)
 
+    def set_quota(self, cpus):
+        """Limit the cgroup to cpus CPUs of run time (None: no limit)."""
+        period = 100000
+        if self.v1:
+            _write(self.dirs[0] + "/cpu.cfs_period_us", str(period))
+            _write(self.dirs[0] + "/cpu.cfs_quota_us", str(int(cpus * period)) if cpus else "-1")
+        else:
+            _write(self.dirs[0] + "/cpu.max", "%s %d" % (int(cpus * period) if cpus else "max", period))
+
+    def set_weight(self, factor):
+        """Give the cgroup factor times the default CPU weight against other
+        cgroups (and the root's tasks), so that others' work on this shared
+        machine does not keep its threads waiting."""
+        if self.v1:
+            _write(self.dirs[0] + "/cpu.shares", str(1024 * factor))
+        else:
+            _write(self.dirs[0] + "/cpu.weight", str(100 * factor))
+
+    def set_cpus(self, cpus):
+        """Change the cgroup's cpuset."""
+        _write(self.dirs[-1] + "/cpuset.cpus", cpus)
+
     def spawn(self, argv, wait_line=False):
         """Start argv inside the cgroup (moved in before it execs); with
         wait_line, return once it has printed a line (it is ready)."""
         r, w = os.pipe()
         p = subprocess.Popen(["/bin/sh", "-c", "read x <&3; exec \"$@\"", "sh", *argv],
                              pass_fds=(r,), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE if wait_line else None,
+                             stdout=subprocess.PIPE if wait_line else subprocess.DEVNULL,
                              preexec_fn=lambda: os.dup2(r, 3))
         os.close(r)
         for d in self.dirs:
@@ -68,6 +100,8 @@ class Cgroup:
             if p.poll() is None:
                 p.kill()
             p.wait()
+            if p.stdout:
+                p.stdout.close()
         for _ in range(3):
             with open(self.dirs[0] + "/cgroup.procs") as f:
                 pids = [int(x) for x in f.read().split()]
@@ -91,6 +125,18 @@ class Cgroup:
         self.dirs = []
 
 
+def spawn_in_root_cgroup(test, argv):
+    """Start argv (which prints a line when ready) in the root cgroup, where
+    the host's own daemons run; stopped at the test's cleanup."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    test.addCleanup(p.stdout.close)
+    test.addCleanup(p.wait)
+    test.addCleanup(p.kill)
+    move_to_root_cgroup(p.pid)
+    p.stdout.readline()
+    return p
+
+
 def move_to_root_cgroup(pid):
     """Put pid in the root of the hierarchy the agent groups by."""
     root = CPU_V1 if os.path.isfile(os.path.join(CPU_V1, "cgroup.procs")) else UNIFIED
@@ -107,6 +153,32 @@ def agent_once(agent, validate, window, *args):
     if v.returncode != 0:
         raise AssertionError("snapshot rejected by lp_snapshot_parse: %s" % v.stderr.decode())
     return json.loads(r.stdout)
+
+
+def http_get(port, path, timeout=10):
+    """GET path from the agent on port: (status, headers, body text)."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=timeout) as r:
+            return r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read().decode()
+
+
+def lpctl_place(lpctl, hosts, requests, *options):
+    """Place requests on a cluster of snapshots with lpctl explain (the C
+    core, as the scheduler uses it; options such as --set NAME=VALUE): the
+    plan as JSON and the exit status."""
+    with tempfile.TemporaryDirectory(prefix="lp-agent-lpctl-") as tmp:
+        cluster, reqs = os.path.join(tmp, "cluster.json"), os.path.join(tmp, "requests.json")
+        with open(cluster, "w") as f:
+            json.dump({"hosts": hosts}, f)
+        with open(reqs, "w") as f:
+            json.dump({"requests": requests}, f)
+        r = subprocess.run([lpctl, "explain", "--cluster", cluster, "--requests", reqs, "--json", *options],
+                           capture_output=True, text=True, timeout=60)
+    if r.returncode not in (0, 3):
+        raise AssertionError("lpctl explain failed (%d): %s" % (r.returncode, r.stderr))
+    return json.loads(r.stdout), r.returncode
 
 
 def free_port():

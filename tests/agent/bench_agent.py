@@ -6,8 +6,9 @@ Prints:
   bench agent_sweep tasks=N us_per_task=X floor_us_per_task=F ratio=R
   bench agent_sweep_wall tasks=N us_per_task=X
   bench agent_rss samples=N rss_kib=X anon_kib=Y private_kib=Z
-tasks are all the tasks a sweep reads (the 1,000 processes and the host's
-other non-root-cgroup tasks); X is sweep CPU time per task. The floor F is
+tasks are all the tasks a sweep reads (the 1,000 processes and every other
+task of the host, root cgroup and kernel threads included: lp_host_tasks);
+X is sweep CPU time per task. The floor F is
 measured in the same run by bench_floor: one pread() of an already-open
 task schedstat, the one syscall a sweep needs per task; R = X / F.
 rss counts the shared libraries' resident pages, anon the agent's heap and
@@ -69,7 +70,7 @@ def main():
             if sweeps >= SAMPLES or time.monotonic() > end:
                 break
             time.sleep(0.5)
-        threads = sum(float(v) for v in re.findall(r"^lp_workload_threads\{.*\} (\S+)$", text, re.M))
+        threads = metric(text, "lp_host_tasks")
         # CPU time: on a shared machine wall time also counts waiting for a CPU
         cpu = metric(text, "lp_agent_sweep_cpu_seconds_total")
         wall = metric(text, "lp_agent_sweep_seconds_total")

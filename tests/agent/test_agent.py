@@ -2,12 +2,16 @@
 """Tests of libplacement-agent against the real thing.
 
 Real processes in real cgroups (busy loops in a 1-CPU cpuset, a multi-threaded
-process, a process sleeping on a socket), the HTTP endpoints (snapshot parsed
-back by the C library, /metrics parsed as Prometheus text, 401/404/405,
-keep-alive, 1,000 concurrent connections with wrk), a real libvirtd + QEMU,
-and dockerd when it can be started.  Environment: AGENT, SPIN, VALIDATE
-(paths of the binaries built by mk/agent.mk).
+process, a process sleeping on a socket, services with many threads and
+little CPU, CPU limits, busy loops in the root cgroup), the HTTP endpoints
+(snapshot parsed back by the C library, /metrics parsed as Prometheus text,
+401/404/405, keep-alive, 1,000 concurrent connections with wrk, no snapshot
+before the first window, none once sweeps have stopped), the CPU set and
+runtime options, a real libvirtd + QEMU, and dockerd when it can be started;
+the snapshots fed to the C core (test_scheduling).  Environment: AGENT, SPIN,
+VALIDATE, LPCTL (paths of the binaries built by the Makefile).
 """
+import re
 import http.client
 import json
 import os
@@ -116,10 +120,11 @@ class ProcCollectorTest(unittest.TestCase):
         d.close()
         self.assertGreater(len(demands), 20)
         # In 50 ms windows a running thread's schedstat time moves in scheduler
-        # ticks (ms) and a preempted sweep adds jitter: single windows are
-        # noisy, but a task counted twice would show as ~2x.
+        # ticks (ms) and a sweep preempted on a loaded host reads a window
+        # late: single windows are noisy, but tasks counted twice would show
+        # as ~2x in most of them.
         mean = sum(demands) / len(demands)
-        self.assertLessEqual(max(demands), 3 * 1.5, demands)
+        self.assertLessEqual(sorted(demands)[len(demands) * 9 // 10], 3 * 1.5, demands)
         self.assertLessEqual(mean, 3 * 1.1, demands)
         self.assertGreater(mean, 1.5, demands)
 
@@ -128,6 +133,106 @@ class ProcCollectorTest(unittest.TestCase):
         self.assertNotIn("/", [w["id"] for w in snap["workloads"]])
         self.assertGreaterEqual(snap["cpu"]["threads"], 1)
         self.assertGreaterEqual(snap["load"]["util"], 0)
+
+
+class ServiceTest(unittest.TestCase):
+    """Services that keep many threads and little CPU busy (a JVM, Tomcat, a
+    database), each in a cgroup of its own, and cgroup CPU limits: threads
+    are reported as they are, vcpus carries the limit (0 when unlimited)."""
+
+    def setUp(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to create cgroups")
+
+    def cgroup(self, name, cpus=None):
+        cg = agentlib.Cgroup("svc-%s-%s" % (self._testMethodName[-20:], name), cpus=cpus)
+        self.addCleanup(cg.destroy)
+        return cg
+
+    def test_many_threads_little_cpu(self):
+        services = {46: self.cgroup("46"), 200: self.cgroup("200")}
+        for threads, cg in services.items():
+            cg.spawn([SPIN, str(threads), "60", "0.3"], wait_line=True)
+        snap = agentlib.agent_once(AGENT, VALIDATE, WINDOW, "--collectors", "proc")
+        for threads, cg in services.items():
+            w = workload(snap, cg.rel)
+            print("\n  %d-thread service: demand %.3f util %.3f class %s vcpus %g"
+                  % (threads, w["demand"], w["util"], w["class"], w.get("vcpus", 0)), file=sys.stderr)
+            self.assertEqual(w["threads"], threads)
+            self.assertNotIn("vcpus", w, "an unlimited cgroup is entitled to nothing in particular")
+            # it ran, on far fewer CPUs than threads; demand (run + wait
+            # for a CPU) depends on what else loads the host, but not below
+            self.assertGreater(w["util"], 0.02, w)
+            self.assertLess(w["util"], 1.5, w)
+            self.assertGreaterEqual(w["demand"], w["util"], w)
+
+    def test_cpu_limits_are_vcpus(self):
+        quota, cpuset, both = self.cgroup("quota"), self.cgroup("cpuset", cpus="0"), self.cgroup("both", cpus="0")
+        quota.set_quota(0.5)
+        both.set_quota(0.25)
+        for cg in (quota, cpuset, both):
+            cg.spawn([SPIN, "46", "60", "0.1"], wait_line=True)
+        snap = agentlib.agent_once(AGENT, VALIDATE, 1.0, "--collectors", "proc")
+        self.assertEqual(workload(snap, quota.rel)["vcpus"], 0.5)
+        self.assertEqual(workload(snap, cpuset.rel)["vcpus"], 1)
+        self.assertEqual(workload(snap, both.rel)["vcpus"], 0.25)
+        for cg in (quota, cpuset, both):
+            self.assertEqual(workload(snap, cg.rel)["threads"], 46)
+        # a cpuset that covers every CPU available to workloads is no limit
+        snap = agentlib.agent_once(AGENT, VALIDATE, 1.0, "--collectors", "proc", "--cpus", "0")
+        self.assertNotIn("vcpus", workload(snap, cpuset.rel))
+        self.assertEqual(workload(snap, both.rel)["vcpus"], 0.25)
+
+    def test_limit_changed_while_running(self):
+        """docker update --cpus changes a running container's quota: the
+        next snapshot says so."""
+        cg = self.cgroup("update")
+        cg.spawn([SPIN, "4", "60", "0.1"], wait_line=True)
+        port = agentlib.free_port()
+        d = agentlib.Daemon(AGENT, "--port", str(port), "--interval", "0.2", "--collectors", "proc")
+        self.addCleanup(d.close)
+        d.wait_ready(port)
+
+        def vcpus():
+            _, _, body = agentlib.http_get(port, "/v1/snapshot")
+            return workload(json.loads(body), cg.rel).get("vcpus", 0)
+
+        self.assertEqual(vcpus(), 0)
+        cg.set_quota(1.5)
+        self.assertTrue(wait_for(lambda: vcpus() == 1.5), "quota not seen")
+        cg.set_quota(None)
+        self.assertTrue(wait_for(lambda: vcpus() == 0), "removed quota not seen")
+
+
+def wait_for(cond, timeout=30):
+    """Poll cond until true; False after timeout (a hang guard, not a speed test)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class HostDemandTest(unittest.TestCase):
+    """Work outside any workload cgroup (host daemons, a busy loop started
+    from a shell) counts in the host's demand within one window; the
+    1-minute load average would trail it by minutes."""
+
+    LOOPS = 16
+
+    def test_root_cgroup_busy_loops_count_at_once(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to move processes between cgroups")
+        before = agentlib.agent_once(AGENT, VALIDATE, WINDOW, "--collectors", "proc")["load"]["demand"]
+        agentlib.spawn_in_root_cgroup(self, [SPIN, str(self.LOOPS), "60"])
+        after = agentlib.agent_once(AGENT, VALIDATE, WINDOW, "--collectors", "proc")["load"]["demand"]
+        print("\n  host demand %.2f -> %.2f with %d busy threads in the root cgroup"
+              % (before, after, self.LOOPS), file=sys.stderr)
+        # each busy thread runs or waits all the time: +1 each, less what
+        # it takes from tasks that exit between sweeps (whose waiting is not
+        # seen) and what other work stopped meanwhile
+        self.assertGreater(after - before, self.LOOPS / 2)
 
 
 class CommandLineTest(unittest.TestCase):
@@ -188,6 +293,44 @@ class CommandLineTest(unittest.TestCase):
         self.assertIn("pid:%d" % sleeper.pid, ids)
         self.assertEqual(len(ids), len(set(ids)), "a collector listed twice ran twice")
 
+    def test_cpus_option_sets_cpu_threads(self):
+        for cpus, threads in (("0", 1), ("0-1,^1", 1), (agentlib.online_cpus(), os.cpu_count())):
+            r = self.run_agent("--once", "--window", "0.1", "--collectors", "proc", "--cpus", cpus)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            cpu = json.loads(r.stdout)["cpu"]
+            self.assertEqual(cpu["threads"], threads, cpus)
+            self.assertLessEqual(cpu.get("cores", 1), threads)
+            self.assertIn("CPUs for workloads: %s (from --cpus)" % cpus, r.stderr)
+        for cpus, word in (("0-x", '"0-x"'), ("4000-4001", "none of these CPUs is online")):
+            r = self.run_agent("--once", "--window", "0.1", "--collectors", "proc", "--cpus", cpus)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(word, r.stderr)
+
+    def test_nova_conf_cpu_sets(self):
+        """Nova's [compute] cpu_shared_set and cpu_dedicated_set together
+        (else [DEFAULT] vcpu_pin_set) are the CPUs guests may use."""
+        with tempfile.TemporaryDirectory(prefix="lp-agent-nova-") as tmp:
+            conf = os.path.join(tmp, "nova.conf")
+            cases = (("[DEFAULT]\nvcpu_pin_set = 0\n[compute]\n#cpu_shared_set = 0-1\n", 1, "vcpu_pin_set"),
+                     ("[compute]\ncpu_shared_set = 0\n", 1, "cpu_shared_set"),
+                     ("[compute]\ncpu_shared_set = \"0\"\ncpu_dedicated_set: 1\n[libvirt]\ncpu_shared_set = 5\n",
+                      min(2, os.cpu_count()), "cpu_dedicated_set"),
+                     ("[DEFAULT]\nvcpu_pin_set = 0\n[compute]\ncpu_shared_set = 0-1,^0\n", 1, "cpu_shared_set"),
+                     ("[compute]\n", os.cpu_count(), "affinity"))
+            for text, threads, source in cases:
+                with open(conf, "w") as f:
+                    f.write(text)
+                r = self.run_agent("--once", "--window", "0.1", "--collectors", "proc", "--nova-conf", conf)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(json.loads(r.stdout)["cpu"]["threads"], threads, text)
+                self.assertIn(source, re.search(r"CPUs for workloads: .*", r.stderr).group(0), text)
+            r = self.run_agent("--once", "--window", "0.1", "--collectors", "proc", "--nova-conf", conf,
+                               "--cpus", "0")
+            self.assertEqual(json.loads(r.stdout)["cpu"]["threads"], 1, "--cpus wins")
+            r = self.run_agent("--once", "--collectors", "proc", "--nova-conf", os.path.join(tmp, "missing.conf"))
+            self.assertEqual(r.returncode, 2)
+            self.assertIn("missing.conf", r.stderr)
+
     def test_unavailable_collectors_do_not_stop_the_agent(self):
         r = self.run_agent("--once", "--window", "0.2", "--collectors", "proc,libvirt,docker,libxl",
                            "--libvirt-uri", "qemu:///system?socket=/nonexistent",
@@ -195,6 +338,86 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout)["schema"], "libplacement/snapshot/v1")
         self.assertIn("unavailable", r.stderr)
+
+
+class FreshnessTest(unittest.TestCase):
+    """No snapshot before the first window has rates, none once sweeps have
+    stopped: 503 with Retry-After and a one-line reason, on /v1/snapshot
+    and /healthz; /metrics says so too."""
+
+    def daemon(self, *args):
+        """Start the agent; return its port once it answers HTTP (any status)."""
+        port = agentlib.free_port()
+        d = agentlib.Daemon(AGENT, "--port", str(port), "--collectors", "proc", *args)
+        self.addCleanup(d.close)
+        self.assertTrue(wait_for(lambda: self._answers(port)), "agent not answering: %s" % d.stderr_text())
+        return port
+
+    @staticmethod
+    def _answers(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    def metric(self, port, name):
+        _, _, text = agentlib.http_get(port, "/metrics")
+        m = re.search(r"^%s (\S+)$" % name, text, re.M)
+        return float(m.group(1)) if m else None
+
+    def test_no_snapshot_before_the_first_window(self):
+        port = self.daemon("--interval", "60", "--window", "30")
+        for path in ("/v1/snapshot", "/healthz"):
+            status, headers, body = agentlib.http_get(port, path)
+            self.assertEqual(status, 503, body)
+            self.assertTrue(body.startswith("starting: no measurement window yet"), body)
+            self.assertEqual(body.count("\n"), 1, "one line")
+            self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        self.assertEqual(self.metric(port, "lp_agent_ready"), 0)
+
+    def test_first_snapshot_has_rates_and_its_sweeps_time(self):
+        cg = agentlib.Cgroup("fresh-busy")
+        self.addCleanup(cg.destroy)
+        cg.spawn([SPIN, "1", "60"], wait_line=True)
+        start = time.time()
+        port = self.daemon("--interval", "60", "--window", "1")
+        self.assertTrue(wait_for(lambda: agentlib.http_get(port, "/v1/snapshot")[0] == 200))
+        snap = json.loads(agentlib.http_get(port, "/v1/snapshot")[2])
+        w = workload(snap, cg.rel)
+        self.assertGreater(w["demand"], 0.5, w)
+        self.assertNotEqual(w["class"], "unknown", w)
+        # the time of the sweep it was computed from, to the millisecond
+        self.assertGreater(snap["time"], start)
+        self.assertLess(snap["time"], time.time())
+        self.assertAlmostEqual(snap["time"], self.metric(port, "lp_agent_last_sweep_timestamp_seconds"), delta=0.001)
+        self.assertNotEqual(snap["time"], int(snap["time"]), "fractional seconds")
+        # its class holds since the window began: the agent's first sweep
+        self.assertGreater(w["class_since"], start)
+        self.assertLess(w["class_since"], snap["time"])
+
+    def test_stale_once_sweeps_stop(self):
+        """The next sweep is a minute away and the snapshot may be 1.5 s old
+        (--max-sweep-age): it goes stale as if sweeps had stopped."""
+        port = self.daemon("--interval", "60", "--window", "0.5", "--max-sweep-age", "1.5")
+        seen = []
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            status, headers, body = agentlib.http_get(port, "/v1/snapshot")
+            seen.append(status)
+            if body.startswith("stale: no good sweep since"):
+                break
+            time.sleep(0.05)
+        self.assertEqual(status, 503, seen)
+        self.assertGreaterEqual(int(headers["Retry-After"]), 1)
+        self.assertRegex(body, r"^stale: no good sweep since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                               r"\([\d.]+ s ago, the limit is 1\.5 s\)\n$")
+        status, _, health = agentlib.http_get(port, "/healthz")
+        self.assertEqual(status, 503)
+        self.assertTrue(health.startswith("stale: no good sweep since"), health)
+        self.assertEqual(self.metric(port, "lp_agent_ready"), 0)
+        self.assertGreater(self.metric(port, "lp_agent_last_sweep_age_seconds"), 1.5)
+        self.assertIn(200, seen + [agentlib.http_get(port, "/metrics")[0]])
 
 
 class HttpTest(unittest.TestCase):
@@ -359,11 +582,14 @@ if __name__ == "__main__":
     suite = unittest.TestSuite()
     import test_docker
     import test_libvirt
+    import test_scheduling
     if os.environ.get("AGENT_QUICK"):
         # a sanitizer build: behaviour and leaks, without load or hypervisors
-        cases = (CommandLineTest, ProcCollectorTest, HttpTest, test_libvirt.LibvirtTestDriverTest)
+        cases = (CommandLineTest, ProcCollectorTest, ServiceTest, FreshnessTest, HttpTest,
+                 test_libvirt.LibvirtTestDriverTest)
     else:
-        cases = (CommandLineTest, ProcCollectorTest, HttpTest, test_libvirt.LibvirtTest,
+        cases = (CommandLineTest, ProcCollectorTest, ServiceTest, HostDemandTest, FreshnessTest, HttpTest,
+                 test_scheduling.SchedulingTest, test_libvirt.LibvirtTest,
                  test_libvirt.LibvirtTestDriverTest, test_docker.DockerTest)
     for case in cases:
         suite.addTests(loader.loadTestsFromTestCase(case))

@@ -21,7 +21,8 @@ SPIN_SRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "spin.c")
 
 
 class DockerTest(unittest.TestCase):
-    """A busy container is found through the Engine API and classified cpu."""
+    """A busy container is found through the Engine API and classified cpu;
+    its image and flavor label say what it was started from."""
 
     @classmethod
     def setUpClass(cls):
@@ -61,6 +62,7 @@ class DockerTest(unittest.TestCase):
         cls.docker("import", cls.tmp + "/rootfs.tar", "lp-agent-spin:test")
         name = "lp-agent-test-%d" % os.getpid()
         r = cls.docker("run", "-d", "--network", "none", "--cpuset-cpus", "0", "--name", name,
+                       "--label", "libplacement.flavor=c1.small", "--label", "tier=web",
                        "lp-agent-spin:test", "/spin", "1", "60", check=False)
         if r.returncode != 0:
             raise unittest.SkipTest("dockerd runs but cannot start containers here: %s" % r.stderr)
@@ -107,5 +109,9 @@ class DockerTest(unittest.TestCase):
         self.assertEqual(w["class"], "cpu", w)
         self.assertLessEqual(abs(w["demand"] - 1.0), 0.15, w)
         self.assertIn("container", snap["runtimes"])
+        self.assertEqual(w["image"], "lp-agent-spin:test")
+        self.assertEqual(w["flavor"], "c1.small")
+        # limited to CPU 0 of the host's CPUs
+        self.assertEqual(w.get("vcpus", 0), 1 if os.cpu_count() > 1 else 0)
         # the container's cgroup is not reported a second time
         self.assertFalse([i for i in ws if i.startswith("/docker/")], list(ws))

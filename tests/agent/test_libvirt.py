@@ -2,7 +2,9 @@
 
 The real test starts its own libvirtd (sockets in a private directory) and
 virtlogd, boots two guests from 512-byte boot sectors it writes itself (one
-spins, one halts), measures them with the agent, and stops everything.
+spins, one halts) with the metadata Nova's libvirt driver writes (made by
+Nova's own config classes), measures them with the agent, with and without
+the libvirt collector, and stops everything.
 """
 import os
 import shutil
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+import warnings
 
 import agentlib
 
@@ -27,8 +30,9 @@ HALT_CODE = b"\xfa\xf4\xeb\xfd"
 
 DOMAIN_XML = """<domain type='qemu'>
   <name>{name}</name>
+  <metadata>{metadata}</metadata>
   <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
+  <vcpu>{vcpus}</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
   <devices>
     <emulator>{qemu}</emulator>
@@ -40,6 +44,26 @@ DOMAIN_XML = """<domain type='qemu'>
   </devices>
 </domain>
 """
+
+
+def nova_metadata(name, flavor, vcpus, image):
+    """The <nova:instance> element as Nova's libvirt driver writes it
+    (LibvirtDriver._get_guest_config_meta)."""
+    with warnings.catch_warnings():  # Nova's imports warn about their dependencies
+        warnings.simplefilter("ignore")
+        from nova.virt.libvirt import config as vconfig
+    meta = vconfig.LibvirtConfigGuestMetaNovaInstance()
+    meta.package = "26.2.2"
+    meta.name = name
+    meta.creationTime = time.time()
+    meta.roottype, meta.rootid = "image", image
+    fl = vconfig.LibvirtConfigGuestMetaNovaFlavor()
+    fl.name, fl.memory, fl.vcpus, fl.disk, fl.swap, fl.ephemeral = flavor, 32, vcpus, 1, 0, 0
+    meta.flavor = fl
+    owner = vconfig.LibvirtConfigGuestMetaNovaOwner()
+    owner.userid, owner.username, owner.projectid, owner.projectname = "u1", "admin", "p1", "demo"
+    meta.owner = owner
+    return meta.to_xml()
 
 
 def boot_sector(code):
@@ -66,11 +90,17 @@ class LibvirtTestDriverTest(unittest.TestCase):
         self.assertEqual(w["memory_mb"], 2048)
         # the test driver's CPU time is the wall clock: exactly one CPU busy
         self.assertAlmostEqual(w["util"], 1.0, delta=0.05)
-        self.assertEqual(snap["runtimes"], ["vm"])
+        # QEMU/KVM hosts offer what Nova's [libplacement] hypervisor_runtimes
+        # gives them: VMs, which can boot unikernel images too
+        self.assertEqual(snap["runtimes"], ["unikernel", "vm"])
 
 
 class LibvirtTest(unittest.TestCase):
-    """A private libvirtd with two real QEMU guests."""
+    """A private libvirtd with two real QEMU guests booted by Nova's rules."""
+
+    GUESTS = {"spin": {"vcpus": 1, "flavor": "m1.tiny", "image": "155d900f-4e14-4e4c-a73d-069cbf4541e6"},
+              # a flavor name with characters XML escapes
+              "halt": {"vcpus": 2, "flavor": 'm1.small & "fast"', "image": "b5a4e3e0-1f5c-4a7e-9b61-1f7d4c2d8e90"}}
 
     @classmethod
     def setUpClass(cls):
@@ -82,6 +112,10 @@ class LibvirtTest(unittest.TestCase):
             raise unittest.SkipTest("a system libvirtd needs root")
         if not built_with_libvirt():
             raise unittest.SkipTest("agent built without libvirt (libvirt-dev missing)")
+        try:
+            nova_metadata("probe", "m1.tiny", 1, "155d900f-4e14-4e4c-a73d-069cbf4541e6")
+        except ImportError as e:
+            raise unittest.SkipTest("Nova's libvirt driver is not installed (python3-nova): %s" % e)
         cls.procs = []
         cls.tmp = tempfile.mkdtemp(prefix="lp-agent-libvirt-")
         os.chmod(cls.tmp, 0o755)  # QEMU runs as libvirt-qemu and opens the disks here
@@ -117,8 +151,10 @@ class LibvirtTest(unittest.TestCase):
                 f.write(boot_sector(code))
             name = "lp-agent-test-%d-%s" % (os.getpid(), kind)
             xml = os.path.join(cls.tmp, kind + ".xml")
+            g = cls.GUESTS[kind]
             with open(xml, "w") as f:
-                f.write(DOMAIN_XML.format(name=name, qemu=QEMU, disk=disk))
+                f.write(DOMAIN_XML.format(name=name, qemu=QEMU, disk=disk, vcpus=g["vcpus"],
+                                          metadata=nova_metadata(name, g["flavor"], g["vcpus"], g["image"])))
             cls.virsh("create", xml)
             cls.names[kind] = name
         cls.uuids = {k: cls.virsh("domuuid", n).strip() for k, n in cls.names.items()}
@@ -170,13 +206,35 @@ class LibvirtTest(unittest.TestCase):
         spin, halt = ws[self.uuids["spin"]], ws[self.uuids["halt"]]
         print("\n  spinning guest: demand %.3f util %.3f class %s; halted guest: demand %.3f class %s"
               % (spin["demand"], spin["util"], spin["class"], halt["demand"], halt["class"]), file=sys.stderr)
-        for w in (spin, halt):
+        for kind, w in (("spin", spin), ("halt", halt)):
             self.assertEqual(w["runtime"], "vm")
-            self.assertEqual(w["vcpus"], 1)
+            self.assertEqual(w["vcpus"], self.GUESTS[kind]["vcpus"])
+            # what it was started from, from Nova's metadata
+            self.assertEqual(w["flavor"], self.GUESTS[kind]["flavor"])
+            self.assertEqual(w["image"], self.GUESTS[kind]["image"])
         # demand = vCPU run + wait for a host CPU: one vCPU always runnable
         self.assertLessEqual(abs(spin["demand"] - 1.0), 0.15, spin)
         self.assertEqual(spin["class"], "cpu", spin)
         self.assertLess(halt["demand"], 0.1, halt)
         self.assertEqual(halt["class"], "idle", halt)
-        # the QEMU processes are not reported a second time by the proc collector
-        self.assertFalse([i for i in ws if i.startswith("qemu:")], list(ws))
+        # each VM is one workload: the QEMU processes the proc collector sees
+        # are the same workloads, not others beside them
+        self.assertEqual(len(ws), len(snap["workloads"]))
+        self.assertFalse([i for i in ws if i.startswith("qemu:") or i.startswith("/machine")], list(ws))
+
+    def test_proc_collector_alone_gives_the_same_ids(self):
+        """Without libvirt (collector off, or libvirtd down) a VM is still
+        its instance UUID: QEMU's -uuid, with its -smp vCPUs."""
+        snap = agentlib.agent_once(AGENT, VALIDATE, 3.0, "--collectors", "proc")
+        ws = {w["id"]: w for w in snap["workloads"]}
+        for kind, uuid in self.uuids.items():
+            self.assertIn(uuid, ws, list(ws))
+            w = ws[uuid]
+            print("\n  %s guest seen by proc alone: demand %.3f vcpus %g threads %g" % (
+                kind, w["demand"], w["vcpus"], w["threads"]), file=sys.stderr)
+            self.assertEqual(w["runtime"], "vm")
+            self.assertEqual(w["vcpus"], self.GUESTS[kind]["vcpus"])
+        # QEMU's own threads beside the vCPU: a little more than one vCPU
+        self.assertGreater(ws[self.uuids["spin"]]["demand"], 0.85)
+        self.assertLess(ws[self.uuids["spin"]]["demand"], 2.0)
+        self.assertFalse([i for i in ws if i.startswith("qemu:") or i.startswith("/machine")], list(ws))

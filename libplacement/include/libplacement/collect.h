@@ -31,16 +31,32 @@ extern "C" {
  * Cumulative counters of one workload at one instant.  Counters only grow
  * while the workload lives; -1 means "not measured by this collector".
  * A fixed-layout struct (see common.h).
+ *
+ * One workload may be seen by several collectors (a VM by libvirt and, through
+ * its QEMU process, by the proc collector; a container by Docker and through
+ * its cgroup): entries with the same id are merged into one workload, each
+ * counter taken from the entry of highest precedence that measured it; an
+ * entry with a claim takes over the entry it claims the same way.
  */
 typedef struct lp_counters {
     char id[LP_COUNTERS_ID_MAX];    /**< workload id: VM UUID, container id, cgroup path */
     char claim[LP_COUNTERS_ID_MAX]; /**< id of another entry this one replaces (a
-                                         container's cgroup path, "qemu:<UUID>" for a
-                                         VM's QEMU process), or "" */
+                                         container's cgroup path), or "" */
     char name[64];                  /**< human name (domain or container name), or "" */
+    char image[LP_COUNTERS_ID_MAX]; /**< what it was started from: Nova's root image
+                                         UUID, a container's image; "" unknown */
+    char flavor[LP_COUNTERS_ID_MAX]; /**< Nova flavor name, or "" */
+    int precedence;                 /**< among entries of the same id, higher wins: 0 for
+                                         what the proc collector infers, 1 for a
+                                         hypervisor's or container engine's own entry */
+    int whole_host;                 /**< 1: counters of every task of the host (not a
+                                         workload): the host's demand when the kernel
+                                         has no /proc/schedstat */
     lp_runtime runtime;             /**< one bit or LP_RUNTIME_NONE */
-    double vcpus;                   /**< declared/allowed CPUs, 0 = unknown */
-    double threads;                 /**< threads (or vCPUs of a VM), 0 = unknown */
+    double vcpus;                   /**< CPUs it is entitled to: a VM's vCPUs, a cgroup's
+                                         CPU limit; 0 = unlimited or unknown */
+    double threads;                 /**< threads (or vCPUs of a VM), 0 = unknown;
+                                         informative, not an entitlement */
     double memory_mb;               /**< memory held, -1 = unknown */
     int64_t run_ns;                 /**< CPU time used */
     int64_t wait_ns;                /**< time runnable but waiting for a CPU */
@@ -103,6 +119,10 @@ typedef struct lp_collect_options {
     int include_root_cgroup;      /**< also report processes of the root cgroup, one per pid */
     const char *libvirt_uri;      /**< NULL = "qemu:///system" */
     const char *docker_socket;    /**< NULL = "/run/docker.sock" */
+    const char *cpus;             /**< CPUs available to workloads, a CPU list such as
+                                       "2-7,10" (lp_host_describe()); a cgroup whose
+                                       cpuset covers them all is not limited by it.
+                                       NULL = all online CPUs */
 } lp_collect_options;
 
 /**
@@ -154,14 +174,20 @@ LP_EXPORT lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp
 
 /**
  * Fill the static part of h (initialised with lp_host_init()): name
- * (host_name, or the kernel host name when NULL), sockets, cores, threads
- * (online CPUs' topology) and memory_mb.  h->name points into name_buf (len
- * bytes, the caller's).  Other fields are untouched.
- * @return LP_OK, LP_EINVAL (NULL argument, h of an unknown version), LP_EIO
- *         (message names the file).
+ * (host_name, or the kernel host name when NULL), threads, cores and
+ * sockets, and memory_mb.  threads are the CPUs available to workloads: the
+ * online CPUs of the list cpus ("2-7,10", ranges and single CPUs separated
+ * by commas, "^N" or "^N-M" excluding what an earlier element included, as
+ * Nova's cpu_shared_set), or every online CPU when cpus is NULL; cores and
+ * sockets are the distinct cores and packages those CPUs belong to.  h->name
+ * points into name_buf (len bytes, the caller's).  Other fields are
+ * untouched.
+ * @return LP_OK; LP_EINVAL (NULL argument, h of an unknown version, cpus not
+ *         a CPU list or naming no online CPU: the message says which);
+ *         LP_EIO (message names the file).
  */
-LP_EXPORT lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf,
-                                     size_t len, lp_host *h);
+LP_EXPORT lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, const char *cpus,
+                                     char *name_buf, size_t len, lp_host *h);
 
 /** Turns consecutive sweeps into a snapshot. */
 typedef struct lp_sampler lp_sampler;
@@ -171,26 +197,39 @@ LP_EXPORT lp_status lp_sampler_new(lp_ctx *ctx, lp_sampler **out);
 LP_EXPORT void lp_sampler_free(lp_sampler *s);
 
 /**
- * Feed one sweep taken at monotonic time now_ns: host counters and the
- * workloads' counters (all collectors together).  Entries whose id another
- * entry claims are merged into the claiming entry (its unmeasured counters
- * are taken from the claimed one).  Rates are computed against the previous
- * sweep; a workload seen for the first time, or whose counters went
- * backwards, has unknown (-1) rates until the next sweep.  Every workload
- * with rates is classified with lp_workload_classify() under ctx's policy
- * (without a ctx its class stays unknown).
+ * Feed one sweep taken at monotonic time now_ns and wall-clock time wall_s
+ * (unix seconds, the snapshot's time): host counters and the workloads'
+ * counters (all collectors together).  Entries of the same id are merged,
+ * and claimed entries into their claimers (see lp_counters); entries with
+ * whole_host set give the host's demand and are not workloads.  Rates are
+ * computed against the previous sweep; a workload seen for the first time,
+ * or whose counters went backwards, has unknown (-1) rates until the next
+ * sweep.  Every workload with rates is classified with
+ * lp_workload_classify() under ctx's policy (without a ctx its class stays
+ * unknown); the sampler keeps since when each has had its class.
  * The sampler takes nothing from sample (it copies what it keeps).
- * @return LP_OK, LP_EINVAL (NULL, time not increasing), LP_ENOMEM (the
- *         sampler keeps its previous state).
+ * @return LP_OK, LP_EINVAL (NULL, monotonic time not increasing, wall_s not
+ *         a finite number >= 0), LP_ENOMEM (the sampler keeps its previous
+ *         state).
  */
-LP_EXPORT lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns,
+LP_EXPORT lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, double wall_s,
                                     const lp_host_counters *host, const lp_sample *sample);
 
 /**
- * Fill h's load and workloads from the last two sweeps (h's static fields are
- * left as they are).  h->workloads points into the sampler and stays valid
- * until the next lp_sampler_feed() or lp_sampler_free(); they are of
- * LP_WORKLOAD_VERSION.  ctx may be NULL.
+ * Has the sampler a window: two sweeps fed, so that the host and the
+ * workloads seen in both have rates?  A snapshot should not be published
+ * before (its workloads would all be unmeasured).  0 for a NULL s.
+ */
+LP_EXPORT int lp_sampler_ready(const lp_sampler *s);
+
+/**
+ * Fill h's time (the wall-clock time of the last sweep), load and workloads
+ * from the last two sweeps (h's static fields are left as they are).
+ * h->workloads points into the sampler and stays valid until the next
+ * lp_sampler_feed() or lp_sampler_free(); they are of LP_WORKLOAD_VERSION.
+ * Host demand: Σ (run + wait) over CPUs from /proc/schedstat when the kernel
+ * has it, else over every task (the whole_host entry), else the 1-minute
+ * load average.  ctx may be NULL.
  * @return LP_OK, LP_EINVAL (NULL argument, h of an unknown version).
  */
 LP_EXPORT lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h);
@@ -213,6 +252,9 @@ LP_EXPORT const lp_workload_extra *lp_sampler_get_extra(const lp_sampler *s, siz
 /** Host pressure (fractions over the last window; -1 unknown): cpu, io, memory
  *  "some" and "full".  Cannot fail (a NULL s gives -1 everywhere). */
 LP_EXPORT void lp_sampler_get_psi(const lp_sampler *s, double some[3], double full[3]);
+
+/** Tasks (threads) the last sweep counted host-wide (its whole_host entry), 0 if none. */
+LP_EXPORT double lp_sampler_get_tasks(const lp_sampler *s);
 
 #ifdef __cplusplus
 }

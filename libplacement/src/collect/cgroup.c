@@ -94,16 +94,22 @@ static int has_word(const char *opts, const char *word)
 }
 
 lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hierarchy,
-                            lp_cgroup_fs *out)
+                            const char *cpus, lp_cgroup_fs *out)
 {
     char path[PATH_MAX];
     memset(out, 0, sizeof *out);
+    lp_cpuset_online(&out->workload_cpus);
+    if (cpus) {
+        char err[160];
+        if (lp_cpuset_parse(cpus, &out->workload_cpus, err, sizeof err) < 0)
+            return lp_ctx_set_error(ctx, LP_EINVAL, "cpus: %s", err);
+    }
     snprintf(path, sizeof path, "%s/self/mountinfo", proc_root);
     FILE *f = fopen(path, "re");
     if (!f)
         return lp_ctx_set_error(ctx, LP_EUNAVAIL, "%s: %s", path, strerror(errno));
     char v2[PATH_MAX] = "", v1cpu[PATH_MAX] = "", v1acct[PATH_MAX] = "", v1want[PATH_MAX] = "",
-         v1mem[PATH_MAX] = "";
+         v1mem[PATH_MAX] = "", v1cpuset[PATH_MAX] = "";
     char *line = NULL;
     size_t cap = 0;
     while (getline(&line, &cap, f) > 0) {
@@ -122,6 +128,8 @@ lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hier
                 snprintf(v1acct, sizeof v1acct, "%s", mnt);
             if (has_word(super, "memory") && !v1mem[0])
                 snprintf(v1mem, sizeof v1mem, "%s", mnt);
+            if (has_word(super, "cpuset") && !v1cpuset[0])
+                snprintf(v1cpuset, sizeof v1cpuset, "%s", mnt);
             if (hierarchy && strcmp(hierarchy, "unified") != 0 && has_word(super, hierarchy))
                 snprintf(v1want, sizeof v1want, "%s", mnt);
         }
@@ -153,13 +161,14 @@ lp_status lp_cgroup_fs_init(lp_ctx *ctx, const char *proc_root, const char *hier
     if (!out->group_v2) {
         snprintf(out->cpuacct_mount, sizeof out->cpuacct_mount, "%s", v1acct);
         snprintf(out->memory_mount, sizeof out->memory_mount, "%s", v1mem);
+        snprintf(out->cpuset_mount, sizeof out->cpuset_mount, "%s", v1cpuset);
     }
     return LP_OK;
 }
 
-int lp_cgroup_of_pid(const lp_cgroup_fs *fs, const char *proc_root, int pid, char *out, size_t len)
+int lp_cgroup_path(const char *proc_root, int pid, const char *controller, char *out, size_t len)
 {
-    char path[64], buf[4096];
+    char path[PATH_MAX], buf[4096];
     snprintf(path, sizeof path, "%s/%d/cgroup", proc_root, pid);
     if (lp_read_file(path, buf, sizeof buf) < 0)
         return -1;
@@ -171,8 +180,8 @@ int lp_cgroup_of_pid(const lp_cgroup_fs *fs, const char *proc_root, int pid, cha
         char *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
         if (c2) {
             *c2 = '\0';
-            int match = fs->group_v2 ? (c1[1] == '\0' && strncmp(p, "0:", 2) == 0)
-                                     : has_word(c1 + 1, fs->group_ctrl);
+            int match = controller ? has_word(c1 + 1, controller)
+                                   : (c1[1] == '\0' && strncmp(p, "0:", 2) == 0);
             if (match) {
                 snprintf(out, len, "%s", c2 + 1);
                 return 0;
@@ -181,6 +190,11 @@ int lp_cgroup_of_pid(const lp_cgroup_fs *fs, const char *proc_root, int pid, cha
         p = nl ? nl + 1 : NULL;
     }
     return -1;
+}
+
+int lp_cgroup_of_pid(const lp_cgroup_fs *fs, const char *proc_root, int pid, char *out, size_t len)
+{
+    return lp_cgroup_path(proc_root, pid, fs->group_v2 ? NULL : fs->group_ctrl, out, len);
 }
 
 static int open_in(const char *mount, const char *rel, const char *file)
@@ -192,50 +206,67 @@ static int open_in(const char *mount, const char *rel, const char *file)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void lp_cgroup_open(const lp_cgroup_fs *fs, const char *rel, lp_cgroup_files *f)
+void lp_cgroup_open(const lp_cgroup_fs *fs, const char *rel, const char *cpuset_rel,
+                    lp_cgroup_files *f)
 {
-    char buf[256];
     f->v2 = fs->group_v2;
     f->usage_fd = f->stat_fd = f->pressure_fd = f->memory_fd = -1;
-    f->quota_cpus = 0;
+    f->quota_fd = f->period_fd = f->cpuset_fd = -1;
     if (!fs->group_mount[0])
         return;
     f->stat_fd = open_in(fs->group_mount, rel, "cpu.stat");
     if (f->v2) {
         f->pressure_fd = open_in(fs->group_mount, rel, "cpu.pressure");
         f->memory_fd = open_in(fs->group_mount, rel, "memory.current");
-        int fd = open_in(fs->group_mount, rel, "cpu.max");
-        long long q, per;
-        if (fd >= 0 && lp_pread_all(fd, buf, sizeof buf) > 0 && sscanf(buf, "%lld %lld", &q, &per) == 2 &&
-            per > 0)
-            f->quota_cpus = (double)q / (double)per;
-        if (fd >= 0)
-            close(fd);
+        f->quota_fd = open_in(fs->group_mount, rel, "cpu.max");
+        f->cpuset_fd = open_in(fs->group_mount, rel, "cpuset.cpus.effective");
     } else {
         if (fs->cpuacct_mount[0])
             f->usage_fd = open_in(fs->cpuacct_mount, rel, "cpuacct.usage");
         /* the same path in the memory hierarchy, when the manager keeps them aligned */
         if (fs->memory_mount[0] && strcmp(rel, "/") != 0)
             f->memory_fd = open_in(fs->memory_mount, rel, "memory.usage_in_bytes");
-        int qfd = open_in(fs->group_mount, rel, "cpu.cfs_quota_us");
-        int pfd = open_in(fs->group_mount, rel, "cpu.cfs_period_us");
-        char b2[64];
-        if (qfd >= 0 && pfd >= 0 && lp_pread_all(qfd, buf, sizeof buf) > 0 &&
-            lp_pread_all(pfd, b2, sizeof b2) > 0) {
-            long long q = strtoll(buf, NULL, 10), per = strtoll(b2, NULL, 10);
-            if (q > 0 && per > 0)
-                f->quota_cpus = (double)q / (double)per;
-        }
-        if (qfd >= 0)
-            close(qfd);
-        if (pfd >= 0)
-            close(pfd);
+        f->quota_fd = open_in(fs->group_mount, rel, "cpu.cfs_quota_us");
+        f->period_fd = open_in(fs->group_mount, rel, "cpu.cfs_period_us");
+        if (fs->cpuset_mount[0])
+            f->cpuset_fd = open_in(fs->cpuset_mount, cpuset_rel ? cpuset_rel : rel, "cpuset.effective_cpus");
     }
 }
 
-void lp_cgroup_read(const lp_cgroup_files *f, lp_counters *c)
+/* CPUs the quota allows (quota / period), 0 when unlimited or unknown. */
+static double quota_cpus(const lp_cgroup_files *f)
+{
+    char buf[128], b2[64];
+    if (f->quota_fd < 0 || lp_pread_once(f->quota_fd, buf, sizeof buf) <= 0)
+        return 0;
+    long long q = 0, per = 0;
+    if (f->v2) /* "max 100000" or "50000 100000" */
+        return sscanf(buf, "%lld %lld", &q, &per) == 2 && q > 0 && per > 0 ? (double)q / (double)per : 0;
+    if (f->period_fd < 0 || lp_pread_once(f->period_fd, b2, sizeof b2) <= 0)
+        return 0;
+    q = strtoll(buf, NULL, 10); /* -1 = no quota */
+    per = strtoll(b2, NULL, 10);
+    return q > 0 && per > 0 ? (double)q / (double)per : 0;
+}
+
+/* CPUs of the cgroup's cpuset when it leaves out some of the workload CPUs,
+ * else 0 (no limit). */
+static double cpuset_cpus(const lp_cgroup_fs *fs, const lp_cgroup_files *f)
+{
+    char buf[4096], err[128];
+    lp_cpuset set;
+    if (f->cpuset_fd < 0 || lp_pread_all(f->cpuset_fd, buf, sizeof buf) <= 0 ||
+        lp_cpuset_parse(buf, &set, err, sizeof err) < 0 || lp_cpuset_count(&set) == 0 ||
+        lp_cpuset_covers(&set, &fs->workload_cpus))
+        return 0;
+    return lp_cpuset_count(&set);
+}
+
+void lp_cgroup_read(const lp_cgroup_fs *fs, const lp_cgroup_files *f, lp_counters *c)
 {
     char buf[1024];
+    double quota = quota_cpus(f), cpuset = cpuset_cpus(fs, f);
+    c->vcpus = quota > 0 && (cpuset == 0 || quota < cpuset) ? quota : cpuset;
     if (f->stat_fd >= 0 && lp_pread_once(f->stat_fd, buf, sizeof buf) > 0) {
         if (f->v2) {
             int64_t u = lp_kv_int(buf, "usage_usec"), t = lp_kv_int(buf, "throttled_usec");
@@ -268,5 +299,12 @@ void lp_cgroup_close(lp_cgroup_files *f)
         close(f->pressure_fd);
     if (f->memory_fd >= 0)
         close(f->memory_fd);
+    if (f->quota_fd >= 0)
+        close(f->quota_fd);
+    if (f->period_fd >= 0)
+        close(f->period_fd);
+    if (f->cpuset_fd >= 0)
+        close(f->cpuset_fd);
     f->usage_fd = f->stat_fd = f->pressure_fd = f->memory_fd = -1;
+    f->quota_fd = f->period_fd = f->cpuset_fd = -1;
 }

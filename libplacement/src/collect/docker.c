@@ -4,6 +4,11 @@
  * collector measures; a container's entry claims that cgroup's workload, so
  * its rates come from the cgroup's tasks (the stats endpoint takes 1-2 s per
  * container).  A container is inspected once, when it first appears.
+ * What it was started from: its image as Docker lists it (the reference it
+ * was created with, e.g. "tomcat:9", which is Zun's container.image), and
+ * the flavor an operator or orchestrator names in its label
+ * "libplacement.flavor" (Zun has no flavors: its containers are named
+ * "zun-<uuid>" and carry the user's labels).
  *
  * libcurl (and its TLS stack, some 2.5 MiB of resident library pages) is
  * loaded with dlopen() once the socket exists, not linked.
@@ -37,9 +42,13 @@ typedef struct dk_api {
 
 #define DOCKER_MAX_REPLY (8u * 1024u * 1024u)
 
+#define FLAVOR_LABEL "libplacement.flavor"
+
 typedef struct known {
     char id[80];
     char name[64];
+    char image[LP_COUNTERS_ID_MAX];
+    char flavor[LP_COUNTERS_ID_MAX];
     char cgroup[LP_COUNTERS_ID_MAX];
     unsigned long sweep;
     lp_cgroup_files cg;
@@ -136,7 +145,8 @@ static lp_status dk_open(lp_ctx *ctx, const lp_collect_options *cfg, void **stat
         return lp_ctx_set_error(ctx, LP_ENOMEM, "docker collector: out of memory");
     snprintf(s->socket, sizeof s->socket, "%s", cfg && cfg->docker_socket ? cfg->docker_socket : "/run/docker.sock");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
-    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
+    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL,
+                                     cfg ? cfg->cpus : NULL, &s->fs);
     if (st == LP_OK && access(s->socket, F_OK) != 0)
         st = lp_ctx_set_error(ctx, LP_EUNAVAIL, "docker %s: %s", s->socket, strerror(errno));
     if (st == LP_OK)
@@ -186,8 +196,19 @@ static known *find_known(dk_state *s, const char *id)
     return NULL;
 }
 
-/* Inspect a new container: its main process's cgroup. */
-static known *learn(lp_ctx *ctx, dk_state *s, const char *id, const char *name)
+/* A string member of a JSON object, or "". */
+static const char *member(json_object *o, const char *key)
+{
+    json_object *v;
+    const char *str = json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+                          ? json_object_get_string(v)
+                          : NULL;
+    return str ? str : "";
+}
+
+/* Inspect a new container (an entry of /containers/json): its main
+ * process's cgroup; its image and flavor label. */
+static known *learn(lp_ctx *ctx, dk_state *s, json_object *entry, const char *id, const char *name)
 {
     char path[160];
     lp_status st = LP_OK;
@@ -199,9 +220,10 @@ static known *learn(lp_ctx *ctx, dk_state *s, const char *id, const char *name)
                 ? json_object_get_int(pid)
                 : 0;
     json_object_put(j);
-    char cg[LP_COUNTERS_ID_MAX];
+    char cg[LP_COUNTERS_ID_MAX], cpuset[PATH_MAX];
     if (p <= 0 || lp_cgroup_of_pid(&s->fs, s->proc_root, p, cg, sizeof cg) < 0)
         return NULL;
+    int has_cpuset = s->fs.cpuset_mount[0] && lp_cgroup_path(s->proc_root, p, "cpuset", cpuset, sizeof cpuset) == 0;
     if (s->nk == s->capk) {
         size_t nc = s->capk ? s->capk * 2 : 16;
         known *nk = realloc(s->k, nc * sizeof *nk);
@@ -214,7 +236,13 @@ static known *learn(lp_ctx *ctx, dk_state *s, const char *id, const char *name)
     snprintf(k->id, sizeof k->id, "%s", id);
     snprintf(k->name, sizeof k->name, "%s", name[0] == '/' ? name + 1 : name);
     snprintf(k->cgroup, sizeof k->cgroup, "%s", cg);
-    lp_cgroup_open(&s->fs, cg, &k->cg);
+    const char *image = member(entry, "Image");
+    snprintf(k->image, sizeof k->image, "%s", image[0] ? image : member(entry, "ImageID"));
+    json_object *labels;
+    k->flavor[0] = '\0';
+    if (json_object_object_get_ex(entry, "Labels", &labels) && json_object_is_type(labels, json_type_object))
+        snprintf(k->flavor, sizeof k->flavor, "%s", member(labels, FLAVOR_LABEL));
+    lp_cgroup_open(&s->fs, cg, has_cpuset ? cpuset : NULL, &k->cg);
     return k;
 }
 
@@ -239,7 +267,7 @@ static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
         if (json_object_object_get_ex(c, "Names", &names) && json_object_array_length(names) > 0)
             name = json_object_get_string(json_object_array_get_idx(names, 0));
         known *k = find_known(s, id);
-        if (!k && !(k = learn(ctx, s, id, name ? name : "")))
+        if (!k && !(k = learn(ctx, s, c, id, name ? name : "")))
             continue; /* exited meanwhile, or not in a cgroup we group by */
         k->sweep = s->sweep;
         lp_counters *e;
@@ -248,8 +276,11 @@ static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
         snprintf(e->id, sizeof e->id, "%s", k->id);
         snprintf(e->claim, sizeof e->claim, "%s", k->cgroup);
         snprintf(e->name, sizeof e->name, "%s", k->name);
+        snprintf(e->image, sizeof e->image, "%s", k->image);
+        snprintf(e->flavor, sizeof e->flavor, "%s", k->flavor);
         e->runtime = LP_RUNTIME_CONTAINER;
-        lp_cgroup_read(&k->cg, e);
+        e->precedence = 1;
+        lp_cgroup_read(&s->fs, &k->cg, e);
     }
     json_object_put(list);
     /* Forget containers that are gone. */

@@ -81,7 +81,8 @@ lp_status lp_host_counters_read(lp_ctx *ctx, const char *proc_root, lp_host_coun
     return LP_OK;
 }
 
-lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, size_t len, lp_host *h)
+lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, const char *cpus, char *name_buf,
+                           size_t len, lp_host *h)
 {
     if (!name_buf || !len || !h)
         return lp_ctx_set_error(ctx, LP_EINVAL, "lp_host_describe: NULL argument");
@@ -89,6 +90,17 @@ lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, s
                                              LP_HOST_VERSION);
     if (vst != LP_OK)
         return vst;
+    lp_cpuset online, set;
+    lp_cpuset_online(&online);
+    set = online;
+    if (cpus) {
+        char err[160];
+        if (lp_cpuset_parse(cpus, &set, err, sizeof err) < 0)
+            return lp_ctx_set_error(ctx, LP_EINVAL, "cpus \"%s\": %s", cpus, err);
+        lp_cpuset_and(&set, &online);
+        if (!lp_cpuset_count(&set))
+            return lp_ctx_set_error(ctx, LP_EINVAL, "cpus \"%s\": none of these CPUs is online", cpus);
+    }
     if (host_name)
         snprintf(name_buf, len, "%s", host_name);
     else if (gethostname(name_buf, len) < 0)
@@ -96,25 +108,21 @@ lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, s
     name_buf[len - 1] = '\0';
     h->name = name_buf;
 
-    /* Count distinct packages and (package, core) pairs over online CPUs. */
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1)
-        ncpu = 1;
-    unsigned threads = 0, sockets = 0, cores = 0;
+    /* Count distinct packages and (package, core) pairs over the CPUs. */
+    unsigned threads = lp_cpuset_count(&set), sockets = 0, cores = 0, seen = 0;
     long pkg_seen[256];
     long core_seen[1024][2];
-    for (long cpu = 0; cpu < 4096 && threads < (unsigned)ncpu; cpu++) {
-        char path[128], buf[32];
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%ld/online", cpu);
-        if (lp_read_file(path, buf, sizeof buf) > 0 && buf[0] == '0')
+    for (unsigned cpu = 0; cpu < LP_CPUSET_MAX && seen < threads; cpu++) {
+        if (!lp_cpuset_has(&set, cpu))
             continue;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%ld/topology/physical_package_id", cpu);
+        seen++;
+        char path[128], buf[32];
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/physical_package_id", cpu);
         if (lp_read_file(path, buf, sizeof buf) <= 0)
             continue;
         long pkg = strtol(buf, NULL, 10);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%ld/topology/core_id", cpu);
-        long core = lp_read_file(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : cpu;
-        threads++;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%u/topology/core_id", cpu);
+        long core = lp_read_file(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : (long)cpu;
         unsigned i;
         for (i = 0; i < sockets && pkg_seen[i] != pkg; i++)
             ;
@@ -128,9 +136,9 @@ lp_status lp_host_describe(lp_ctx *ctx, const char *host_name, char *name_buf, s
             cores++;
         }
     }
-    /* Without sysfs topology, report what the scheduler sees. */
-    h->threads = (unsigned)ncpu;
-    h->cores = cores ? cores : (unsigned)ncpu;
+    /* Without sysfs topology, every CPU is a core of one socket. */
+    h->threads = threads;
+    h->cores = cores ? cores : threads;
     h->sockets = sockets ? sockets : 1;
     if (h->cores > h->threads)
         h->cores = h->threads;

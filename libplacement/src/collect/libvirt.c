@@ -3,7 +3,9 @@
  * (= Nova instance UUID).  One virConnectGetAllDomainStats call per sweep on
  * a read-only connection; domains whose driver returns no CPU statistics
  * from it (the test driver returns only the state) are read with the
- * per-domain calls instead.
+ * per-domain calls instead.  What a guest was started from comes from the
+ * metadata Nova's libvirt driver writes into the domain (flavor name, root
+ * image UUID), read once per domain start.
  *
  * libvirt is loaded with dlopen() when the collector opens, not linked: it
  * and what it pulls in (glib, libxml2, ICU, libssh, ...) would otherwise
@@ -19,12 +21,18 @@
 #include "collect_internal.h"
 
 #define LIBVIRT_SONAME "libvirt.so.0"
+/* The namespace of the <nova:instance> element Nova's libvirt driver
+ * (nova/virt/libvirt/config.py, LibvirtConfigGuestMetaNovaInstance) puts in
+ * a guest's <metadata>: <nova:flavor name="..."> and <nova:root type="image"
+ * uuid="..."/> among others. */
+#define NOVA_NS "http://openstack.org/xmlns/libvirt/nova/1.1"
 
 /* The libvirt functions the collector calls, resolved by name at open(). */
 #define LV_FUNCS(X)                                                                           \
     X(virConnSetErrorFunc) X(virConnectClose) X(virConnectGetAllDomainStats)                  \
     X(virConnectIsAlive) X(virConnectListAllDomains) X(virConnectOpenReadOnly) X(virDomainFree) \
-    X(virDomainGetInfo) X(virDomainGetName) X(virDomainGetUUIDString)                         \
+    X(virDomainGetID) X(virDomainGetInfo) X(virDomainGetMetadata) X(virDomainGetName)          \
+    X(virDomainGetUUIDString)                                                                 \
     X(virDomainStatsRecordListFree) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)
 
 typedef struct lv_api {
@@ -33,11 +41,23 @@ typedef struct lv_api {
 #undef LV_FIELD
 } lv_api;
 
+/* What Nova's metadata says about a running domain, read once per start. */
+typedef struct lv_origin {
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    unsigned domid;      /* libvirt's id of this run of the domain */
+    unsigned long sweep; /* last sweep that saw it */
+    char image[LP_COUNTERS_ID_MAX];
+    char flavor[LP_COUNTERS_ID_MAX];
+} lv_origin;
+
 typedef struct lv_state {
     char uri[256];
     void *lib;           /* dlopen() handle of libvirt */
     lv_api api;
     virConnectPtr conn;
+    lv_origin *origins;
+    size_t norigins, cap_origins;
+    unsigned long sweep;
 } lv_state;
 
 /* Load libvirt and resolve LV_FUNCS into s->api. */
@@ -107,6 +127,7 @@ static void lv_close(void *state)
     if (s->conn)
         s->api.virConnectClose(s->conn);
     dlclose(s->lib);
+    free(s->origins);
     free(s);
 }
 
@@ -129,16 +150,119 @@ static int indexed(const char *name, const char *prefix, const char *suffix)
     return *p == '.' && strcmp(p + 1, suffix) == 0;
 }
 
-static void ident(const lv_state *s, virDomainPtr dom, lp_counters *c)
+/* Copy the XML attribute attr of the tag starting at tag (up to its ">")
+ * into out, its entities decoded.  Returns 0, or -1 when it has none. */
+static int xml_attr(const char *tag, const char *attr, char *out, size_t len)
+{
+    size_t al = strlen(attr), end = strcspn(tag, ">");
+    for (const char *p = tag; p < tag + end; p++) {
+        if ((p[-1] != ' ' && p[-1] != '\t' && p[-1] != '\n') || strncmp(p, attr, al) != 0 || p[al] != '=' ||
+            (p[al + 1] != '"' && p[al + 1] != '\''))
+            continue;
+        char quote = p[al + 1];
+        const char *v = p + al + 2;
+        size_t n = 0;
+        while (*v && *v != quote && n + 1 < len) {
+            static const struct { const char *ent; char c; } ents[] = {
+                {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+            size_t i = 0;
+            for (; *v == '&' && i < sizeof ents / sizeof ents[0]; i++)
+                if (strncmp(v, ents[i].ent, strlen(ents[i].ent)) == 0)
+                    break;
+            if (*v == '&' && i < sizeof ents / sizeof ents[0]) {
+                out[n++] = ents[i].c;
+                v += strlen(ents[i].ent);
+            } else {
+                out[n++] = *v++;
+            }
+        }
+        out[n] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+/* Flavor name and root image UUID from Nova's <instance> metadata element,
+ * whatever namespace prefix it carries. */
+static void nova_origin(const char *xml, lv_origin *o)
+{
+    for (const char *p = strchr(xml, '<'); p; p = strchr(p + 1, '<')) {
+        const char *name = p + 1;
+        size_t n = strcspn(name, " \t\n/>");
+        const char *colon = memchr(name, ':', n);
+        if (colon) {
+            n -= (size_t)(colon + 1 - name);
+            name = colon + 1;
+        }
+        char type[16];
+        if (n == 6 && strncmp(name, "flavor", 6) == 0)
+            xml_attr(name + n, "name", o->flavor, sizeof o->flavor);
+        else if (n == 4 && strncmp(name, "root", 4) == 0 && xml_attr(name + n, "type", type, sizeof type) == 0 &&
+                 strcmp(type, "image") == 0)
+            xml_attr(name + n, "uuid", o->image, sizeof o->image);
+    }
+}
+
+/* The origin of dom (uuid): kept from an earlier sweep while the domain
+ * runs on (same libvirt id), else read from its Nova metadata.  NULL when
+ * out of memory. */
+static const lv_origin *origin(lv_state *s, virDomainPtr dom, const char *uuid)
+{
+    unsigned domid = s->api.virDomainGetID(dom);
+    lv_origin *o = NULL;
+    for (size_t i = 0; i < s->norigins && !o; i++)
+        if (strcmp(s->origins[i].uuid, uuid) == 0)
+            o = &s->origins[i];
+    if (!o) {
+        if (s->norigins == s->cap_origins) {
+            size_t nc = s->cap_origins ? 2 * s->cap_origins : 16;
+            lv_origin *no = realloc(s->origins, nc * sizeof *no);
+            if (!no)
+                return NULL;
+            s->origins = no;
+            s->cap_origins = nc;
+        }
+        o = &s->origins[s->norigins++];
+        snprintf(o->uuid, sizeof o->uuid, "%s", uuid);
+        o->domid = domid + 1; /* differs: read below */
+    }
+    o->sweep = s->sweep;
+    if (o->domid != domid) {
+        o->domid = domid;
+        o->image[0] = o->flavor[0] = '\0';
+        char *xml = s->api.virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, NOVA_NS, VIR_DOMAIN_AFFECT_LIVE);
+        if (xml)
+            nova_origin(xml, o);
+        free(xml);
+    }
+    return o;
+}
+
+/* Forget the origins of domains not seen this sweep. */
+static void forget_origins(lv_state *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->norigins; i++)
+        if (s->origins[i].sweep == s->sweep)
+            s->origins[k++] = s->origins[i];
+    s->norigins = k;
+}
+
+static void ident(lv_state *s, virDomainPtr dom, lp_counters *c)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
     if (s->api.virDomainGetUUIDString(dom, uuid) == 0) {
         snprintf(c->id, sizeof c->id, "%s", uuid);
-        snprintf(c->claim, sizeof c->claim, "qemu:%s", uuid);
+        const lv_origin *o = origin(s, dom, uuid);
+        if (o) {
+            snprintf(c->image, sizeof c->image, "%s", o->image);
+            snprintf(c->flavor, sizeof c->flavor, "%s", o->flavor);
+        }
     }
     const char *name = s->api.virDomainGetName(dom);
     snprintf(c->name, sizeof c->name, "%s", name ? name : "");
     c->runtime = LP_RUNTIME_VM;
+    c->precedence = 1;
 }
 
 /* Counters from one bulk stats record. Returns 0 if it carried CPU time. */
@@ -205,9 +329,8 @@ static lp_status sample_per_domain(lp_ctx *ctx, lv_state *s, lp_sample *out)
     return st;
 }
 
-static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
+static lp_status sample_domains(lp_ctx *ctx, lv_state *s, lp_sample *out)
 {
-    lv_state *s = state;
     if (!s->conn || s->api.virConnectIsAlive(s->conn) != 1) {
         /* libvirtd restarted: reconnect once per sweep */
         if (s->conn)
@@ -237,6 +360,16 @@ static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
             out->n--;
     }
     s->api.virDomainStatsRecordListFree(recs);
+    return st;
+}
+
+static lp_status lv_sample(lp_ctx *ctx, void *state, lp_sample *out)
+{
+    lv_state *s = state;
+    s->sweep++;
+    lp_status st = sample_domains(ctx, s, out);
+    if (st == LP_OK)
+        forget_origins(s);
     return st;
 }
 

@@ -153,6 +153,7 @@ static lp_status xl_sample(lp_ctx *ctx, void *state, lp_sample *out)
         snprintf(c->name, sizeof c->name, "%s", name ? name : "");
         free(name);
         c->runtime = LP_RUNTIME_VM;
+        c->precedence = 1;
         c->run_ns = (int64_t)info[i].cpu_time;
         c->vcpus = c->threads = info[i].vcpu_online;
         c->memory_mb = (double)info[i].current_memkb / 1024.0;

@@ -1,7 +1,9 @@
 /*
  * The proc/cgroup collector: one workload per cgroup that holds processes
- * (a container, a systemd unit, a VM's QEMU process), counters summed over
- * all threads of all its processes.
+ * (a container, a systemd unit), one per VM (a QEMU process, id = its -uuid),
+ * counters summed over all threads of all its processes; and the host's
+ * total over every task, root cgroup and kernel threads included (the
+ * whole_host entry: host demand on kernels without /proc/schedstat).
  *
  * Cost is kept near one pread() per task per sweep (docs/agent.md, "Cost"):
  * every thread's schedstat stays open; a process's io (and stat) is read
@@ -14,11 +16,10 @@
  * processes and threads coming and going never make a total go backwards;
  * a task started since the last sweep counts from its start.
  */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,10 @@ typedef struct proc {
     thr *t;
     size_t nt, capt;
     int64_t io_bytes, blk_ticks;
+    int kthread;         /* a kernel thread: counted for the host, never a workload */
     char uuid[40];       /* a QEMU process's -uuid, "" otherwise */
+    char vm_name[64];    /* its -name guest=... */
+    double vm_vcpus;     /* its -smp vCPUs, 0 unknown */
     int own_netns;       /* lives in a network namespace of its own (a container) */
     group *g;
 } proc;
@@ -59,9 +63,9 @@ struct group {
     unsigned long sweep;
     lp_cgroup_files cg;
     int net_fd;          /* net/dev of a member in another network namespace, or -1 */
-    int aff_pid;         /* a member, for its CPU affinity */
     lp_counters acc;     /* totals since first seen */
     double threads;
+    double vm_vcpus;     /* a VM's vCPUs (its entitlement), 0 for other groups */
 };
 
 typedef struct cgdir {
@@ -80,12 +84,14 @@ typedef struct vec {
 typedef struct proc_state {
     char proc_root[256];
     lp_cgroup_fs fs;
-    int include_root, delayacct, ncpus;
+    int include_root, delayacct;
     ino_t own_netns;
     long tick_ns;
     int64_t last_sweep_ticks; /* CLOCK_BOOTTIME at the last sweep's start, in clock ticks */
     unsigned long sweep;
     vec procs, fresh_procs, groups, fresh_groups, dirs, fresh_dirs;
+    group *root;         /* root-cgroup processes and kernel threads: host only */
+    lp_counters host;    /* every task's run, wait, timeslices since open */
     char *buf;           /* cgroup.procs text */
     size_t buflen;
 } proc_state;
@@ -317,18 +323,59 @@ static int is_kthread(proc_state *s, int pid, char *comm, size_t clen)
     return flags < 0 || ((uint64_t)flags & PF_KTHREAD) != 0;
 }
 
-/* A QEMU process's -uuid argument: the VM's id, so that the hypervisor
- * collector's entry can claim this process's counters. */
-static void qemu_uuid(proc_state *s, int pid, char *out, size_t len)
+/* The value of key=... in a QEMU option's comma-separated list, or NULL. */
+static const char *qemu_opt(const char *opts, const char *key, char *out, size_t len)
 {
-    char path[320], buf[8192];
-    snprintf(path, sizeof path, "%s/%d/cmdline", s->proc_root, pid);
-    ssize_t n = lp_read_file(path, buf, sizeof buf);
-    for (ssize_t i = 0; i + 1 < n; i += (ssize_t)strlen(buf + i) + 1) {
-        if (strcmp(buf + i, "-uuid") == 0 && i + 6 < n) {
-            snprintf(out, len, "%s", buf + i + 6);
-            return;
+    size_t kl = strlen(key);
+    for (const char *p = opts; p && *p; p = strchr(p, ','), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            size_t n = strcspn(p + kl + 1, ",");
+            snprintf(out, len, "%.*s", (int)n, p + kl + 1);
+            return out;
         }
+    }
+    return NULL;
+}
+
+/* vCPUs of a -smp value: "N[,...]" or "cpus=N,...", else the product of
+ * sockets, dies, clusters, cores and threads given; 0 when none is. */
+static double smp_vcpus(const char *v)
+{
+    char num[32];
+    if (isdigit((unsigned char)v[0]))
+        return strtod(v, NULL);
+    if (qemu_opt(v, "cpus", num, sizeof num))
+        return strtod(num, NULL);
+    static const char *const parts[] = {"sockets", "dies", "clusters", "cores", "threads"};
+    double n = 1;
+    int any = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (qemu_opt(v, parts[i], num, sizeof num)) {
+            n *= strtod(num, NULL);
+            any = 1;
+        }
+    return any ? n : 0;
+}
+
+/* A QEMU process's identity from its command line: -uuid (the VM's id,
+ * which libvirt sets to the domain's = Nova's instance UUID), -name and
+ * -smp (its vCPUs: what it is entitled to; QEMU's default is 1). */
+static void qemu_identity(proc_state *s, proc *p)
+{
+    char path[320], buf[32768];
+    snprintf(path, sizeof path, "%s/%d/cmdline", s->proc_root, p->pid);
+    ssize_t n = lp_read_file(path, buf, sizeof buf);
+    p->vm_vcpus = 1;
+    for (ssize_t i = 0; i + 1 < n; i += (ssize_t)strlen(buf + i) + 1) {
+        const char *arg = buf + i, *val = arg + strlen(arg) + 1;
+        if (val >= buf + n)
+            break;
+        if (strcmp(arg, "-uuid") == 0)
+            snprintf(p->uuid, sizeof p->uuid, "%s", val);
+        else if (strcmp(arg, "-name") == 0 && !qemu_opt(val, "guest", p->vm_name, sizeof p->vm_name))
+            snprintf(p->vm_name, sizeof p->vm_name, "%.*s", (int)strcspn(val, ","), val);
+        else if (strcmp(arg, "-smp") == 0 && smp_vcpus(val) > 0)
+            p->vm_vcpus = smp_vcpus(val);
     }
 }
 
@@ -351,16 +398,17 @@ static proc *proc_new(proc_state *s, int pid)
     p->pid = pid;
     p->io_fd = p->stat_fd = -1;
     p->task_fd = open_pid_file(s, pid, "task", O_RDONLY | O_DIRECTORY);
-    if (is_kthread(s, pid, comm, sizeof comm) || p->task_fd < 0) {
-        /* kept (without files) so that it is not looked at again */
-        return p;
+    if (p->task_fd < 0)
+        return p; /* gone: kept (without files) so that it is not looked at again */
+    p->kthread = is_kthread(s, pid, comm, sizeof comm);
+    if (!p->kthread) {
+        if (strncmp(comm, "qemu", 4) == 0 || strcmp(comm, "kvm") == 0)
+            qemu_identity(s, p);
+        p->own_netns = foreign_netns(s, pid);
+        p->io_fd = open_pid_file(s, pid, "io", O_RDONLY);
+        if (s->delayacct)
+            p->stat_fd = open_pid_file(s, pid, "stat", O_RDONLY);
     }
-    if (strncmp(comm, "qemu", 4) == 0)
-        qemu_uuid(s, pid, p->uuid, sizeof p->uuid);
-    p->own_netns = foreign_netns(s, pid);
-    p->io_fd = open_pid_file(s, pid, "io", O_RDONLY);
-    if (s->delayacct)
-        p->stat_fd = open_pid_file(s, pid, "stat", O_RDONLY);
     char path[320];
     snprintf(path, sizeof path, "%s/%d/stat", s->proc_root, pid);
     int born = born_since_last_sweep(s, path);
@@ -370,27 +418,56 @@ static proc *proc_new(proc_state *s, int pid)
     return p;
 }
 
-static group *group_get(proc_state *s, const char *key, const char *cg_rel)
+/* The cgroup whose limits and memory are a VM's: libvirt's machine cgroup,
+ * of which vcpuN, emulator and iothreadN hold the QEMU threads (cgroup v1). */
+static void machine_cgroup(const char *rel, char *out, size_t len)
 {
-    group *g = find_group(s, key);
-    if (g)
-        return g;
-    g = calloc(1, sizeof *g);
-    if (!g || vec_push(&s->fresh_groups, g) < 0) {
-        free(g);
+    snprintf(out, len, "%s", rel);
+    char *last = strrchr(out, '/');
+    if (!last || last == out)
+        return;
+    const char *leaf = last + 1;
+    size_t digits = strspn(leaf + strcspn(leaf, "0123456789"), "0123456789");
+    if (strcmp(leaf, "emulator") == 0 ||
+        ((strncmp(leaf, "vcpu", 4) == 0 || strncmp(leaf, "iothread", 8) == 0) && digits > 0 &&
+         leaf[strcspn(leaf, "0123456789") + digits] == '\0'))
+        *last = '\0';
+}
+
+/* A new group's counters start at 0; its cgroup files are those of cg_rel
+ * (NULL: none, for the processes of the root cgroup, whose counters are
+ * the host's), its v1 cpuset found from its first member, pid. */
+static group *group_new(proc_state *s, const char *key, const char *cg_rel, int pid)
+{
+    group *g = calloc(1, sizeof *g);
+    if (!g)
         return NULL;
-    }
     snprintf(g->key, sizeof g->key, "%s", key);
     lp_counters_init(&g->acc);
     g->acc.run_ns = g->acc.wait_ns = g->acc.timeslices = 0;
     g->net_fd = -1;
-    if (cg_rel)
-        lp_cgroup_open(&s->fs, cg_rel, &g->cg);
-    else /* one process of the root cgroup: the root's counters are the host's */
-        g->cg = (lp_cgroup_files){.usage_fd = -1, .stat_fd = -1, .pressure_fd = -1, .memory_fd = -1};
+    g->cg = (lp_cgroup_files){.usage_fd = -1, .stat_fd = -1, .pressure_fd = -1, .memory_fd = -1,
+                              .quota_fd = -1, .period_fd = -1, .cpuset_fd = -1};
+    if (cg_rel) {
+        char cpuset[PATH_MAX];
+        int has_cpuset = s->fs.cpuset_mount[0] && lp_cgroup_path(s->proc_root, pid, "cpuset", cpuset, sizeof cpuset) == 0;
+        lp_cgroup_open(&s->fs, cg_rel, has_cpuset ? cpuset : NULL, &g->cg);
+    }
     return g;
 }
 
+static group *group_get(proc_state *s, const char *key, const char *cg_rel, int pid)
+{
+    group *g = find_group(s, key);
+    if (g)
+        return g;
+    g = group_new(s, key, cg_rel, pid);
+    if (g && vec_push(&s->fresh_groups, g) < 0) {
+        group_free(g);
+        return NULL;
+    }
+    return g;
+}
 
 static int64_t read_net_bytes(int fd)
 {
@@ -420,12 +497,13 @@ static int threads_changed(const proc *p)
 }
 
 /* Read the threads from index "from" on and add what they did since the last
- * read to the group; drop those that have gone.  Returns LOST if any had,
- * RAN if any ran since its last read. */
+ * read to the group and the host; drop those that have gone.  Returns LOST
+ * if any had, RAN if any ran since its last read. */
 enum { RAN = 1, LOST = 2 };
-static int account_threads(proc *p, size_t from)
+static int account_threads(proc_state *s, proc *p, size_t from)
 {
     group *g = p->g;
+    lp_counters *h = &s->host;
     size_t live = from;
     int what = 0;
     for (size_t i = from; i < p->nt; i++) {
@@ -442,6 +520,9 @@ static int account_threads(proc *p, size_t from)
             g->acc.run_ns += run - t->run;
             g->acc.wait_ns += wait - t->wait;
             g->acc.timeslices += slices - t->slices;
+            h->run_ns += run - t->run;
+            h->wait_ns += wait - t->wait;
+            h->timeslices += slices - t->slices;
         }
         t->run = run;
         t->wait = wait;
@@ -479,7 +560,7 @@ static void add_new_threads(proc_state *s, proc *p)
 {
     size_t old = p->nt;
     rescan_threads(s, p);
-    account_threads(p, old);
+    account_threads(s, p, old);
     p->g->threads += (double)(p->nt - old);
     if (p->nt != old)
         account_io(s, p);
@@ -494,7 +575,7 @@ static void proc_account(proc_state *s, proc *p, int check_threads)
     size_t held = p->nt;
     if (check_threads && threads_changed(p))
         rescan_threads(s, p);
-    int what = account_threads(p, 0);
+    int what = account_threads(s, p, 0);
     if (what & LOST) {
         /* a thread went: others may have come; the new ones count from
          * their start (or from now), read again at the next sweep */
@@ -510,8 +591,6 @@ static void proc_account(proc_state *s, proc *p, int check_threads)
         account_io(s, p);
     if (g->net_fd < 0 && p->own_netns)
         g->net_fd = open_pid_file(s, p->pid, "net/dev", O_RDONLY);
-    if (!g->aff_pid)
-        g->aff_pid = p->pid;
 }
 
 /* Number of threads in the cgroup (v1 tasks, v2 cgroup.threads), or -1. */
@@ -566,24 +645,37 @@ static void dir_free(cgdir *d)
     free(d);
 }
 
-/* The group of process pr listed in cgroup d: its VM's (a QEMU process),
- * its own (root cgroup), else the cgroup's.  NULL on ENOMEM. */
+/* The group of process pr listed in cgroup d: its VM's (a QEMU process,
+ * wherever its threads sit), the host's (a kernel thread, or a process of
+ * the root cgroup), one of its own (a root-cgroup process with
+ * include_root), else the cgroup's.  NULL on ENOMEM. */
 static group *group_of(proc_state *s, cgdir *d, proc *pr, int is_root)
 {
+    if (pr->kthread || (is_root && !s->include_root && !pr->uuid[0]))
+        return s->root;
     if (!pr->uuid[0] && !is_root && pr->g && pr->g == d->g)
         return pr->g; /* still in this cgroup's group: no key to build */
-    char key[LP_COUNTERS_ID_MAX];
+    char key[LP_COUNTERS_ID_MAX], cg[PATH_MAX];
     if (pr->uuid[0])
-        snprintf(key, sizeof key, "qemu:%s", pr->uuid);
+        snprintf(key, sizeof key, "%s", pr->uuid);
     else if (is_root)
         snprintf(key, sizeof key, "pid:%d", pr->pid);
     else
         snprintf(key, sizeof key, "%.191s", d->rel);
     if (pr->g && strcmp(pr->g->key, key) == 0)
         return pr->g;
-    group *g = !pr->uuid[0] && !is_root && d->g ? d->g : group_get(s, key, is_root ? NULL : d->rel);
-    if (g && !pr->uuid[0] && !is_root)
+    if (!pr->uuid[0] && !is_root && d->g)
+        return pr->g = d->g;
+    if (pr->uuid[0])
+        machine_cgroup(d->rel, cg, sizeof cg);
+    group *g = group_get(s, key, is_root ? NULL : pr->uuid[0] ? cg : d->rel, pr->pid);
+    if (g && pr->uuid[0]) {
+        g->vm_vcpus = pr->vm_vcpus;
+        snprintf(g->acc.name, sizeof g->acc.name, "%s", pr->vm_name);
+        g->acc.runtime = LP_RUNTIME_VM;
+    } else if (g && !is_root) {
         d->g = g;
+    }
     return g;
 }
 
@@ -645,7 +737,6 @@ static void visit_dir(proc_state *s, cgdir *d)
             pr->g->acc.read_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
             pr->g->sweep = s->sweep;
             pr->g->threads = 0;
-            pr->g->aff_pid = 0;
         }
         proc_account(s, pr, per_proc);
         held += pr->nt;
@@ -673,23 +764,24 @@ static void walk(proc_state *s, const char *rel, int depth)
         snprintf(d->rel, sizeof d->rel, "%s", rel);
     }
     d->sweep = s->sweep;
-    if (strcmp(rel, "/") != 0 || s->include_root)
+    /* The root last: on cgroup v1 it also lists a process of which only
+     * some threads are in it; such a process belongs to its other cgroup. */
+    int is_root = strcmp(rel, "/") == 0;
+    if (!is_root)
         visit_dir(s, d);
-    if (depth >= MAX_CGROUP_DEPTH)
-        return;
-    DIR *dir = opendir(path);
-    if (!dir)
-        return;
+    DIR *dir = depth < MAX_CGROUP_DEPTH ? opendir(path) : NULL;
     struct dirent *e;
-    while ((e = readdir(dir))) {
+    while (dir && (e = readdir(dir))) {
         if (e->d_type != DT_DIR || e->d_name[0] == '.')
             continue;
         char sub[PATH_MAX];
-        if (snprintf(sub, sizeof sub, "%s/%s", strcmp(rel, "/") == 0 ? "" : rel, e->d_name) <
-            (int)sizeof sub)
+        if (snprintf(sub, sizeof sub, "%s/%s", is_root ? "" : rel, e->d_name) < (int)sizeof sub)
             walk(s, sub, depth + 1);
     }
-    closedir(dir);
+    if (dir)
+        closedir(dir);
+    if (is_root)
+        visit_dir(s, d);
 }
 
 /* Drop entries not seen this sweep, take in the fresh ones, sort. */
@@ -734,6 +826,7 @@ static void proc_close(void *state)
     free(s->fresh_groups.v);
     free(s->dirs.v);
     free(s->fresh_dirs.v);
+    group_free(s->root);
     free(s->buf);
     free(s);
 }
@@ -746,7 +839,8 @@ static lp_status proc_open(lp_ctx *ctx, const lp_collect_options *cfg, void **st
     if (!s)
         return lp_ctx_set_error(ctx, LP_ENOMEM, "proc collector: out of memory");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
-    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL, &s->fs);
+    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL,
+                                     cfg ? cfg->cpus : NULL, &s->fs);
     if (st != LP_OK) {
         free(s);
         return st;
@@ -760,30 +854,19 @@ static lp_status proc_open(lp_ctx *ctx, const lp_collect_options *cfg, void **st
     s->own_netns = stat(path, &st_ns) == 0 ? st_ns.st_ino : 0;
     long hz = sysconf(_SC_CLK_TCK);
     s->tick_ns = hz > 0 ? 1000000000L / hz : 10000000L;
-    s->ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    lp_counters_init(&s->host);
+    s->host.run_ns = s->host.wait_ns = s->host.timeslices = 0;
     s->buflen = 16384;
     s->buf = malloc(s->buflen);
-    if (!s->buf) {
+    s->root = group_new(s, "/", NULL, 0);
+    if (!s->buf || !s->root) {
+        free(s->buf);
+        group_free(s->root);
         free(s);
         return lp_ctx_set_error(ctx, LP_ENOMEM, "proc collector: out of memory");
     }
     *state = s;
     return LP_OK;
-}
-
-/* CPUs a member may run on, as declared parallelism when it is restricted. */
-static double group_vcpus(const proc_state *s, const group *g)
-{
-    double v = 0;
-    cpu_set_t set;
-    if (g->aff_pid && sched_getaffinity(g->aff_pid, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0 && n < s->ncpus)
-            v = n;
-    }
-    if (g->cg.quota_cpus > 0 && (v == 0 || g->cg.quota_cpus < v))
-        v = g->cg.quota_cpus;
-    return v;
 }
 
 static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
@@ -813,6 +896,7 @@ static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
     settle(&s->procs, &s->fresh_procs, s->sweep, offsetof(proc, sweep), proc_free_v, cmp_proc);
     settle(&s->groups, &s->fresh_groups, s->sweep, offsetof(group, sweep), group_free_v, cmp_group);
     settle(&s->dirs, &s->fresh_dirs, s->sweep, offsetof(cgdir, sweep), dir_free_v, cmp_dir);
+    double tasks = s->root->sweep == s->sweep ? s->root->threads : 0;
     for (size_t i = 0; i < s->groups.n; i++) {
         group *g = s->groups.v[i];
         lp_counters *c;
@@ -820,7 +904,7 @@ static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
         if (st != LP_OK)
             return st;
         *c = g->acc;
-        lp_cgroup_read(&g->cg, c);
+        lp_cgroup_read(&s->fs, &g->cg, c);
         if (g->net_fd >= 0) {
             int64_t nb = read_net_bytes(g->net_fd);
             c->net_bytes = nb;
@@ -830,9 +914,19 @@ static lp_status proc_sample(lp_ctx *ctx, void *state, lp_sample *out)
             }
         }
         c->threads = g->threads;
-        c->vcpus = group_vcpus(s, g);
+        if (g->vm_vcpus > 0)
+            c->vcpus = g->vm_vcpus;
         snprintf(c->id, sizeof c->id, "%s", g->key);
+        tasks += g->threads;
     }
+    lp_counters *h;
+    lp_status st = lp_sample_add(ctx, out, &h);
+    if (st != LP_OK)
+        return st;
+    *h = s->host;
+    snprintf(h->id, sizeof h->id, "/");
+    h->whole_host = 1;
+    h->threads = tasks;
     return LP_OK;
 }
 

@@ -109,9 +109,18 @@ lp_status lp_collector_find(lp_ctx *ctx, const char *name, const lp_collector_op
                             name, built);
 }
 
+/* What the sampler keeps of a workload between sweeps. */
+typedef struct wkeep {
+    lp_class klass;
+    double since;          /* wall time since which it has had klass */
+} wkeep;
+
 struct lp_sampler {
-    lp_sample prev, cur;       /* merged, sorted by id */
+    lp_sample prev, cur;       /* merged workloads, sorted by id */
+    wkeep *kprev, *kcur;       /* aligned with prev and cur */
+    lp_counters host_prev, host_cur; /* whole_host entries; id "" when none */
     int64_t prev_t, cur_t;     /* 0 = none yet */
+    double prev_wall, cur_wall;
     lp_host_counters hprev, hcur;
     lp_workload *w;            /* cur.n entries */
     lp_workload_extra *x;
@@ -140,26 +149,42 @@ void lp_sampler_free(lp_sampler *s)
         return;
     lp_sample_clear(&s->prev);
     lp_sample_clear(&s->cur);
+    free(s->kprev);
+    free(s->kcur);
     free(s->w);
     free(s->x);
     free(s);
 }
 
-static int cmp_id(const void *a, const void *b)
+/* By id, then the highest precedence first. */
+static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const lp_counters *)a)->id, ((const lp_counters *)b)->id);
+    const lp_counters *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (y->precedence > x->precedence) - (y->precedence < x->precedence);
 }
 
+/* The first entry of id in a sample sorted by id, or NULL. */
 static const lp_counters *find_id(const lp_sample *s, const char *id)
 {
-    if (!s->n)
-        return NULL;
-    lp_counters key;
-    snprintf(key.id, sizeof key.id, "%s", id);
-    return bsearch(&key, s->items, s->n, sizeof *s->items, cmp_id);
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->items[mid].id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n && strcmp(s->items[lo].id, id) == 0 ? &s->items[lo] : NULL;
 }
 
-/* Take what the claimer did not measure from the claimed entry. */
+static void copy_if_empty(char *dst, const char *src, size_t len)
+{
+    if (!dst[0])
+        snprintf(dst, len, "%s", src);
+}
+
+/* Take what dst did not measure (or name) from src. */
 static void merge_into(lp_counters *dst, const lp_counters *src)
 {
     int64_t *d[] = {&dst->run_ns, &dst->wait_ns, &dst->blkio_delay_ns, &dst->net_bytes,
@@ -177,6 +202,13 @@ static void merge_into(lp_counters *dst, const lp_counters *src)
         dst->threads = src->threads;
     if (dst->memory_mb < 0)
         dst->memory_mb = src->memory_mb;
+    if (dst->runtime == LP_RUNTIME_NONE)
+        dst->runtime = src->runtime;
+    if (dst->read_ns <= 0)
+        dst->read_ns = src->read_ns;
+    copy_if_empty(dst->name, src->name, sizeof dst->name);
+    copy_if_empty(dst->image, src->image, sizeof dst->image);
+    copy_if_empty(dst->flavor, src->flavor, sizeof dst->flavor);
 }
 
 /* Rate per second of a counter between two sweeps; -1 when unknown or reset. */
@@ -198,6 +230,8 @@ static void workload_rates(lp_ctx *ctx, const lp_counters *c, const lp_counters 
     w->vcpus = c->vcpus;
     w->threads = c->threads;
     w->memory_mb = c->memory_mb;
+    w->image = c->image[0] ? c->image : NULL;
+    w->flavor = c->flavor[0] ? c->flavor : NULL;
     x->name = c->name;
     x->timeslices_ps = x->throttled = x->psi_cpu_some = -1;
     if (!p)
@@ -228,6 +262,12 @@ static void workload_rates(lp_ctx *ctx, const lp_counters *c, const lp_counters 
     }
 }
 
+/* Host demand: /proc/schedstat's Σ run + wait over CPUs.  Without it (no
+ * CONFIG_SCHEDSTATS), Σ run + wait over every task (the whole_host entry),
+ * with run at least the CPUs /proc/stat saw busy: the time of tasks that
+ * exit between two sweeps is not seen per task (a build's compilers), but
+ * /proc/stat has it.  Else the 1-minute load average, which trails by
+ * minutes. */
 static void host_rates(lp_sampler *s, double secs)
 {
     const lp_host_counters *c = &s->hcur, *p = &s->hprev;
@@ -239,6 +279,14 @@ static void host_rates(lp_sampler *s, double secs)
         s->load_steal = fmax(0, (double)(c->cpu_steal_ticks - p->cpu_steal_ticks) / total);
     }
     double run = rate(c->run_ns, p->run_ns, secs * 1e9), wait = rate(c->wait_ns, p->wait_ns, secs * 1e9);
+    if ((run < 0 || wait < 0) && s->host_cur.id[0] && s->host_prev.id[0]) {
+        const lp_counters *hc = &s->host_cur, *hp = &s->host_prev;
+        double tsecs = secs;
+        if (hc->read_ns > 0 && hp->read_ns > 0 && hc->read_ns > hp->read_ns)
+            tsecs = (double)(hc->read_ns - hp->read_ns) / 1e9;
+        run = fmax(rate(hc->run_ns, hp->run_ns, tsecs * 1e9), s->load_util);
+        wait = rate(hc->wait_ns, hp->wait_ns, tsecs * 1e9);
+    }
     s->load_demand = run >= 0 && wait >= 0 ? run + wait : c->loadavg1;
     for (int i = 0; i < 3; i++) {
         s->psi_some[i] = rate(c->psi_some_us[i], p->psi_some_us[i], secs * 1e6);
@@ -246,7 +294,52 @@ static void host_rates(lp_sampler *s, double secs)
     }
 }
 
-lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_host_counters *host,
+/* Merge sample into m (allocated by the caller with sample->n entries):
+ * sorted by id, entries of one id folded into the one of highest
+ * precedence, claimed entries into their claimers; the whole_host entry
+ * taken out into *host (its id "" when there is none). */
+static lp_status merge_sample(lp_ctx *ctx, const lp_sample *sample, lp_sample *m, lp_counters *host)
+{
+    lp_counters_init(host);
+    host->id[0] = '\0';
+    size_t n = 0;
+    for (size_t i = 0; i < sample->n; i++) {
+        if (sample->items[i].whole_host)
+            *host = sample->items[i];
+        else
+            m->items[n++] = sample->items[i];
+    }
+    qsort(m->items, n, sizeof *m->items, cmp_entry);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && strcmp(m->items[k - 1].id, m->items[i].id) == 0)
+            merge_into(&m->items[k - 1], &m->items[i]);
+        else
+            m->items[k++] = m->items[i];
+    }
+    m->n = k;
+    char *drop = k ? calloc(k, 1) : NULL;
+    if (k && !drop)
+        return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory");
+    for (size_t i = 0; i < k; i++) {
+        if (!m->items[i].claim[0] || strcmp(m->items[i].claim, m->items[i].id) == 0)
+            continue;
+        const lp_counters *cl = find_id(m, m->items[i].claim);
+        if (cl) {
+            merge_into(&m->items[i], cl);
+            drop[cl - m->items] = 1;
+        }
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!drop[i])
+            m->items[kept++] = m->items[i];
+    m->n = kept;
+    free(drop);
+    return LP_OK;
+}
+
+lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, double wall_s, const lp_host_counters *host,
                           const lp_sample *sample)
 {
     if (!s || !host || !sample)
@@ -254,53 +347,36 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
     if (s->cur_t && now_ns <= s->cur_t)
         return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_feed: time %lld ns is not after the last sweep (%lld ns)",
                        (long long)now_ns, (long long)s->cur_t);
-    lp_sample m = {0};
-    lp_workload *w = NULL;
-    lp_workload_extra *x = NULL;
-    if (sample->n) {
-        m.items = malloc(sample->n * sizeof *m.items);
-        w = malloc(sample->n * sizeof *w);
-        x = malloc(sample->n * sizeof *x);
-        if (!m.items || !w || !x) {
-            free(m.items);
-            free(w);
-            free(x);
-            return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory for %zu workloads", sample->n);
-        }
-        memcpy(m.items, sample->items, sample->n * sizeof *m.items);
-        m.n = m.cap = sample->n;
-        qsort(m.items, m.n, sizeof *m.items, cmp_id);
-        /* Merge claimed entries into their claimers, then drop them (and duplicates). */
-        char *drop = calloc(m.n, 1);
-        if (!drop) {
-            lp_sample_clear(&m);
-            free(w);
-            free(x);
-            return lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory");
-        }
-        for (size_t i = 0; i < m.n; i++) {
-            if (!m.items[i].claim[0] || strcmp(m.items[i].claim, m.items[i].id) == 0)
-                continue;
-            const lp_counters *cl = find_id(&m, m.items[i].claim);
-            if (cl) {
-                merge_into(&m.items[i], cl);
-                drop[cl - m.items] = 1;
-            }
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < m.n; i++) {
-            if (drop[i] || (k && strcmp(m.items[k - 1].id, m.items[i].id) == 0))
-                continue;
-            m.items[k++] = m.items[i];
-        }
-        m.n = k;
-        free(drop);
+    if (!isfinite(wall_s) || wall_s < 0)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "lp_sampler_feed: wall-clock time %g is not a finite number >= 0", wall_s);
+    size_t cap = sample->n ? sample->n : 1;
+    lp_sample m = {.items = malloc(cap * sizeof *m.items), .cap = cap};
+    lp_workload *w = malloc(cap * sizeof *w);
+    lp_workload_extra *x = malloc(cap * sizeof *x);
+    wkeep *keep = malloc(cap * sizeof *keep);
+    lp_counters whole;
+    lp_status st = m.items && w && x && keep ? merge_sample(ctx, sample, &m, &whole)
+                                             : lp_ctx_set_error(ctx, LP_ENOMEM, "lp_sampler_feed: out of memory for %zu workloads",
+                                                       sample->n);
+    if (st != LP_OK) {
+        lp_sample_clear(&m);
+        free(w);
+        free(x);
+        free(keep);
+        return st;
     }
     lp_sample_clear(&s->prev);
+    free(s->kprev);
     s->prev = s->cur;
+    s->kprev = s->kcur;
     s->cur = m;
+    s->kcur = keep;
+    s->host_prev = s->host_cur;
+    s->host_cur = whole;
     s->prev_t = s->cur_t;
     s->cur_t = now_ns;
+    s->prev_wall = s->cur_wall;
+    s->cur_wall = wall_s;
     s->hprev = s->hcur;
     s->hcur = *host;
     free(s->w);
@@ -315,10 +391,21 @@ lp_status lp_sampler_feed(lp_ctx *ctx, lp_sampler *s, int64_t now_ns, const lp_h
         if (p && c->read_ns > 0 && p->read_ns > 0 && c->read_ns > p->read_ns)
             wsecs = (double)(c->read_ns - p->read_ns) / 1e9;
         workload_rates(ctx, c, p, wsecs, &w[i], &x[i]);
+        /* A class holds since the start of the first window that measured it;
+         * a new workload is unknown since it was first seen. */
+        const wkeep *k = p ? &s->kprev[p - s->prev.items] : NULL;
+        keep[i].klass = w[i].klass;
+        keep[i].since = !k ? wall_s : k->klass == w[i].klass ? k->since : s->prev_wall;
+        w[i].class_since = keep[i].since;
     }
     if (s->prev_t)
         host_rates(s, secs);
     return LP_OK;
+}
+
+int lp_sampler_ready(const lp_sampler *s)
+{
+    return s && s->prev_t != 0;
 }
 
 lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
@@ -329,6 +416,7 @@ lp_status lp_sampler_fill_host(lp_ctx *ctx, const lp_sampler *s, lp_host *h)
                                              LP_HOST_VERSION);
     if (vst != LP_OK)
         return vst;
+    h->time = s->cur_wall;
     h->load_demand = s->load_demand;
     h->load_util = s->load_util;
     h->load_iowait = s->load_iowait;
@@ -349,4 +437,9 @@ void lp_sampler_get_psi(const lp_sampler *s, double some[3], double full[3])
         some[i] = s ? s->psi_some[i] : -1;
         full[i] = s ? s->psi_full[i] : -1;
     }
+}
+
+double lp_sampler_get_tasks(const lp_sampler *s)
+{
+    return s && s->host_cur.id[0] ? s->host_cur.threads : 0;
 }

@@ -16,6 +16,8 @@ typedef struct agent_config {
     char listen[64];        /* bind address */
     unsigned port;
     double interval;        /* seconds between sweeps */
+    double max_sweep_age;   /* seconds after the last good sweep when the snapshot is
+                               stale; 0 = 3 x interval + 5 */
     double window;          /* --once: seconds between its two sweeps */
     int once, pretty;
     char host_name[256];    /* "" = kernel host name */
@@ -25,6 +27,8 @@ typedef struct agent_config {
     char tls_client_ca[512];          /* "" = no client certificates asked */
     char collectors[256];   /* comma-separated names */
     char runtimes[64];      /* runtimes offered; "" = from the collectors that are up */
+    char cpus[256];         /* CPUs available to workloads; "" = from nova_conf or affinity */
+    char nova_conf[512];    /* "" = /etc/nova/nova.conf when it exists */
     char libvirt_uri[256];
     char docker_socket[256];
     char cgroup_hierarchy[32];
@@ -59,11 +63,22 @@ void sb_free(sbuf *b);
 /* What the HTTP side serves: the latest texts, swapped in under the lock. */
 typedef struct published {
     pthread_mutex_t lock;
-    char *snapshot, *metrics;
+    char *snapshot, *metrics; /* snapshot: NULL until a window with rates */
     size_t snapshot_len, metrics_len;
+    double started;         /* monotonic seconds when the agent started */
+    double first_due;       /* monotonic seconds when the first window should end */
     double last_ok;         /* monotonic seconds of the last good sweep, 0 = none */
-    double max_age;         /* /healthz fails when the last good sweep is older */
+    double last_ok_wall;    /* its wall-clock time (the snapshot's time) */
+    double max_age;         /* the snapshot is stale when the last good sweep is older */
+    double interval;
 } published;
+
+/* Is the published snapshot servable at monotonic time now?  FRESH, or
+ * STARTING (no window with rates yet) or STALE (no good sweep for
+ * max_age), with a one-line reason for operators in why and the seconds a
+ * client should wait in *retry_after.  The caller holds p->lock. */
+enum { AGENT_FRESH = 0, AGENT_STARTING = 1, AGENT_STALE = 2 };
+int agent_freshness(const published *p, double now, char *why, size_t len, unsigned *retry_after);
 
 /* Secret files (auth.c): a regular file of at most max bytes, owned by root or
  * the agent's user, with no access for group or others (like ssh's keys).
@@ -129,5 +144,15 @@ typedef struct sweep_stats {
 /* Prometheus text exposition of a host and its workloads. */
 void agent_metrics(sbuf *b, const lp_host *h, const lp_sampler *s, const collector_slot *slots,
                    size_t nslots, const sweep_stats *st);
+/* The gauges that depend on when they are read (readiness, age of the last
+ * good sweep), appended to the published text at each scrape.  The caller
+ * holds p->lock. */
+void agent_metrics_freshness(sbuf *b, const published *p, double now);
+
+/* The CPUs available to workloads as a CPU list in out (docs/agent.md, "CPU
+ * set"): --cpus, else Nova's [compute] cpu_shared_set and cpu_dedicated_set
+ * (or [DEFAULT] vcpu_pin_set) from --nova-conf, else the agent's CPU
+ * affinity; from names the source.  Returns 0, or -1 with the error logged. */
+int agent_workload_cpus(const agent_config *c, char *out, size_t len, char *from, size_t flen);
 
 #endif

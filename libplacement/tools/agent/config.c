@@ -33,8 +33,11 @@ static const char usage[] =
     "  --listen ADDR            bind address (default 127.0.0.1)\n"
     "  --port N                 TCP port (default 9180)\n"
     "  --interval SEC           seconds between sweeps (default 10)\n"
+    "  --max-sweep-age SEC      the snapshot is stale (503) when the last good sweep is\n"
+    "                           older (default 3 x interval + 5)\n"
     "  --once                   take two sweeps --window apart, print the snapshot, exit\n"
-    "  --window SEC             --once: seconds between the sweeps (default 1)\n"
+    "  --window SEC             the first window (and --once's): seconds between the\n"
+    "                           first two sweeps (default 1; at most --interval)\n"
     "  --pretty                 --once: indent the JSON\n"
     "  --host-name NAME         host name in the snapshot (default: kernel host name,\n"
     "                           which must match Nova's compute host name)\n"
@@ -47,7 +50,15 @@ static const char usage[] =
     "  --tls-client-ca FILE     also require a client certificate signed by a CA in FILE\n"
     "  --collectors LIST        comma-separated: proc,libvirt,docker,libxl (default all)\n"
     "  --runtimes LIST          runtimes offered (container,unikernel,vm); default from\n"
-    "                           the collectors that are up\n"
+    "                           the collectors that are up (libvirt with a qemu, kvm or\n"
+    "                           xen URI and libxl: vm,unikernel; libvirt lxc, docker:\n"
+    "                           container)\n"
+    "  --cpus LIST              CPUs available to workloads, e.g. 2-7,10 (cpu.threads);\n"
+    "                           default: Nova's [compute] cpu_shared_set and\n"
+    "                           cpu_dedicated_set from --nova-conf, else the agent's\n"
+    "                           CPU affinity\n"
+    "  --nova-conf FILE         nova.conf to read the CPU sets from (default\n"
+    "                           /etc/nova/nova.conf when it exists)\n"
     "  --libvirt-uri URI        read-only libvirt connection (default qemu:///system)\n"
     "  --docker-socket PATH     Docker Engine API socket (default /run/docker.sock)\n"
     "  --cgroup-hierarchy NAME  v1 controller whose cgroups are workloads, or \"unified\"\n"
@@ -121,7 +132,8 @@ static int apply(agent_config *c, const char *key, const char *v)
     static const char *const valued[] = {
         "listen", "port", "interval", "window", "host-name", "token-file", "collectors", "runtimes",
         "libvirt-uri", "docker-socket", "cgroup-hierarchy", "max-connections", "per-ip-connections",
-        "connection-timeout", "request-timeout", "log-level", "tls-cert", "tls-key", "tls-client-ca"};
+        "connection-timeout", "request-timeout", "log-level", "tls-cert", "tls-key", "tls-client-ca",
+        "cpus", "nova-conf", "max-sweep-age"};
     int known = 0;
     for (size_t i = 0; i < sizeof valued / sizeof valued[0]; i++)
         known |= !strcmp(key, valued[i]);
@@ -141,6 +153,12 @@ static int apply(agent_config *c, const char *key, const char *v)
         return parse_secs(key, v, &c->interval);
     if (!strcmp(key, "window"))
         return parse_secs(key, v, &c->window);
+    if (!strcmp(key, "max-sweep-age"))
+        return parse_secs(key, v, &c->max_sweep_age);
+    if (!strcmp(key, "cpus"))
+        return set_str(key, v, c->cpus, sizeof c->cpus);
+    if (!strcmp(key, "nova-conf"))
+        return set_str(key, v, c->nova_conf, sizeof c->nova_conf);
     if (!strcmp(key, "host-name"))
         return set_str(key, v, c->host_name, sizeof c->host_name);
     if (!strcmp(key, "token-file"))

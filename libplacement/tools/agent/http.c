@@ -287,18 +287,37 @@ static int client_ok(agent_http *h, struct MHD_Connection *c)
     return ok;
 }
 
-/* Serve one published text, copied under the lock. */
-static enum MHD_Result serve(struct MHD_Connection *c, published *p, int metrics)
+/* Serve one published text, copied under the lock: the snapshot only while
+ * it is fresh, the metrics with their freshness gauges appended; /healthz
+ * says whether the snapshot is fresh. */
+static enum MHD_Result serve(struct MHD_Connection *c, published *p, int metrics, int health)
 {
-    pthread_mutex_lock(&p->lock);
-    const char *body = metrics ? p->metrics : p->snapshot;
-    size_t len = metrics ? p->metrics_len : p->snapshot_len;
+    char why[256], retry[16];
+    unsigned retry_after;
+    sbuf text = {0};
     enum MHD_Result r;
-    if (!body)
-        r = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no sample yet\n", "Retry-After", "1");
+    pthread_mutex_lock(&p->lock);
+    double now = mono_now();
+    int state = agent_freshness(p, now, why, sizeof why - 1, &retry_after);
+    snprintf(retry, sizeof retry, "%u", retry_after);
+    strcat(why, "\n");
+    if (metrics && p->metrics) {
+        sb_printf(&text, "%s", p->metrics);
+        agent_metrics_freshness(&text, p, now);
+    }
+    if (metrics && (!p->metrics || text.oom))
+        r = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, p->metrics ? "out of memory\n" : "no sweep yet\n",
+                       "Retry-After", "1");
+    else if (metrics)
+        r = reply(c, MHD_HTTP_OK, METRICS_TYPE, text.s, text.len, NULL, NULL);
+    else if (state != AGENT_FRESH)
+        r = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, why, "Retry-After", retry);
+    else if (health)
+        r = reply_text(c, MHD_HTTP_OK, "ok\n", NULL, NULL);
     else
-        r = reply(c, MHD_HTTP_OK, metrics ? METRICS_TYPE : SNAPSHOT_TYPE, body, len, NULL, NULL);
+        r = reply(c, MHD_HTTP_OK, SNAPSHOT_TYPE, p->snapshot, p->snapshot_len, NULL, NULL);
     pthread_mutex_unlock(&p->lock);
+    sb_free(&text);
     return r;
 }
 
@@ -327,16 +346,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", MHD_HTTP_HEADER_ALLOW,
                           "GET, HEAD");
-    if (health) {
-        pthread_mutex_lock(&pub->lock);
-        double last = pub->last_ok, max_age = pub->max_age;
-        pthread_mutex_unlock(&pub->lock);
-        if (last > 0 && mono_now() - last <= max_age)
-            return reply_text(c, MHD_HTTP_OK, "ok\n", NULL, NULL);
-        return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, last > 0 ? "stale: sampling stopped\n"
-                                                                    : "starting: no sample yet\n",
-                          NULL, NULL);
-    }
+    if (health)
+        return serve(c, pub, 0, 1);
     /* /healthz is open, and /metrics with --metrics-public. */
     pthread_mutex_lock(&h->lock);
     int guarded = snap || (metrics && !h->metrics_public);
@@ -347,7 +358,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (guarded && !token_ok(h, c))
         return reply_text(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token\n",
                           MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"libplacement\"");
-    return serve(c, pub, metrics);
+    return serve(c, pub, metrics, 0);
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)

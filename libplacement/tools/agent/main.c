@@ -5,6 +5,9 @@
  * Threads: the main thread samples and waits for signals (sigtimedwait, so
  * SIGTERM and SIGHUP are handled synchronously between sweeps); the HTTP
  * side's threads serve the texts the main thread publishes under a mutex.
+ * The snapshot is published once the first window (--window, then every
+ * --interval) has rates; /v1/snapshot refuses it once sweeps have stopped
+ * (freshness.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +35,7 @@ typedef struct agent {
     lp_collect_options ccfg;
     lp_sample sample;
     char host_name[256];
+    char cpus[1024];        /* CPUs available to workloads */
     lp_host host;
     sweep_stats stats;
 } agent;
@@ -44,6 +48,8 @@ static int64_t clock_ns(clockid_t id)
 }
 
 static int64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+
+static double wall_s(void) { return (double)clock_ns(CLOCK_REALTIME) / 1e9; }
 
 /* Open the configured collectors; those that are unavailable stay as "down". */
 static int open_collectors(agent *a)
@@ -89,6 +95,15 @@ static int open_collectors(agent *a)
     return 0;
 }
 
+/* Runtimes a libvirt URI's driver starts, as Nova's [libplacement]
+ * hypervisor_runtimes maps hypervisor types: LXC containers, else VMs, which
+ * can boot unikernel images too. */
+static unsigned libvirt_runtimes(const char *uri)
+{
+    const char *u = uri && uri[0] ? uri : "qemu:///system";
+    return strncmp(u, "lxc", 3) == 0 ? LP_RUNTIME_CONTAINER : LP_RUNTIME_VM | LP_RUNTIME_UNIKERNEL;
+}
+
 static unsigned offered_runtimes(const agent *a)
 {
     unsigned r = 0;
@@ -106,8 +121,10 @@ static unsigned offered_runtimes(const agent *a)
     for (size_t i = 0; i < a->nslots; i++) {
         if (!a->slots[i].up)
             continue;
-        if (!strcmp(a->slots[i].ops->name, "libvirt") || !strcmp(a->slots[i].ops->name, "libxl"))
-            r |= LP_RUNTIME_VM;
+        if (!strcmp(a->slots[i].ops->name, "libvirt"))
+            r |= libvirt_runtimes(a->cfg.libvirt_uri);
+        if (!strcmp(a->slots[i].ops->name, "libxl"))
+            r |= LP_RUNTIME_VM | LP_RUNTIME_UNIKERNEL;
         if (!strcmp(a->slots[i].ops->name, "docker"))
             r |= LP_RUNTIME_CONTAINER;
     }
@@ -134,14 +151,14 @@ static int sweep(agent *a)
             agent_log(&a->cfg, LOG_WARN_, "collector %s: %s", sl->ops->name, lp_ctx_last_error(a->ctx));
         }
     }
-    if (lp_sampler_feed(a->ctx, a->sampler, mono_ns(), &hc, &a->sample) != LP_OK ||
+    /* the snapshot's time is this sweep's */
+    if (lp_sampler_feed(a->ctx, a->sampler, mono_ns(), wall_s(), &hc, &a->sample) != LP_OK ||
         lp_sampler_fill_host(a->ctx, a->sampler, &a->host) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "sampler: %s", lp_ctx_last_error(a->ctx));
         a->stats.errors++;
         return -1;
     }
     a->host.runtimes = offered_runtimes(a);
-    a->host.time = (double)clock_ns(CLOCK_REALTIME) / 1e9;
     a->stats.sweeps++;
     a->stats.seconds = (double)(mono_ns() - t0) / 1e9;
     a->stats.total_seconds += a->stats.seconds;
@@ -151,12 +168,13 @@ static int sweep(agent *a)
     return 0;
 }
 
-/* Build the texts and swap them into what the HTTP side serves. */
+/* Build the texts and swap them into what the HTTP side serves: the
+ * metrics after every sweep, the snapshot once it has a window with rates. */
 static void publish(agent *a, published *p)
 {
     char *json = NULL;
     size_t jlen = 0;
-    if (lp_host_write_json(a->ctx, &a->host, 0, &json, &jlen) != LP_OK) {
+    if (lp_sampler_ready(a->sampler) && lp_host_write_json(a->ctx, &a->host, 0, &json, &jlen) != LP_OK) {
         agent_log(&a->cfg, LOG_ERR_, "snapshot: %s", lp_ctx_last_error(a->ctx));
         a->stats.errors++;
         return;
@@ -176,6 +194,7 @@ static void publish(agent *a, published *p)
     p->metrics = m.s;
     p->metrics_len = m.len;
     p->last_ok = (double)mono_ns() / 1e9;
+    p->last_ok_wall = a->host.time;
     pthread_mutex_unlock(&p->lock);
     lp_free(old_json);
     free(old_m);
@@ -213,6 +232,12 @@ static int load_secrets(agent *a)
  * access, log level, interval and request timeout change now; the rest needs
  * a restart, and a change to it is reported and ignored. A configuration
  * that does not parse, or a token file that is refused, changes nothing. */
+/* Seconds after the last good sweep when the snapshot is stale. */
+static double max_sweep_age(const agent_config *c)
+{
+    return c->max_sweep_age > 0 ? c->max_sweep_age : 3 * c->interval + 5;
+}
+
 static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
 {
     static const struct {
@@ -227,6 +252,7 @@ static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
         OPT("include-root-cgroup", include_root_cgroup, 0), OPT("max-connections", max_connections, 0),
         OPT("per-ip-connections", per_ip_connections, 0), OPT("connection-timeout", connection_timeout, 0),
         OPT("tls-cert", tls_cert, 1), OPT("tls-key", tls_key, 1), OPT("tls-client-ca", tls_client_ca, 1),
+        OPT("cpus", cpus, 1), OPT("nova-conf", nova_conf, 1),
 #undef OPT
     };
     agent_config nc;
@@ -253,10 +279,12 @@ static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
     a->cfg.request_timeout = nc.request_timeout;
     a->cfg.log_level = nc.log_level;
     a->cfg.interval = nc.interval;
+    a->cfg.max_sweep_age = nc.max_sweep_age;
     a->token = t;
     agent_http_reload(h, &a->cfg, &a->token);
     pthread_mutex_lock(&pub->lock);
-    pub->max_age = 3 * a->cfg.interval + 5;
+    pub->max_age = max_sweep_age(&a->cfg);
+    pub->interval = a->cfg.interval;
     pthread_mutex_unlock(&pub->lock);
     int64_t sooner = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
     if (sooner < *next_sweep)
@@ -300,7 +328,11 @@ static int run_daemon(agent *a)
     published pub;
     memset(&pub, 0, sizeof pub);
     pthread_mutex_init(&pub.lock, NULL);
-    pub.max_age = 3 * a->cfg.interval + 5;
+    pub.max_age = max_sweep_age(&a->cfg);
+    pub.interval = a->cfg.interval;
+    /* the first window is --window long (short: ready soon), then --interval */
+    double first = a->cfg.window < a->cfg.interval ? a->cfg.window : a->cfg.interval;
+    pub.started = (double)mono_ns() / 1e9;
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -311,6 +343,7 @@ static int run_daemon(agent *a)
     signal(SIGPIPE, SIG_IGN);
     if (sweep(a) == 0)
         publish(a, &pub);
+    pub.first_due = (double)mono_ns() / 1e9 + first;
     agent_http *h = agent_http_start(&a->cfg, &pub, &a->token, &a->tls);
     if (!h) {
         lp_free(pub.snapshot);
@@ -320,7 +353,7 @@ static int run_daemon(agent *a)
     }
     agent_log(&a->cfg, LOG_INFO_, "serving on %s port %u, sweep every %.3g s", a->cfg.listen, a->cfg.port,
               a->cfg.interval);
-    int64_t next = mono_ns() + (int64_t)(a->cfg.interval * 1e9);
+    int64_t next = (int64_t)(pub.first_due * 1e9);
     int rc = 0;
     for (;;) {
         int64_t left = next - mono_ns();
@@ -388,14 +421,24 @@ int main(int argc, char **argv)
     a->ccfg.include_root_cgroup = a->cfg.include_root_cgroup;
     a->ccfg.libvirt_uri = a->cfg.libvirt_uri[0] ? a->cfg.libvirt_uri : NULL;
     a->ccfg.docker_socket = a->cfg.docker_socket[0] ? a->cfg.docker_socket : NULL;
-    lp_host_init(&a->host, LP_HOST_VERSION);
-    if (lp_host_describe(a->ctx, a->cfg.host_name[0] ? a->cfg.host_name : NULL, a->host_name,
-                         sizeof a->host_name, &a->host) != LP_OK) {
-        agent_log(&a->cfg, LOG_ERR_, "host: %s", lp_ctx_last_error(a->ctx));
+    char from[600];
+    if (agent_workload_cpus(&a->cfg, a->cpus, sizeof a->cpus, from, sizeof from) < 0) {
         close_all(a);
         free(a);
-        return 1;
+        return 2;
     }
+    a->ccfg.cpus = a->cpus;
+    lp_host_init(&a->host, LP_HOST_VERSION);
+    lp_status st = lp_host_describe(a->ctx, a->cfg.host_name[0] ? a->cfg.host_name : NULL, a->cpus,
+                                    a->host_name, sizeof a->host_name, &a->host);
+    if (st != LP_OK) {
+        agent_log(&a->cfg, LOG_ERR_, "%s%s", st == LP_EINVAL ? "" : "host: ", lp_ctx_last_error(a->ctx));
+        close_all(a);
+        free(a);
+        return st == LP_EINVAL ? 2 : 1;
+    }
+    agent_log(&a->cfg, LOG_INFO_, "CPUs for workloads: %s (from %s): %u threads, %u cores, %u sockets", a->cpus,
+              from, a->host.threads, a->host.cores, a->host.sockets);
     if (open_collectors(a) < 0) {
         close_all(a);
         free(a);

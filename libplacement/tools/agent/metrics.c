@@ -76,11 +76,12 @@ void agent_metrics(sbuf *b, const lp_host *h, const lp_sampler *s, const collect
     header(b, "lp_agent_sweep_cpu_seconds_total", "counter", "CPU time spent sweeping since start.");
     sb_printf(b, "lp_agent_sweep_cpu_seconds_total %.9f\n", st->cpu_seconds);
 
-    gauge(b, "lp_host_threads", "Hardware threads (logical CPUs).", h->threads);
+    gauge(b, "lp_host_threads", "CPUs available to workloads (the snapshot's cpu.threads).", h->threads);
     gauge(b, "lp_host_cores", "Physical cores.", h->cores);
     gauge(b, "lp_host_sockets", "CPU sockets.", h->sockets);
     gauge(b, "lp_host_memory_mb", "Total memory, MiB.", h->memory_mb);
     gauge(b, "lp_host_demand", "Runnable threads wanting a CPU, host-wide.", h->load_demand);
+    gauge(b, "lp_host_tasks", "Tasks (threads) the last sweep counted host-wide.", lp_sampler_get_tasks(s));
     gauge(b, "lp_host_util", "CPUs busy.", h->load_util);
     gauge(b, "lp_host_iowait", "Fraction of CPU time idle waiting for I/O.", h->load_iowait);
     gauge(b, "lp_host_steal", "Fraction of CPU time stolen by the hypervisor.", h->load_steal);
@@ -123,4 +124,21 @@ void agent_metrics(sbuf *b, const lp_host *h, const lp_sampler *s, const collect
             sb_printf(b, "\",runtime=\"%s\"} %.6g\n", lp_runtime_name(w->runtime), v);
         }
     }
+}
+
+void agent_metrics_freshness(sbuf *b, const published *p, double now)
+{
+    char why[256];
+    unsigned retry;
+    header(b, "lp_agent_ready", "gauge",
+           "1 while /v1/snapshot serves a fresh snapshot; 0 before the first window or once sweeps stopped.");
+    sb_printf(b, "lp_agent_ready %d\n", agent_freshness(p, now, why, sizeof why, &retry) == AGENT_FRESH);
+    if (p->last_ok > 0) {
+        header(b, "lp_agent_last_sweep_timestamp_seconds", "gauge",
+               "Unix time of the last good sweep (the snapshot's time).");
+        sb_printf(b, "lp_agent_last_sweep_timestamp_seconds %.3f\n", p->last_ok_wall);
+        gauge(b, "lp_agent_last_sweep_age_seconds", "Seconds since the last good sweep.", now - p->last_ok);
+    }
+    gauge(b, "lp_agent_max_sweep_age_seconds", "Age of the last good sweep at which the snapshot is stale.",
+          p->max_age);
 }
