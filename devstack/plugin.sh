@@ -217,6 +217,7 @@ function _libplacement_agent_token {
     fi
     if [[ ! -f $file || $(cat "$file") != "$token" ]]; then
         mkdir -p "$(dirname "$file")"
+        rm -f "$file.new"
         (umask 077 && echo "$token" > "$file.new")
         mv -f "$file.new" "$file"
     fi
@@ -241,8 +242,10 @@ function _libplacement_write_options {
 # (<state>/<file>.orig) and as the plugin left it (<file>.ours).  clean puts
 # the original back when the file is still as the plugin left it; when
 # something else changed it since, clean reverts only the plugin's change
-# (diff .ours .orig, applied with patch), and when that does not apply, it
-# removes the plugin's values option by option.
+# (diff -U0 .ours .orig, applied with patch: no context lines, so that an
+# edit next to the plugin's lines does not block it, while the lines it
+# takes out must still match), and when that does not apply, it removes the
+# plugin's values option by option.
 
 # _libplacement_conf_begin FILE: keep FILE as it is now, unless it holds
 # the plugin's settings already (an earlier post-config on the same file)
@@ -273,7 +276,7 @@ function _libplacement_conf_undo {
             cat "$saved.orig" > "$file"
             return 0
         fi
-        diff "$saved.ours" "$saved.orig" > "$saved.patch" || true
+        diff -U0 "$saved.ours" "$saved.orig" > "$saved.patch" || true
         if patch --dry-run -s -f -N -r - "$file" < "$saved.patch" > /dev/null; then
             patch -s -f -N -r - --no-backup-if-mismatch "$file" < "$saved.patch"
             return 0

@@ -44,6 +44,8 @@ DEVSTACK = os.environ.get('DEVSTACK') or os.path.join(HERE, 'standin')
 SYSTEM_PYTHON = '/usr/bin/python3'
 STACK = ['stack pre-install', 'stack install', 'stack post-config',
          'stack extra', 'stack test-config']
+# Configuration only (no build): tests of which services get what.
+CONFIGURE = ['stack post-config', 'stack extra']
 UNIT = 'devstack@libplacement-agent.service'
 
 # nova.conf as devstack's lib/nova writes it (iniset on a fresh file, hence
@@ -552,7 +554,7 @@ enabled_filters = ComputeFilter, MyFilter
 
 def test_clean_keeps_what_changed_after_post_config(tmp_path, plugin_repo):
     node = Node(tmp_path, plugin_repo, ALL)
-    node.run(*STACK)
+    node.run(*CONFIGURE)
     nova_text, zun_text = node.files()
     # elsewhere in zun.conf: clean reverts only the plugin's change
     with open(node.zun_conf, 'w') as f:
@@ -586,7 +588,7 @@ def test_setup_install_needs_setup_cfg(tmp_path, plugin_repo):
 def test_nova_only_controller(tmp_path, plugin_repo):
     """No Zun, no compute service: zun.conf untouched, no agent started."""
     node = Node(tmp_path, plugin_repo, 'key,n-api,n-sch,placement-api')
-    calls = node.run(*STACK)
+    calls = node.run(*CONFIGURE)
     assert node.files()[1] == ZUN_CONF
     assert not os.path.exists(node.unit)
     assert not [c for c in calls if c[0] == 'systemctl']
@@ -601,7 +603,7 @@ def test_agent_disabled(tmp_path, plugin_repo):
     """local.conf: disable_service libplacement-agent."""
     node = Node(tmp_path, plugin_repo, ALL,
                 localrc='disable_service libplacement-agent\n')
-    node.run(*STACK)
+    node.run(*CONFIGURE)
     assert not os.path.exists(node.unit)
     assert not os.path.exists(node.token_file)
     conf = nova(node.nova_conf)
@@ -619,7 +621,7 @@ def test_compute_only_node_with_shared_token(tmp_path, plugin_repo):
     token = 'b1f0c2d4e6a8' * 4
     node = Node(tmp_path, plugin_repo, 'n-cpu,zun-compute',
                 localrc='LIBPLACEMENT_AGENT_TOKEN=%s\n' % token)
-    node.run(*STACK)
+    node.run(*CONFIGURE)
     conf = zun(node.zun_conf)
     assert conf.container_driver == 'libplacement.docker'
     assert conf.scheduler.enabled_filters == [
