@@ -205,21 +205,23 @@ function uninstall_libplacement {
 # ---- configuration ------------------------------------------------------------
 
 # _libplacement_agent_token: print the agents' bearer token, writing the
-# token file (mode 0600) from LIBPLACEMENT_AGENT_TOKEN, or at random the
-# first time when that is empty
+# token file from LIBPLACEMENT_AGENT_TOKEN, or at random the first time
+# when that is empty.  The agent runs as root and accepts only a token file
+# of root's (or its own user's) that no one else can read: written through
+# sudo with mode 0600, read back through sudo.
 function _libplacement_agent_token {
     local file=$LIBPLACEMENT_AGENT_TOKEN_FILE token=$LIBPLACEMENT_AGENT_TOKEN
-    if [[ -z $token && -s $file ]]; then
-        token=$(cat "$file")
+    if [[ -z $token ]] && sudo test -s "$file"; then
+        token=$(sudo cat "$file")
     fi
     if [[ -z $token ]]; then
         token=$(generate_hex_string 32)
     fi
-    if [[ ! -f $file || $(cat "$file") != "$token" ]]; then
+    if ! sudo test -f "$file" || [[ $(sudo cat "$file") != "$token" ]]; then
         mkdir -p "$(dirname "$file")"
-        rm -f "$file.new"
-        (umask 077 && echo "$token" > "$file.new")
-        mv -f "$file.new" "$file"
+        sudo rm -f "$file"
+        # shellcheck disable=SC2016 # $1 is the inner shell's
+        echo "$token" | sudo sh -c 'umask 077 && cat > "$1"' sh "$file"
     fi
     echo "$token"
 }
@@ -355,12 +357,14 @@ function is_libplacement_zun_enabled {
 
 function start_libplacement_agent {
     # Root: it reads every process's /proc entries, cgroups and libvirt.
+    # It links libplacement.so, which the loader finds in a prefix other
+    # than /usr/local only by LD_LIBRARY_PATH.
     if is_service_enabled libplacement-agent &&
         is_service_enabled n-cpu zun-compute; then
         _libplacement_agent_token > /dev/null
         run_process libplacement-agent \
             "$LIBPLACEMENT_PREFIX/bin/libplacement-agent --token-file $LIBPLACEMENT_AGENT_TOKEN_FILE $LIBPLACEMENT_AGENT_ARGS" \
-            "" root
+            "" root "LD_LIBRARY_PATH=$LIBPLACEMENT_PREFIX/lib"
     fi
 }
 

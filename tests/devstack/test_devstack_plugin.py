@@ -343,10 +343,17 @@ def test_post_config_zun(stacked):
 
 
 def test_agent_token_is_random_and_private(stacked):
-    node, _calls = stacked
+    node, calls = stacked
     token = node.token()
     assert len(token) == 64 and int(token, 16) >= 0
-    assert stat.S_IMODE(os.stat(node.token_file).st_mode) == 0o600
+    st = os.stat(node.token_file)
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    # The agent runs as root and refuses a token file of another user's;
+    # here one user runs everything, so the file must have been written
+    # through sudo (which the stand-in runs as this user).
+    assert st.st_uid == os.geteuid()
+    assert ['sudo', 'sh', '-c', 'umask 077 && cat > "$1"', 'sh',
+            node.token_file] in calls
 
 
 def test_install_builds_and_installs_the_c_parts(stacked):
@@ -409,6 +416,7 @@ def test_run_process_writes_the_only_agent_unit(stacked):
         '%s/bin/libplacement-agent --token-file %s --listen 0.0.0.0 '
         '--port %d' % (node.prefix, node.token_file, node.port)]
     assert unit['User'] == ['root']
+    assert 'LD_LIBRARY_PATH=%s/lib' % node.prefix in unit['Environment']
     assert ['systemctl', '--user', 'enable', UNIT] in calls
     assert ['systemctl', '--user', 'start', UNIT] in calls
     units = [n for p in node.installed() for n in [os.path.basename(p)]
@@ -419,15 +427,18 @@ def test_run_process_writes_the_only_agent_unit(stacked):
 def test_agent_from_the_unit_requires_the_token(stacked):
     """The unit's command line, run: 401 without the token nova.conf has."""
     node, _calls = stacked
-    command = shlex.split(node.unit_options()['ExecStart'][0])
-    agent = subprocess.Popen(command + ['--collectors', 'proc'],
+    unit = node.unit_options()
+    env = dict(var.split('=', 1) for value in unit['Environment']
+               for var in shlex.split(value))
+    agent = subprocess.Popen(shlex.split(unit['ExecStart'][0]) +
+                             ['--collectors', 'proc'], env=env,
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
 
-    def get(headers):
+    def get(headers, path='/v1/snapshot'):
         conn = http.client.HTTPConnection('127.0.0.1', node.port, timeout=30)
         try:
-            conn.request('GET', '/v1/snapshot', headers=headers)
+            conn.request('GET', path, headers=headers)
             return conn.getresponse().status
         finally:
             conn.close()
@@ -444,6 +455,7 @@ def test_agent_from_the_unit_requires_the_token(stacked):
                 time.sleep(0.1)
         assert status == 401
         assert get({'Authorization': 'Bearer wrong'}) == 401
+        assert get({}, '/metrics') == 401
         token = nova(node.nova_conf).libplacement.agent_token
         # 503 until its first two sweeps: the token was accepted
         assert get({'Authorization': 'Bearer ' + token}) in (200, 503)
