@@ -60,7 +60,7 @@ def _extension():
 
 
 setup(
-    name='libplacement',
+    # name: setup.cfg (devstack reads it there)
     version='1.0.0',
     description='Parallelism-aware placement and runtime choice for OpenStack',
     long_description=_read('docs/python.md'),

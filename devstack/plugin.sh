@@ -3,10 +3,11 @@
 #
 # stack install      build and install the C library, lpctl and the agent,
 #                    and the Python packages (extension, nova_filter,
-#                    zun_driver, libplacement_oslo)
+#                    zun_driver, libplacement_oslo) into devstack's Python
 # stack post-config  add the filters and the weigher to $NOVA_CONF, write
-#                    [libplacement]; with Zun, configure $ZUN_CONF too
-# stack extra        start libplacement-agent on compute hosts
+#                    [libplacement] (agent URL and token); with Zun,
+#                    configure $ZUN_CONF too
+# stack extra        start libplacement-agent on compute hosts (run_process)
 # unstack            stop the agent
 # clean              undo post-config and remove what install added
 #
@@ -19,6 +20,8 @@ LIBPLACEMENT_NOVA_DEFAULT_FILTERS="ComputeFilter,ComputeCapabilitiesFilter,Image
 LIBPLACEMENT_ZUN_DEFAULT_FILTERS="AvailabilityZoneFilter,ComputeFilter,RuntimeFilter"
 LIBPLACEMENT_MANIFEST=$LIBPLACEMENT_STATE_DIR/installed-files
 LIBPLACEMENT_MANIFEST_DIRS=$LIBPLACEMENT_STATE_DIR/installed-dirs
+# Files install replaced, as they were (restored by clean).
+LIBPLACEMENT_REPLACED=$LIBPLACEMENT_STATE_DIR/replaced
 LIBPLACEMENT_SAVED_ZUN_DRIVER=$LIBPLACEMENT_STATE_DIR/zun-container-driver
 
 # ---- comma-separated lists (ListOpt values) --------------------------------
@@ -119,8 +122,12 @@ function _libplacement_ini_drop_section {
 
 # ---- install ----------------------------------------------------------------
 
-# install_libplacement: build, then install through a staging directory so
-# that clean removes exactly the files (and new directories) install added.
+# install_libplacement: build, then install the C parts through a staging
+# directory so that clean removes exactly the files (and new directories)
+# install added, and puts back a file install replaced.  The Python
+# packages go into devstack's Python with setup_install; the agent's unit
+# is run_process's (AGENT_SERVICE_FILES=no: no libplacement-agent.service,
+# no /etc/libplacement/agent.conf).
 function install_libplacement {
     local staging=$LIBPLACEMENT_BUILD_DIR/staging f dest dir
     if is_ubuntu; then
@@ -131,7 +138,8 @@ function install_libplacement {
         PREFIX="$LIBPLACEMENT_PREFIX" all
     rm -rf "$staging"
     make -C "$LIBPLACEMENT_DIR" B="$LIBPLACEMENT_BUILD_DIR" \
-        PREFIX="$LIBPLACEMENT_PREFIX" DESTDIR="$staging" install
+        PREFIX="$LIBPLACEMENT_PREFIX" DESTDIR="$staging" \
+        INSTALL_TARGETS=install-agent AGENT_SERVICE_FILES=no install
 
     mkdir -p "$LIBPLACEMENT_STATE_DIR"
     touch "$LIBPLACEMENT_MANIFEST" "$LIBPLACEMENT_MANIFEST_DIRS"
@@ -143,10 +151,15 @@ function install_libplacement {
                 echo "$dir" >> "$LIBPLACEMENT_MANIFEST_DIRS"
             dir=$(dirname "$dir")
         done
+        if ! grep -qxF "$dest" "$LIBPLACEMENT_MANIFEST"; then
+            if [[ -e $dest || -L $dest ]]; then
+                mkdir -p "$(dirname "$LIBPLACEMENT_REPLACED$dest")"
+                cp -P --preserve=mode,timestamps "$dest" "$LIBPLACEMENT_REPLACED$dest"
+            fi
+            echo "$dest" >> "$LIBPLACEMENT_MANIFEST"
+        fi
         sudo mkdir -p "$(dirname "$dest")"
         sudo cp -P --preserve=mode "$f" "$dest"
-        grep -qxF "$dest" "$LIBPLACEMENT_MANIFEST" ||
-            echo "$dest" >> "$LIBPLACEMENT_MANIFEST"
     done < <(find "$staging" ! -type d | sort)
     sudo ldconfig
 
@@ -159,7 +172,11 @@ function uninstall_libplacement {
     local f
     if [[ -f $LIBPLACEMENT_MANIFEST ]]; then
         while IFS= read -r f; do
-            sudo rm -f "$f"
+            if [[ -e $LIBPLACEMENT_REPLACED$f || -L $LIBPLACEMENT_REPLACED$f ]]; then
+                sudo cp -P --preserve=mode,timestamps "$LIBPLACEMENT_REPLACED$f" "$f"
+            else
+                sudo rm -f "$f"
+            fi
         done < "$LIBPLACEMENT_MANIFEST"
     fi
     if [[ -f $LIBPLACEMENT_MANIFEST_DIRS ]]; then
@@ -169,20 +186,106 @@ function uninstall_libplacement {
         done < <(sort -r "$LIBPLACEMENT_MANIFEST_DIRS")
     fi
     sudo ldconfig
-    pip_uninstall libplacement
+    # setup_install installed into devstack's global venv (GLOBAL_VENV);
+    # pip_uninstall uses the venv only when PIP_VIRTUAL_ENV names it.
+    if [[ ${GLOBAL_VENV:-} == True && -d ${DEVSTACK_VENV:-} ]]; then
+        PIP_VIRTUAL_ENV=$DEVSTACK_VENV pip_uninstall libplacement
+    else
+        pip_uninstall libplacement
+    fi
+    # pip built the package in the source tree (setuptools' egg-info and
+    # build directories)
+    rm -rf "$LIBPLACEMENT_DIR/libplacement.egg-info" \
+        "$LIBPLACEMENT_DIR"/build/bdist.* "$LIBPLACEMENT_DIR"/build/lib.* \
+        "$LIBPLACEMENT_DIR"/build/temp.*
+    rmdir "$LIBPLACEMENT_DIR/build" 2>/dev/null || true
     rm -rf "$LIBPLACEMENT_BUILD_DIR" "$LIBPLACEMENT_STATE_DIR"
 }
 
 # ---- configuration ------------------------------------------------------------
 
+# _libplacement_agent_token: print the agents' bearer token, writing the
+# token file from LIBPLACEMENT_AGENT_TOKEN, or at random the first time
+# when that is empty.  The agent runs as root and accepts only a token file
+# of root's (or its own user's) that no one else can read: written through
+# sudo with mode 0600, read back through sudo.
+function _libplacement_agent_token {
+    local file=$LIBPLACEMENT_AGENT_TOKEN_FILE token=$LIBPLACEMENT_AGENT_TOKEN
+    if [[ -z $token ]] && sudo test -s "$file"; then
+        token=$(sudo cat "$file")
+    fi
+    if [[ -z $token ]]; then
+        token=$(generate_hex_string 32)
+    fi
+    if ! sudo test -f "$file" || [[ $(sudo cat "$file") != "$token" ]]; then
+        mkdir -p "$(dirname "$file")"
+        sudo rm -f "$file"
+        # shellcheck disable=SC2016 # $1 is the inner shell's
+        echo "$token" | sudo sh -c 'umask 077 && cat > "$1"' sh "$file"
+    fi
+    echo "$token"
+}
+
 # _libplacement_write_options FILE: the [libplacement] group
 function _libplacement_write_options {
-    local file=$1
+    local file=$1 token
     if is_service_enabled libplacement-agent; then
+        token=$(_libplacement_agent_token)
         iniset "$file" libplacement agent_url "$LIBPLACEMENT_AGENT_URL"
+        iniset "$file" libplacement agent_token "$token"
     fi
     iniset "$file" libplacement max_parallel_ratio "$LIBPLACEMENT_MAX_PARALLEL_RATIO"
     iniset "$file" libplacement fail_open "$LIBPLACEMENT_FAIL_OPEN"
+}
+
+# ---- undoing post-config byte for byte ---------------------------------------
+#
+# post-config keeps each file as it was before the plugin's first change
+# (<state>/<file>.orig) and as the plugin left it (<file>.ours).  clean puts
+# the original back when the file is still as the plugin left it; when
+# something else changed it since, clean reverts only the plugin's change
+# (diff -U0 .ours .orig, applied with patch: no context lines, so that an
+# edit next to the plugin's lines does not block it, while the lines it
+# takes out must still match), and when that does not apply, it removes the
+# plugin's values option by option.
+
+# _libplacement_conf_begin FILE: keep FILE as it is now, unless it holds
+# the plugin's settings already (an earlier post-config on the same file)
+function _libplacement_conf_begin {
+    local file=$1 saved
+    saved=$LIBPLACEMENT_STATE_DIR/$(basename "$file")
+    [[ -f $file ]] || return 0
+    mkdir -p "$LIBPLACEMENT_STATE_DIR"
+    if [[ ! -f $saved.orig ]] || ! grep -q '^\[libplacement\]' "$file"; then
+        cp "$file" "$saved.orig"
+    fi
+}
+
+# _libplacement_conf_end FILE: FILE as the plugin left it
+function _libplacement_conf_end {
+    local file=$1
+    cp "$file" "$LIBPLACEMENT_STATE_DIR/$(basename "$file").ours"
+}
+
+# _libplacement_conf_undo FILE UNCONFIGURE: undo post-config on FILE;
+# UNCONFIGURE is the function removing the plugin's values one by one
+function _libplacement_conf_undo {
+    local file=$1 unconfigure=$2 saved
+    saved=$LIBPLACEMENT_STATE_DIR/$(basename "$file")
+    [[ -f $file ]] || return 0
+    if [[ -f $saved.orig && -f $saved.ours ]]; then
+        if cmp -s "$file" "$saved.ours"; then
+            cat "$saved.orig" > "$file"
+            return 0
+        fi
+        diff -U0 "$saved.ours" "$saved.orig" > "$saved.patch" || true
+        if patch --dry-run -s -f -N -r - "$file" < "$saved.patch" > /dev/null; then
+            patch -s -f -N -r - --no-backup-if-mismatch "$file" < "$saved.patch"
+            return 0
+        fi
+        echo "libplacement: $file changed since post-config; removing the plugin's options one by one"
+    fi
+    "$unconfigure"
 }
 
 function configure_libplacement_nova {
@@ -254,9 +357,14 @@ function is_libplacement_zun_enabled {
 
 function start_libplacement_agent {
     # Root: it reads every process's /proc entries, cgroups and libvirt.
-    if is_service_enabled n-cpu zun-compute; then
+    # It links libplacement.so, which the loader finds in a prefix other
+    # than /usr/local only by LD_LIBRARY_PATH.
+    if is_service_enabled libplacement-agent &&
+        is_service_enabled n-cpu zun-compute; then
+        _libplacement_agent_token > /dev/null
         run_process libplacement-agent \
-            "$LIBPLACEMENT_PREFIX/bin/libplacement-agent $LIBPLACEMENT_AGENT_ARGS" "" root
+            "$LIBPLACEMENT_PREFIX/bin/libplacement-agent --token-file $LIBPLACEMENT_AGENT_TOKEN_FILE $LIBPLACEMENT_AGENT_ARGS" \
+            "" root "LD_LIBRARY_PATH=$LIBPLACEMENT_PREFIX/lib"
     fi
 }
 
@@ -272,10 +380,14 @@ if [[ "$1" == "stack" && "$2" == "install" ]]; then
 elif [[ "$1" == "stack" && "$2" == "post-config" ]]; then
     echo_summary "Configuring libplacement"
     if is_service_enabled n-sch; then
+        _libplacement_conf_begin "$NOVA_CONF"
         configure_libplacement_nova
+        _libplacement_conf_end "$NOVA_CONF"
     fi
     if is_libplacement_zun_enabled; then
+        _libplacement_conf_begin "$ZUN_CONF"
         configure_libplacement_zun
+        _libplacement_conf_end "$ZUN_CONF"
     fi
 elif [[ "$1" == "stack" && "$2" == "extra" ]]; then
     echo_summary "Starting libplacement-agent"
@@ -287,9 +399,11 @@ if [[ "$1" == "unstack" ]]; then
 fi
 
 if [[ "$1" == "clean" ]]; then
-    unconfigure_libplacement_nova
+    if is_service_enabled n-sch; then
+        _libplacement_conf_undo "$NOVA_CONF" unconfigure_libplacement_nova
+    fi
     if is_libplacement_zun_enabled; then
-        unconfigure_libplacement_zun
+        _libplacement_conf_undo "$ZUN_CONF" unconfigure_libplacement_zun
     fi
     uninstall_libplacement
 fi

@@ -142,12 +142,17 @@ bench-agent: $(AGENT_BIN) $(B)/agent-tests/bench_floor
 	AGENT=$(AGENT_BIN) FLOOR=$(B)/agent-tests/bench_floor $(PYTHON) tests/agent/bench_agent.py
 
 # The unit reads /etc/libplacement/agent.conf: a commented one is installed
-# unless the operator already has one.
+# unless the operator already has one.  AGENT_SERVICE_FILES=no installs
+# neither (the devstack plugin: devstack's run_process writes the unit).
+AGENT_SERVICE_FILES ?= yes
+
 install-agent: $(AGENT_BIN) install-lib
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/libplacement
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(AGENT_BIN) $(DESTDIR)$(BINDIR)/
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0644 $(COLLECT_A) $(DESTDIR)$(LIBDIR)/
+ifneq ($(AGENT_SERVICE_FILES),no)
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/libplacement
 	sed -e 's|@BINDIR@|$(BINDIR)|' libplacement/tools/agent/libplacement-agent.service \
 	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/libplacement-agent.service
 	[ -e $(DESTDIR)/etc/libplacement/agent.conf ] || printf '%s\n' \
@@ -159,6 +164,7 @@ install-agent: $(AGENT_BIN) install-lib
 	  '# CPUs for guests: --cpus, else Nova'"'"'s [compute] cpu_shared_set + cpu_dedicated_set' \
 	  '# nova-conf = /etc/nova/nova.conf' '# cpus =' \
 	  > $(DESTDIR)/etc/libplacement/agent.conf
+endif
 
 all: $(AGENT_BIN)
 CHECK_TARGETS   += check-agent

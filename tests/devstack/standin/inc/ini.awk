@@ -1,12 +1,14 @@
 # Line-based ini editing with the semantics of devstack's inc/ini-config,
-# behind the harness's stand-ins for iniset, iniget, iniadd, ... so that
+# behind the stand-in's iniset, iniget, iniadd, ... (ini-config) so that
 # plugin.sh writes real files the way devstack would:
 #  - a section runs from its header line to the next line starting with '[';
 #  - an option line is "name = value" (any blanks around '=');
 #  - set replaces the value on every line of the option in the section, or
 #    inserts "name = value" right after the header (a missing section is
 #    added at the end, after a blank line);
-#  - set-multi and add write one line per value, in order;
+#  - set-multi and add write one line per value, in order, right after the
+#    header;
+#  - delete removes the option's lines (a missing section: no change);
 #  - get prints the first value, get-multi all values on one line.
 # Usage: INI_VALUES=V1<US>V2... awk -v cmd=CMD -v section=S -v option=O
 # -f ini.awk FILE  (<US> = \037; values come from the environment so that
@@ -27,6 +29,10 @@ function value_of(line) {
 # print the file, dropping the option's lines when drop is set and adding
 # "option = V" for each of the n values in new[] right after the header
 function emit(drop, n, i, k) {
+    if (!start && !n) {
+        for (i = 1; i <= nlines; i++) print lines[i]
+        return
+    }
     if (!start) {
         for (i = 1; i <= nlines; i++) print lines[i]
         print ""
