@@ -1,5 +1,5 @@
 /*
- * Benchmark of the rebalancing planner (issue: planner time at 1,000 and
+ * Benchmark of the rebalancing planner: its time at 1,000 and
  * 10,000 hosts with 20 workloads each, as a ratio to one lp_plan_new() call
  * of one instance on the same cluster, measured in the same run).
  *

@@ -37,7 +37,7 @@ $(PY_EXT): $(PY_DEPS) $(LIB_A)
 	LP_LIB_A=$(LIB_A) $(PYTHON) setup.py -q build_ext --force \
 	    --build-temp $(B)/python-tmp --build-lib $(PY_BUILD)
 
-$(PY_EGG): setup.py $(wildcard libplacement_oslo/*.py nova_filter/*.py zun_driver/*.py)
+$(PY_EGG): setup.py setup.cfg $(wildcard libplacement_oslo/*.py nova_filter/*.py zun_driver/*.py)
 	@mkdir -p $(PY_BUILD)
 	$(PYTHON) setup.py -q egg_info --egg-base $(PY_BUILD)
 

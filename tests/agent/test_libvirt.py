@@ -22,7 +22,6 @@ import agentlib
 AGENT = os.environ.get("AGENT", "build/libplacement-agent")
 VALIDATE = os.environ.get("VALIDATE", "build/agent-tests/validate")
 QEMU = "/usr/bin/qemu-system-x86_64"
-VIRTLOGD_SOCK = "/run/libvirt/virtlogd-sock"
 
 # jmp $ (spin) / cli; hlt; jmp back to hlt (halt with interrupts off: idle)
 SPIN_CODE = b"\xeb\xfe"
@@ -133,14 +132,22 @@ class LibvirtTest(unittest.TestCase):
         with open(conf, "w") as f:
             f.write('unix_sock_dir = "%s"\nauth_unix_ro = "none"\nauth_unix_rw = "none"\n'
                     'log_outputs = "3:file:%s/libvirtd.log"\n' % (sock_dir, cls.tmp))
-        if not cls._listening(VIRTLOGD_SOCK):
-            cls.procs.append(subprocess.Popen(["/usr/sbin/virtlogd"], stderr=subprocess.DEVNULL))
-        cls.procs.append(subprocess.Popen(["/usr/sbin/libvirtd", "-f", conf,
-                                           "-p", os.path.join(cls.tmp, "libvirtd.pid")],
+        # The daemons run in a mount namespace of their own with empty
+        # /run/libvirt, /var/lib/libvirt and /var/cache/libvirt, so that their
+        # pid files and state never meet those of a libvirtd already running
+        # on this machine (the system's, or another test's); only the socket
+        # directory and the disks, under cls.tmp, are shared with the test.
+        cls.virtlogd_pid = os.path.join(cls.tmp, "virtlogd.pid")
+        script = ("set -e; for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt; do "
+                  "mkdir -p $d; mount -t tmpfs -o mode=0755 tmpfs $d; done; "
+                  "/usr/sbin/virtlogd -d -p %s; exec /usr/sbin/libvirtd -f %s -p %s"
+                  % (cls.virtlogd_pid, conf, os.path.join(cls.tmp, "libvirtd.pid")))
+        cls.procs.append(subprocess.Popen(["unshare", "--mount", "--propagation", "private",
+                                           "/bin/sh", "-c", script],
                                           stderr=subprocess.DEVNULL))
         cls.uri = "qemu:///system?socket=%s/libvirt-sock" % sock_dir
-        end = time.monotonic() + 20
-        while not (cls._listening(sock_dir + "/libvirt-sock") and cls._listening(VIRTLOGD_SOCK)):
+        end = time.monotonic() + 30
+        while not cls._listening(sock_dir + "/libvirt-sock"):
             if time.monotonic() > end or cls.procs[-1].poll() is not None:
                 raise AssertionError("libvirtd did not start: %s" % cls._log())
             time.sleep(0.1)
@@ -197,6 +204,11 @@ class LibvirtTest(unittest.TestCase):
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        try:
+            with open(cls.virtlogd_pid) as f:
+                os.kill(int(f.read().strip()), signal.SIGTERM)
+        except (AttributeError, OSError, ValueError):
+            pass  # never started, or already gone
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_spinning_guest_is_one_busy_vcpu_and_halted_guest_idle(self):
