@@ -1,7 +1,7 @@
 /*
  * Benchmark of the rebalancing planner: its time at 1,000 and
  * 10,000 hosts with 20 workloads each, as a ratio to one lp_plan_new() call
- * of one instance on the same cluster, measured in the same run).
+ * of one instance on the same cluster, measured in the same run.
  *
  * Prints, per cluster size N:
  *   bench rebalance hosts=N workloads=W over=K moves=M optimal=0|1 ms=X

@@ -42,6 +42,8 @@ typedef struct options {
     const char *history;
     const char *tuning[MAX_POLICY_ARGS][2];
     size_t n_tuning;
+    const char *pin[MAX_POLICY_ARGS];
+    size_t n_pin;
 } options;
 
 /* Options of rebalance that take a number (lp_rebalance_options fields). */
@@ -148,7 +150,7 @@ static void usage_rebalance(FILE *out)
             "usage: lpctl rebalance --cluster FILE [--history FILE] [--now UNIX-TIME]\n"
             "                       [--margin F] [--max-moves N] [--cooldown SEC]\n"
             "                       [--switch-confidence F] [--switch-min-age SEC]\n"
-            "                       [--search-budget N] [--json [--pretty]]\n"
+            "                       [--search-budget N] [--pin WORKLOAD]... [--json [--pretty]]\n"
             "                       [--set NAME=VALUE]... [--order CLASS=RUNTIME,...]...\n"
             "\n"
             "Plan the fewest live migrations that bring every host within its cap\n"
@@ -161,6 +163,7 @@ static void usage_rebalance(FILE *out)
             "  --cluster FILE          cluster file {\"hosts\": [snapshot, ...]}\n"
             "  --history FILE          past moves and switches, one 'WORKLOAD UNIX-TIME'\n"
             "                          per line (# comments): cool-downs\n"
+            "  --pin WORKLOAD          never move this workload (repeat for more)\n"
             "  --now UNIX-TIME         the time to judge cool-downs and class ages by\n"
             "                          (default: now)\n"
             "  --margin F              act on hosts over cap x (1 + F) (0.05)\n"
@@ -337,7 +340,7 @@ static int apply_policy(lp_ctx *ctx, const options *o)
 /* Options of classify, place, explain and rebalance: without a value, with one. */
 static const char *const flag_options[] = {"--help", "-h", "--json", "--pretty", NULL};
 static const char *const value_options[] = {"--cluster", "--requests", "--history", "--set",
-                                            "--order", NULL};
+                                            "--order", "--pin", NULL};
 
 /*
  * Parse the options shared by classify, place, explain and rebalance, each
@@ -383,6 +386,10 @@ static int parse_options(int argc, char **argv, options *o, int *help)
             if (o->n_order == MAX_POLICY_ARGS)
                 return bad_usage("too many %s options", n);
             o->order[o->n_order++] = v;
+        } else if (strcmp(n, "--pin") == 0) {
+            if (o->n_pin == MAX_POLICY_ARGS)
+                return bad_usage("too many %s options (at most %d)", n, MAX_POLICY_ARGS);
+            o->pin[o->n_pin++] = v;
         } else {
             if (o->n_tuning == MAX_POLICY_ARGS)
                 return bad_usage("too many %s options", n);
@@ -776,6 +783,8 @@ static int cmd_rebalance(lp_ctx *ctx, int argc, char **argv)
         (rc = load_history(o.history, &history_text, &history, &ro.n_history)) != EXIT_OK)
         goto out;
     ro.history = history;
+    ro.pinned = o.pin;
+    ro.n_pinned = o.n_pin;
     lp_status st = lp_rebalance_new(ctx, c, &ro, &r);
     if (st != LP_OK) {
         rc = report(ctx, st);

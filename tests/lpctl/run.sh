@@ -193,6 +193,8 @@ for i in 1 2 3 4 5; do printf 'spark-%s %s\n' "$i" $((now - 600)) >> "$tmp/histo
 run 3 "workloads in cool-down stay: pc1 stays over" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --history "$tmp/history"
 if grep -q "^over: pc1" "$tmp/out" && grep -q "in cool-down" "$tmp/out"; then ok "the host says why it stays over"
 else fail "the host says why it stays over"; sed 's/^/       /' "$tmp/out"; fi
+run 0 "a pinned workload never moves: another one does" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --pin spark-1 --pin=spark-2 --json
+json_check "spark-1 and spark-2 stay, spark-3 moves" "[m['workload'] for m in p['moves']] == ['spark-3']"
 run 0 "after the cool-down they move again" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --history "$tmp/history" --cooldown 300
 run 0 "no switch when the class must hold for 3 hours" -- rebalance --cluster "$ex/testbed-overloaded.json" --now $now --switch-min-age 10800 --json
 json_check "no switch recommended" "p['switches'] == []"
