@@ -174,17 +174,28 @@ def test_zun_container_driver_entry_point():
 
 
 def test_watcher_plugins_load():
+    """As Watcher loads its goals, strategies and actions (stevedore), in a
+    process of their own: Watcher and Nova both define [DEFAULT] host on
+    oslo.config's global CONF."""
     eps = [ep for ep in distribution().entry_points
            if ep.group.startswith('watcher_')]
     if not eps:
         pytest.skip('this build has no Watcher plugins')
     assert importlib.util.find_spec('watcher'), \
         'python3-watcher is not installed (scripts/deps/deb.txt)'
-    from stevedore import driver
-    for ep in eps:
-        plugin = driver.DriverManager(ep.group, ep.name,
-                                      invoke_on_load=False).driver
-        assert from_package(sys.modules[plugin.__module__]), ep
+    script = (
+        'import sys\n'
+        'from stevedore import driver\n'
+        'for group, name in zip(sys.argv[1::2], sys.argv[2::2]):\n'
+        '    plugin = driver.DriverManager(group, name, invoke_on_load=False).driver\n'
+        '    print(sys.modules[plugin.__module__].__file__)\n')
+    args = [x for ep in eps for x in (ep.group, ep.name)]
+    out = subprocess.run([sys.executable, '-P', '-c', script] + args, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert len(out) == len(eps)
+    for path in out:
+        assert os.path.realpath(path).startswith(
+            os.path.realpath(installed(DIST_PACKAGES)) + os.sep), path
 
 
 def test_no_test_code_is_installed():
