@@ -6,9 +6,9 @@
 #                    copy of the tree (the files git tracks or would track) in
 #                    $(B)/deb/src; a build of the same tree is reused
 #   make check-deb   make deb, lintian (fails on errors and warnings), then the
-#                    packages' tests (tests/deb, also their autopkgtests) on the
-#                    packages unpacked into a throw-away root: the system stays
-#                    as it was
+#                    packages' tests (tests/deb, also their autopkgtests), the
+#                    packages installed with apt-get in a throw-away overlay of
+#                    this system, or unpacked: the machine stays as it was
 #
 # DEB_BUILD_OPTIONS is passed on (default nocheck: `make check` runs the suites;
 # DEB_BUILD_OPTIONS= runs the C unit tests in the hardened package build too).
@@ -16,9 +16,8 @@
 DEB_DIR             := $(B)/deb
 DEB_BUILD_OPTIONS   ?= nocheck
 DEB_JOBS            ?= 2
-# Evaluated only when a recipe uses them (dpkg's tools take a while to start).
+# Evaluated only when a recipe uses it (dpkg's tools take a while to start).
 DEB_VERSION         = $(shell dpkg-parsechangelog -l debian/changelog -SVersion)
-DEB_HOST_MULTIARCH  = $(shell dpkg-architecture -qDEB_HOST_MULTIARCH)
 DEB_PACKAGES        := libplacement1 libplacement-dev python3-libplacement libplacement-agent \
                        libplacement-tools
 LINTIAN             ?= lintian
@@ -50,19 +49,12 @@ deb:
 	echo "$$key" > $$d/.built; \
 	ls -1 $(DEB_DIR)/*.deb
 
-# The packages are unpacked (dpkg-deb -x; control files and file list of
-# package P in DEBIAN/P) into a temporary root; tests/deb/conftest.py reads
-# LP_DEB_ROOT and checks that what it tests comes from there.
+# tests/deb/run.sh installs the packages in an overlay of this system, or
+# unpacks them (DEB_INSTALL=overlay, root or auto), and runs tests/deb.
+DEB_INSTALL ?= auto
+
 check-deb: deb
 	$(LINTIAN) --fail-on error,warning --info $(DEB_DIR)/libplacement_$(DEB_VERSION)_*.changes
-	@set -e; root=$$(mktemp -d /tmp/libplacement-deb-root.XXXXXX); \
-	trap 'rm -rf "$$root"' EXIT; \
-	for p in $(DEB_PACKAGES); do \
-	  deb=$$(ls $(DEB_DIR)/$${p}_$(DEB_VERSION)_*.deb); \
-	  mkdir -p $$root/DEBIAN; dpkg-deb -x $$deb $$root; dpkg-deb -e $$deb $$root/DEBIAN/$$p; \
-	  dpkg-deb --fsys-tarfile $$deb | tar -t > $$root/DEBIAN/$$p/files; done; \
-	LP_DEB_ROOT=$$root PYTHONPATH=$$root/usr/lib/python3/dist-packages \
-	LD_LIBRARY_PATH=$$root/usr/lib/$(DEB_HOST_MULTIARCH) PYTHONDONTWRITEBYTECODE=1 \
-	EVENTLET_NO_GREENDNS=yes $(PYTHON) -P -m pytest -q -p no:cacheprovider -p no:warnings tests/deb
+	DEB_INSTALL=$(DEB_INSTALL) tests/deb/run.sh $(DEB_DIR) $(DEB_PACKAGES)
 
 CHECK_TARGETS += check-deb

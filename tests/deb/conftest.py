@@ -40,8 +40,19 @@ def installed(path):
     return ROOT + path
 
 
+def conffiles(package):
+    """The conffiles a package declares."""
+    if ROOT:
+        with open(os.path.join(ROOT, 'DEBIAN', package, 'conffiles')) as f:
+            return f.read().split()
+    out = subprocess.run(['dpkg-query', '-W', '-f=${Conffiles}', package],
+                         check=True, capture_output=True, text=True).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
 def control_file(package, name):
-    """A control file (postinst, conffiles, ...) of an installed package."""
+    """A maintainer script or other control file (symbols, shlibs) of an
+    installed package."""
     if ROOT:
         return os.path.join(ROOT, 'DEBIAN', package, name)
     out = subprocess.run(['dpkg-query', '--control-path', package, name],

@@ -19,7 +19,7 @@ import urllib.request
 
 import pytest
 
-from conftest import MULTIARCH, control_file, installed, package_files
+from conftest import MULTIARCH, ROOT, conffiles, control_file, installed, package_files
 
 UNIT = '/lib/systemd/system/libplacement-agent.service'
 CONF = '/etc/libplacement/agent.conf'
@@ -68,8 +68,7 @@ def listening_addresses(port):
 
 
 def test_conffile_holds_only_commented_defaults():
-    conffiles = open(control_file('libplacement-agent', 'conffiles')).read().split()
-    assert CONF in conffiles
+    assert CONF in conffiles('libplacement-agent')
     with open(installed(CONF)) as f:
         lines = [line.strip() for line in f]
     assert all(not line or line.startswith('#') for line in lines), lines
@@ -85,6 +84,10 @@ def test_unit_is_enabled_and_started_by_postinst():
                      postinst)
     prerm = open(control_file('libplacement-agent', 'prerm')).read()
     assert "deb-systemd-invoke stop 'libplacement-agent.service'" in prerm
+    if not ROOT:
+        # Installed: the postinst has run.
+        assert subprocess.run(['deb-systemd-helper', 'is-enabled',
+                               'libplacement-agent.service']).returncode == 0
 
 
 def test_unit_documentation_is_installed():
