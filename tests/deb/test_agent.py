@@ -85,9 +85,10 @@ def test_unit_is_enabled_and_started_by_postinst():
     prerm = open(control_file('libplacement-agent', 'prerm')).read()
     assert "deb-systemd-invoke stop 'libplacement-agent.service'" in prerm
     if not ROOT:
-        # Installed: the postinst has run.
-        assert subprocess.run(['deb-systemd-helper', 'is-enabled',
-                               'libplacement-agent.service']).returncode == 0
+        # Installed: the postinst has enabled it (its [Install] links).
+        for target in unit()['Install']['WantedBy'].split():
+            link = '/etc/systemd/system/%s.wants/libplacement-agent.service' % target
+            assert os.readlink(link) == UNIT and os.path.exists(link), link
 
 
 def test_unit_documentation_is_installed():
