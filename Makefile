@@ -5,6 +5,7 @@
 #   make demo       show placements on the research testbed
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian packages into build/deb (mk/deb.mk, docs/packaging.md)
 #
 # Components add their own targets in mk/*.mk (one file per component), and
 # register them with CHECK_TARGETS, BENCH_TARGETS, INSTALL_TARGETS, CLEAN_DIRS.
