@@ -5,6 +5,7 @@
 #   make demo       show placements on the research testbed
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make deb        Debian packages into build/deb (mk/deb.mk, docs/packaging.md)
 #
 # Components add their own targets in mk/*.mk (one file per component), and
 # register them with CHECK_TARGETS, BENCH_TARGETS, INSTALL_TARGETS, CLEAN_DIRS.
@@ -33,6 +34,8 @@ WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prot
 BASE_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
                -Ilibplacement/include -Ilibplacement/src $(PKG_CFLAGS)
 CFLAGS      ?= -O2 -g
+# Linker flags of the installed objects (.so, lpctl, agent): distributions' hardening.
+LDFLAGS     ?=
 ALL_CFLAGS   = $(BASE_CFLAGS) $(CFLAGS)
 SAN_FLAGS   := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=all
@@ -87,7 +90,8 @@ $(B)/fuzz/%.o: %.c $(wildcard libplacement/include/*.h libplacement/include/libp
 	$(CLANG) $(BASE_CFLAGS) -g -O1 -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
 
 $(LIB_SO): $(REL_OBJS)
-	$(CC) -shared -Wl,-soname,libplacement.so.$(SOVERSION) -Wl,--no-undefined -o $@ $^ $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libplacement.so.$(SOVERSION) -Wl,--no-undefined -o $@ $^ \
+	  $(LIB_LIBS)
 	ln -sf libplacement.so.$(VERSION) $(B)/libplacement.so.$(SOVERSION)
 	ln -sf libplacement.so.$(SOVERSION) $(B)/libplacement.so
 
@@ -105,7 +109,7 @@ $(LIB_PC): libplacement/libplacement.pc.in Makefile
 LPCTL_SRCS  := $(sort $(wildcard libplacement/tools/lpctl*.c))
 
 $(B)/lpctl: $(LPCTL_SRCS:%.c=$(B)/rel/%.o) $(LIB_A)
-	$(CC) -o $@ $^ $(LIB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIB_LIBS)
 
 $(B)/san/lpctl: $(LPCTL_SRCS:%.c=$(B)/san/%.o) $(LIB_SAN_A)
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LIB_LIBS)
@@ -209,13 +213,20 @@ install-lib: $(LIB_SO)
 	ln -sf libplacement.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libplacement.so
 	-[ -n "$(DESTDIR)" ] || ldconfig
 
-install: all install-lib $(INSTALL_TARGETS)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/libplacement $(DESTDIR)$(BINDIR)
+# What building against the library needs: headers, static library, .pc.
+.PHONY: install-dev install-tools
+install-dev: $(LIB_A) $(LIB_PC) install-lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/libplacement
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 0644 libplacement/include/libplacement.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 libplacement/include/libplacement/*.h $(DESTDIR)$(INCLUDEDIR)/libplacement/
+
+install-tools: $(TOOLS)
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(TOOLS) $(DESTDIR)$(BINDIR)/
+
+install: all install-lib install-dev install-tools $(INSTALL_TARGETS)
 	-[ -n "$(DESTDIR)" ] || ldconfig
 
 clean:

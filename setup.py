@@ -1,14 +1,21 @@
 """Build and install the libplacement Python extension and plugins.
 
 The extension module ``libplacement`` (sources pybind/*.c) is linked against
-the static C library, so it works without installing libplacement.so.  The
-Makefile passes the library's path; by hand::
+the static C library by default, so it works without installing
+libplacement.so.  The Makefile passes the library's path; by hand::
 
     make                                  # builds build/libplacement.a
     LP_LIB_A=build/libplacement.a python3 setup.py build_ext --build-lib build/python
 
+Distributions link it against the shared library instead (LP_LIB_SO), so that
+the module uses the installed libplacement.so.1 and gets its fixes with it
+(the Debian packages do: debian/rules).
+
 Environment:
     LP_LIB_A          static library to link (default build/libplacement.a)
+    LP_LIB_SO         link this shared library (e.g. build/libplacement.so)
+                      instead of LP_LIB_A; the module then needs its SONAME,
+                      libplacement.so.1, at run time
     LP_EXTRA_CFLAGS   extra compiler flags (e.g. sanitizers), space-separated
     LP_EXTRA_LDFLAGS  extra linker flags
 """
@@ -41,8 +48,20 @@ def _read(path):
         return f.read()
 
 
-def _extension():
+def _link_args():
+    """The C library to link, and the linker flags that go with it."""
+    lib_so = os.environ.get('LP_LIB_SO')
+    if lib_so:
+        # The shared library brings its own dependencies (json-c, libcurl).
+        return [lib_so], []
     lib_a = os.environ.get('LP_LIB_A', os.path.join('build', 'libplacement.a'))
+    # Keep the library's symbols private to the module too.
+    return [lib_a], (['-Wl,--exclude-libs,ALL'] + _pkg_config('--libs') +
+                     ['-lm', '-lpthread'])
+
+
+def _extension():
+    objects, link_args = _link_args()
     return Extension(
         'libplacement',
         sources=sorted(glob.glob('pybind/*.c')),
@@ -52,10 +71,8 @@ def _extension():
         # Hidden: only PyInit_libplacement is exported.
         extra_compile_args=(['-std=c11', '-fvisibility=hidden'] + WARNINGS +
                             _env_flags('LP_EXTRA_CFLAGS')),
-        extra_objects=[lib_a],
-        # Keep the library's symbols private to the module too.
-        extra_link_args=(['-Wl,--exclude-libs,ALL'] + _pkg_config('--libs') +
-                         ['-lm', '-lpthread'] + _env_flags('LP_EXTRA_LDFLAGS')),
+        extra_objects=objects,
+        extra_link_args=link_args + _env_flags('LP_EXTRA_LDFLAGS'),
     )
 
 

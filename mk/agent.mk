@@ -100,7 +100,7 @@ $(B)/agent-san/test_sampler: tests/agent/test_sampler.c $(B)/libplacement-collec
 	  $(AGENT_LIBS) $(LIB_LIBS)
 
 $(AGENT_BIN): $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO)
-	$(CC) -o $@ $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO) -Wl,-rpath,'$$ORIGIN' $(AGENT_LIBS) \
+	$(CC) $(LDFLAGS) -o $@ $(AGENT_OBJS) $(COLLECT_A) $(LIB_SO) -Wl,-rpath,'$$ORIGIN' $(AGENT_LIBS) \
 	  $(COLLECT_LIBS) -lpthread
 
 # Test helpers: a multi-threaded spinner and a snapshot validator.
