@@ -14,6 +14,10 @@ than half of it.  A refresh adds to what the process holds and never drops
 hosts that another request asked for.  A host whose agent fails is retried
 no more often than every ``agent_ttl / 2`` seconds and logged as a warning
 at most once per ``WARN_INTERVAL`` seconds.
+
+Every fetched snapshot also feeds the process's learner (``lp.Learner``,
+docs/learn.md): what the running containers of each image (and flavor
+label) were measured to be, for containers of class ``auto``.
 """
 
 import os
@@ -40,17 +44,20 @@ class Snapshot(object):
     ``threads`` and ``demand`` are the core's numbers for the host
     (``Cluster.loads``: demand is the larger of the measured load and what
     the measured workloads reserve); ``groups`` maps the id of every
-    workload the agent lists to its placement group (or None).
+    workload the agent lists to its placement group (or None), ``classes``
+    to its measured (class, confidence).
     """
 
-    __slots__ = ('time', 'received', 'threads', 'demand', 'groups')
+    __slots__ = ('time', 'received', 'threads', 'demand', 'groups',
+                 'classes')
 
-    def __init__(self, time_s, received, threads, demand, groups):
+    def __init__(self, time_s, received, threads, demand, groups, classes):
         self.time = time_s
         self.received = received
         self.threads = threads
         self.demand = demand
         self.groups = groups
+        self.classes = classes
 
     def age(self, now, now_mono):
         """Seconds since measured: by the snapshot's own time, and never
@@ -62,24 +69,33 @@ def snapshots_from_cluster(cluster, received):
     """{host name: Snapshot} for every host of a libplacement Cluster."""
     out = {}
     for host, load in zip(cluster.hosts(), cluster.loads(None)):
+        workloads = host.get('workloads') or ()
         groups = {str(w.get('id')): w.get('group') or None
-                  for w in host.get('workloads') or ()}
+                  for w in workloads}
+        classes = {str(w.get('id')): (w.get('class') or 'unknown',
+                                      float(w.get('confidence') or 0.0))
+                   for w in workloads}
         out[host['host']] = Snapshot(float(host.get('time') or 0), received,
-                                     float(load[0]), float(load[1]), groups)
+                                     float(load[0]), float(load[1]), groups,
+                                     classes)
     return out
 
 
 class AgentSnapshots(object):
-    """The process's agent snapshots, refreshed in the background.
+    """The process's agent snapshots, refreshed in the background, and the
+    learner they feed (``learner``, an ``lp.Learner``).
 
-    Thread-safe: requests call ``want`` and ``get`` concurrently; one
-    refresh runs at a time.
+    Thread-safe: requests call ``want``, ``get`` and the learner
+    concurrently; one background refresh runs at a time.
     """
 
-    def __init__(self, url_template, timeout_s, ttl_s, token=None):
+    def __init__(self, url_template, timeout_s, ttl_s, token=None,
+                 learn_min_instances=3, learn_min_confidence=0.7):
         self._fetch_options = dict(url_template=url_template,
                                    timeout_ms=int(timeout_s * 1000),
                                    ttl_s=float(ttl_s), token=token)
+        self.learner = lp.Learner(min_instances=learn_min_instances,
+                                  min_confidence=learn_min_confidence)
         self._ttl = float(ttl_s)
         self._lock = threading.Lock()
         self._snaps = {}
@@ -117,7 +133,18 @@ class AgentSnapshots(object):
             for host in due:
                 self._attempted[host] = now_mono
             self._refreshing = True
-        start_background(self._refresh, due)
+        start_background(self._refresh_in_background, due)
+
+    def fetch_now(self, hosts):
+        """Fetch these hosts' snapshots now and wait for them (at most
+        about ``agent_timeout`` per 64 hosts), for callers outside the
+        scheduling path; failures are handled as in a background refresh.
+        """
+        now_mono = time.monotonic()
+        with self._lock:
+            for host in hosts:
+                self._attempted[host] = now_mono
+        self._refresh(hosts)
 
     def get(self, host):
         """The host's Snapshot if younger than agent_ttl, else None."""
@@ -138,13 +165,26 @@ class AgentSnapshots(object):
             time.sleep(0.01)
         return False
 
+    def _refresh_in_background(self, hosts):
+        try:
+            self._refresh(hosts)
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    def _fetch_and_learn(self, hosts):
+        # A Fetcher per refresh: its cache would only hand back the
+        # snapshots this object already holds (it holds them per host
+        # and ages them by their own time).
+        fetcher = lp.Fetcher(**self._fetch_options)
+        fresh, errors = fetcher.fetch(hosts)
+        self.learner.observe(fresh)
+        return fresh, errors
+
     def _refresh(self, hosts):
         try:
-            # A Fetcher per refresh: its cache would only hand back the
-            # snapshots this object already holds (it holds them per host
-            # and ages them by their own time).
-            fetcher = lp.Fetcher(**self._fetch_options)
-            fresh, errors = call_native(fetcher.fetch, hosts)
+            # Both C calls release the GIL: run them in a native thread.
+            fresh, errors = call_native(self._fetch_and_learn, hosts)
             snaps = snapshots_from_cluster(fresh, time.monotonic())
         except Exception as e:
             snaps = {}
@@ -166,7 +206,6 @@ class AgentSnapshots(object):
                 >= WARN_INTERVAL)
             for host in to_warn:
                 self._warned[host] = now_mono
-            self._refreshing = False
         if recovered:
             LOG.info('libplacement: agent snapshots again from %s',
                      ', '.join(recovered))
@@ -190,11 +229,13 @@ _REGISTRY_LOCK = threading.Lock()
 def shared(group):
     """The process's AgentSnapshots for the ``[libplacement]`` options."""
     key = (os.getpid(), group.agent_url, group.agent_timeout,
-           group.agent_ttl, group.agent_token)
+           group.agent_ttl, group.agent_token, group.learn_min_instances,
+           group.learn_min_confidence)
     with _REGISTRY_LOCK:
         agents = _REGISTRY.get(key)
         if agents is None:
             agents = _REGISTRY[key] = AgentSnapshots(
                 group.agent_url, group.agent_timeout, group.agent_ttl,
-                group.agent_token)
+                group.agent_token, group.learn_min_instances,
+                group.learn_min_confidence)
         return agents

@@ -44,11 +44,18 @@ class LibplacementFilter(filters.BaseHostFilter):
     label ``libplacement.group``) is saved as its label at once, so that
     later requests count it as a member on its node.
 
-    When the container has no runtime and its class is known (label
-    ``libplacement.workload``), the runtime the best host would use is
-    recorded on the container (``container.runtime``, a Docker runtime
-    name from ``[libplacement] docker_runtimes``) and only hosts offering
-    it are returned.  A runtime chosen by the user is never changed.
+    A container without the label ``libplacement.workload`` (with
+    ``default_workload = auto``) takes the class its image was learned to
+    have from the running containers the agents measured, once
+    ``learn_min_instances`` of them agree with ``learn_min_confidence``
+    (docs/learn.md); until then it is unclassified.
+
+    When the container has no runtime and its class is known (label or
+    learned), the runtime the best host would use is recorded on the
+    container (``container.runtime``, a Docker runtime name from
+    ``[libplacement] docker_runtimes``, marked by the label
+    ``libplacement.runtime``) and only hosts offering it are returned.  A
+    runtime chosen by the user is never changed.
 
     Errors never reach Zun: they are logged, then every host passes
     (``fail_open = True``, the default) or none does.
@@ -88,16 +95,15 @@ class LibplacementFilter(filters.BaseHostFilter):
         policy = self._get_policy()
         request = lp_request.ContainerRequest(container, extra_spec,
                                               policy.default_workload)
-        klass = policy.deciding_class(request)
-        req = dict(request.request)
-        if klass is not None:
+        klass, req, _source = policy.resolve(request)
+        decides = request.user_runtime is None and klass != 'unknown'
+        if decides:
             req['allowed_runtimes'] = policy.runtimes.allowed_mask
         if request.group is not None:
             lp_request.record_group(container, request.group)
         if policy.agents is not None:
             policy.agents.want([h.hostname for h in hosts])
-        masks = lp_loads.runtime_masks(hosts, policy.runtimes,
-                                       klass is not None)
+        masks = lp_loads.runtime_masks(hosts, policy.runtimes, decides)
         uuid = lp_request.container_field(container, 'uuid')
         picks = lp_consumers.PICKS
         with picks.guard:
@@ -110,10 +116,11 @@ class LibplacementFilter(filters.BaseHostFilter):
             if chosen and uuid:
                 picks.add(chosen[0][0].hostname, uuid, container)
 
-        if klass is not None and chosen:
+        if decides and chosen:
             runtime = chosen[0][1]
             chosen = [c for c in chosen if c[1] == runtime]
-            container.runtime = policy.runtimes.docker_name(runtime)
+            lp_request.record_runtime(container,
+                                      policy.runtimes.docker_name(runtime))
             LOG.debug('libplacement: container %s (%s) gets runtime %s',
                       request.request['id'], klass, container.runtime)
         return [host for host, _runtime in chosen]

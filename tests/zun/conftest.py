@@ -7,6 +7,7 @@ module names so that zun_driver runs unchanged against either.
 
 import os
 import sys
+import threading
 
 from keystoneauth1 import loading as ka_loading
 import pytest
@@ -25,6 +26,7 @@ from zun.db import api as dbapi  # noqa: E402
 
 from zun_driver import consumers  # noqa: E402
 
+import agentserver  # noqa: E402
 import placement_service  # noqa: E402
 
 
@@ -66,3 +68,21 @@ def placement(placement_server, conf):
                 endpoint=placement_server.endpoint, token='admin')
     yield placement_server
     placement_service.clear(placement_server.endpoint)
+
+
+@pytest.fixture
+def agents(conf):
+    """An agentserver.Agents server (no snapshots yet) that
+    ``[libplacement] agent_url`` points at."""
+    server = agentserver.Agents({})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    conf.config(group='libplacement',
+                agent_url='http://127.0.0.1:%d/{host}/v1/snapshot'
+                          % server.server_address[1],
+                agent_timeout=agentserver.GUARD_S)
+    yield server
+    server.hold.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()

@@ -4,6 +4,7 @@ Run with the Zun tests because Zun deployments have no Nova: the shared
 package and zun_driver must import without it.
 """
 
+import os
 import subprocess
 import sys
 
@@ -12,6 +13,8 @@ import pytest
 
 from libplacement_oslo import opts as common
 from zun_driver import opts as zun_opts
+
+import conftest
 
 SHARED = {'max_parallel_ratio', 'default_workload', 'runtime_order',
           'policy', 'fail_open', 'agent_url', 'agent_timeout', 'agent_ttl',
@@ -40,7 +43,8 @@ def test_shared_names_in_zun_list():
     [(_group, options)] = zun_opts.list_opts()
     names = [o.name for o in options]
     assert len(names) == len(set(names))
-    assert SHARED | {'docker_runtimes'} == set(names)
+    assert SHARED | {'docker_runtimes', 'learn_min_instances',
+                     'learn_min_confidence'} == set(names)
 
 
 def test_imports_no_nova():
@@ -48,8 +52,11 @@ def test_imports_no_nova():
             'zun_driver.policy; '
             'print(sorted(m for m in sys.modules if m.split(".")[0] in '
             '("nova", "nova_filter")))')
+    # Zun (here its stand-in) is there, as in every Zun deployment.
+    path = os.pathsep.join([conftest.STANDIN] + sys.path)
     out = subprocess.run([sys.executable, '-c', code], check=True,
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=path)).stdout
     assert out.strip() == '[]'
 
 

@@ -4,98 +4,21 @@ Snapshots are fetched in the background: a request uses what the process
 already holds and never waits for an agent.
 """
 
-import http.server
 import json
 import logging
 import os
 import select
 import subprocess
 import sys
-import threading
 import time
-
-import pytest
 
 from zun_driver import agents as lp_agents
 from zun_driver import filters
 
+from agentserver import GUARD_S
+from agentserver import snapshot
+from agentserver import workload
 import zunhelpers as zh
-
-#: Hang guard for background refreshes (never an assertion of speed).
-GUARD_S = 60
-
-
-def snapshot(host, threads, demand, workloads=(), age=0.0):
-    return {
-        'schema': 'libplacement/snapshot/v1', 'host': host,
-        'time': int(time.time() - age),
-        'cpu': {'sockets': 1, 'cores': threads // 2, 'threads': threads},
-        'memory_mb': 32768, 'runtimes': ['container', 'vm'],
-        'load': {'demand': demand, 'util': demand, 'iowait': 0.0,
-                 'steal': 0.0},
-        'workloads': list(workloads),
-    }
-
-
-def workload(wid, group=None, demand=0.5):
-    return {'id': wid, 'runtime': 'container', 'vcpus': 1, 'threads': 4,
-            'demand': demand, 'util': demand, 'wait_ratio': 0.05,
-            'iowait': 0.0, 'net_bps': 5e7, 'disk_bps': 0.0, 'class': 'net',
-            'confidence': 0.9, 'group': group}
-
-
-class Agents(http.server.ThreadingHTTPServer):
-    """One server standing in for every host's agent: /<host>/v1/snapshot.
-
-    While ``hold`` is cleared, answers wait for it (a hung agent).
-    """
-
-    daemon_threads = True
-
-    def __init__(self, snapshots):
-        self.snapshots = snapshots
-        self.requests = []
-        self.answered = []
-        self.hold = threading.Event()
-        self.hold.set()
-        super(Agents, self).__init__(('127.0.0.1', 0), AgentHandler)
-
-
-class AgentHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        host = self.path.split('/')[1]
-        self.server.requests.append(host)
-        self.server.hold.wait(GUARD_S)
-        snap = self.server.snapshots.get(host)
-        if snap is None:
-            self.send_error(404)
-            return
-        body = json.dumps(snap).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.server.answered.append(host)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def agents(conf):
-    server = Agents({})
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    conf.config(group='libplacement',
-                agent_url='http://127.0.0.1:%d/{host}/v1/snapshot'
-                          % server.server_address[1],
-                agent_timeout=GUARD_S)
-    yield server
-    server.hold.set()
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def shared():

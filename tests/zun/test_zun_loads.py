@@ -21,7 +21,7 @@ class Snapshots(object):
 
 def snap(demand, groups):
     return agents.Snapshot(time.time(), time.monotonic(), 8.0, demand,
-                           groups)
+                           groups, {wid: ('net', 0.9) for wid in groups})
 
 
 def member(host=None, docker_id=None, group='web', cpu=2.0):

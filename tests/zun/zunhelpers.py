@@ -59,7 +59,9 @@ class Cloud(object):
     """
 
     def __init__(self, hosts, cpus=8, runtimes=RUNC_KATA,
-                 mem_total=32768):
+                 mem_total=32768, driver_class=None):
+        """:param driver_class: zun-compute's container driver (default:
+        Zun's DockerDriver)."""
         from zun.common import context as zun_context
         from zun.compute import manager
         from zun.container.docker import driver as docker_driver
@@ -68,7 +70,7 @@ class Cloud(object):
                                                   user_id='demo')
         self.computes = {}
         for name in hosts:
-            drv = docker_driver.DockerDriver()
+            drv = (driver_class or docker_driver.DockerDriver)()
             drv.host_info = {'runtimes': list(runtimes), 'labels': {},
                              'cpus': cpus, 'mem_total': mem_total}
             compute = manager.Manager(name, drv)
@@ -78,15 +80,22 @@ class Cloud(object):
             self.computes[name] = compute
 
     def create(self, workload='cpu', cpu=2.0, memory='512', hints=None,
-               labels=None, **fields):
+               labels=None, image='busybox', **fields):
         from zun.api.controllers.v1 import containers
 
         labels = dict(labels or {})
         if workload is not None:
             labels['libplacement.workload'] = workload
-        return containers.post(self.context, name='c', image='busybox',
+        return containers.post(self.context, name='c', image=image,
                                cpu=cpu, memory=memory, labels=labels,
                                hints=hints, **fields)
+
+    def rebuild(self, cnt):
+        """POST /v1/containers/{uuid}/rebuild; the cast waits for
+        ``deliver``."""
+        from zun.api.controllers.v1 import containers
+
+        return containers.rebuild(self.context, cnt.uuid)
 
     def deliver(self, count=None):
         """Let the oldest ``count`` casts (all by default) reach their

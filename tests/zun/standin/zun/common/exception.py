@@ -39,3 +39,8 @@ class ResourceProviderAllocationRetrievalFailed(ZunException):
 
 class ResourceProviderCreationFailed(ZunException):
     message = 'Failed to create resource provider %(name)s'
+
+
+class InvalidStateException(ZunException):
+    message = ('Cannot %(action)s container %(id)s in %(actual_state)s '
+               'state.')

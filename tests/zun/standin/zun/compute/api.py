@@ -7,6 +7,7 @@ the Placement claim, _schedule_container), marks it ERROR and saves it on
 NoValidHost, otherwise casts container_create to the chosen host's
 zun-compute and returns without waiting.  Nothing here sets the
 container's host or the node's usage: zun-compute's claim does.
+container_rebuild casts the rebuild to the container's host.
 """
 
 from zun.common import exception
@@ -40,3 +41,6 @@ class API(object):
         dests = self.scheduler_client.select_destinations(
             context, [new_container], extra_spec)
         return dests[0]
+
+    def container_rebuild(self, context, container, run):
+        self.rpcapi.container_rebuild(context, container, run)

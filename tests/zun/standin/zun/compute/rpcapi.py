@@ -5,6 +5,7 @@ zun/compute/rpcapi.py API.container_create: an oslo.messaging *cast* to
 the chosen host's zun-compute (fire and forget).  The stand-in's transport
 is the list CASTS; a test decides when each cast is delivered to the
 host's compute manager (``deliver``), i.e. when its claim lands.
+container_rebuild is cast the same way, to the container's host.
 """
 
 #: Casts not delivered yet: (host, method, kwargs), oldest first.
@@ -23,6 +24,10 @@ class API(object):
             requested_networks=requested_networks,
             requested_volumes=requested_volumes, container=container,
             run=run, pci_requests=pci_requests)))
+
+    def container_rebuild(self, context, container, run):
+        CASTS.append((container.host, 'container_rebuild', dict(
+            context=context, container=container, run=run)))
 
 
 def deliver(managers, count=None):

@@ -4,14 +4,18 @@ libplacement plugin touches, written for its tests (see docs/zun.md).
 zun.conf.CONF is oslo.config's global CONF, with the options the plugin and
 the stand-in read, same types and defaults as Zun:
 [DEFAULT] container_driver, container_runtime, default_cpu, default_memory
-(zun/conf/container_driver.py); [scheduler] driver, available_filters,
-enabled_filters (zun/conf/scheduler.py); [compute]
+(zun/conf/container_driver.py), host (zun/conf/netconf.py),
+default_image_driver (zun/conf/image_driver.py); [scheduler] driver,
+available_filters, enabled_filters (zun/conf/scheduler.py); [compute]
 initial_cpu_allocation_ratio, initial_ram_allocation_ratio
-(zun/conf/compute.py); [docker] docker_remote_api_version; and
+(zun/conf/compute.py); [docker] docker_remote_api_version and
+default_registry (zun/conf/docker.py); and
 [keystone_auth], keystoneauth's auth and session options, from which Zun's
 report client reaches Placement (zun/conf/keystone.py,
 zun/common/keystone.py).
 """
+
+import socket
 
 from keystoneauth1 import loading as ka_loading
 from oslo_config import cfg
@@ -27,6 +31,10 @@ CONF.register_opts([
                  help='CPUs of a container that names none.'),
     cfg.IntOpt('default_memory', default=512,
                help='Memory (MB) of a container that names none.'),
+    cfg.HostAddressOpt('host', default=socket.gethostname(),
+                       help='Name of this host (zun-compute: its node).'),
+    cfg.StrOpt('default_image_driver', default='docker',
+               help='Image driver of containers that name none.'),
 ])
 CONF.register_opts([
     cfg.StrOpt('driver', default='filter_scheduler',
@@ -49,6 +57,8 @@ CONF.register_opts([
 CONF.register_opts([
     cfg.StrOpt('docker_remote_api_version', default='1.26',
                help='Docker remote API version.'),
+    cfg.StrOpt('default_registry',
+               help='Registry of images that name no registry domain.'),
 ], group='docker')
 ka_loading.register_auth_conf_options(CONF, 'keystone_auth')
 ka_loading.register_session_conf_options(CONF, 'keystone_auth')

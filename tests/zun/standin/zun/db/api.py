@@ -2,11 +2,11 @@
 libplacement plugin touches, written for its tests (see docs/zun.md).
 
 Zun's database (zun/db/sqlalchemy/api.py Connection), in memory: the rows
-of containers, compute_nodes and zun_service that the objects read and
-write.  Like the real one it is shared by every zun-api request, scheduler
-and compute of the process, each read returns copies of the rows as they
-are now, each write is one transaction (a lock), and list filters take a
-value or a list of values (``_add_filters``: ``column IN (...)``).
+of containers, compute_nodes, zun_service and registry that the objects
+read and write.  Like the real one it is shared by every zun-api request,
+scheduler and compute of the process, each read returns copies of the rows
+as they are now, each write is one transaction (a lock), and list filters
+take a value or a list of values (``_add_filters``: ``column IN (...)``).
 """
 
 import copy
@@ -14,7 +14,8 @@ import threading
 import uuid as uuid_lib
 
 _LOCK = threading.Lock()
-_TABLES = {'containers': {}, 'compute_nodes': {}, 'zun_service': {}}
+_TABLES = {'containers': {}, 'compute_nodes': {}, 'zun_service': {},
+           'registry': {}}
 _IDS = {'next': 1}
 
 
@@ -94,3 +95,14 @@ def create_zun_service(values):
 
 def list_zun_services(filters=None):
     return _list('zun_service', filters)
+
+
+def create_registry(values):
+    values = dict(values)
+    if not values.get('uuid'):
+        values['uuid'] = str(uuid_lib.uuid4())
+    return _insert('registry', 'uuid', values)
+
+
+def list_registries(filters=None):
+    return _list('registry', filters)

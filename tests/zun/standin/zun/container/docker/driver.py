@@ -6,11 +6,20 @@ requested_volumes) passes container.runtime or CONF.container_runtime
 to Docker as HostConfig.Runtime when the Docker API is 1.26 or later, and
 refuses a container runtime on older APIs.  get_host_info() reports, among
 others, the runtimes Docker's info lists; get_available_resources() what
-zun-compute stores in its node row (cpus, memory in MB, runtimes, ...).  Instead of a Docker daemon, the
-stand-in records the create arguments in created and takes the host's
-Docker info from the class attribute host_info.
+zun-compute stores in its node row (cpus, memory in MB, runtimes, ...).
+create names the image ``repo:tag`` (``repo`` without a tag), sets
+container.container_id to the new Docker container's id and its status to
+Created (as _populate_container reads them from Docker) and returns the
+container, which zun-compute saves; delete removes it,
+check_container_exist tells whether it exists, start starts it.  Instead
+of a Docker daemon, the stand-in keeps its containers in ``docker`` ({id:
+create arguments}), records every create in ``created`` and takes the
+host's Docker info from the class attribute host_info.
 """
 
+import uuid
+
+from zun.common import consts
 from zun.common import exception
 import zun.conf
 from zun.container import driver
@@ -25,6 +34,7 @@ class DockerDriver(driver.BaseDriver, driver.ContainerDriver):
     def __init__(self):
         super(DockerDriver, self).__init__()
         self.created = []
+        self.docker = {}
 
     def get_host_info(self):
         return dict(self.host_info)
@@ -49,7 +59,28 @@ class DockerDriver(driver.BaseDriver, driver.ContainerDriver):
             runtime = None
         else:
             runtime = container.runtime or CONF.container_runtime
-        self.created.append({'name': container.name, 'image': image,
-                             'labels': container.labels,
-                             'host_config': {'runtime': runtime}})
+        if image['tag']:
+            image_repo = image['repo'] + ':' + image['tag']
+        else:
+            image_repo = image['repo']
+        docker_id = uuid.uuid4().hex + uuid.uuid4().hex
+        self.docker[docker_id] = {
+            'name': container.name, 'image': image_repo,
+            'labels': container.labels, 'host_config': {'runtime': runtime},
+            'running': False}
+        self.created.append(self.docker[docker_id])
+        container.container_id = docker_id
+        container.status = consts.CREATED
+        return container
+
+    def check_container_exist(self, container):
+        return container.container_id in self.docker
+
+    def delete(self, context, container, force):
+        self.docker.pop(container.container_id, None)
+
+    def start(self, context, container):
+        self.docker[container.container_id]['running'] = True
+        container.status = consts.RUNNING
+        container.save(context)
         return container
