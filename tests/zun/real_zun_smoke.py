@@ -7,7 +7,8 @@ Not part of `make check` (Zun is not packaged in Debian); run by
    HostStates from compute-node records and real Container objects, runs
    Zun's own filter handler with Zun's RuntimeFilter and
    LibplacementFilter, and imports the driver subclass of Zun's real
-   DockerDriver.
+   DockerDriver; the image name a container is learned by, from Zun's own
+   parse_image_name.
 2. Burst: Zun's own database code (SQLite), objects, SchedulerClient,
    FilterScheduler, SchedulerReportClient and ComputeNodeTracker against a
    real Placement service (tests/zun/placement_service.py): 17 two-CPU cpu
@@ -33,6 +34,7 @@ from zun.scheduler import host_state
 from zun_driver import consumers as lp_consumers
 from zun_driver import driver as lp_driver
 from zun_driver import filters as lp_filters
+from zun_driver import request as lp_request
 
 CONF = zun.conf.CONF
 AVAILABLE = ['zun.scheduler.filters.all_filters',
@@ -107,6 +109,17 @@ def main():
     assert cnt.runtime == 'runc'
     cnt = container('bogus')        # logged; fail-open keeps Zun's order
     assert run(cnt) == [h.hostname for h in hosts]
+    # The image as zun-compute hands it to Docker, which lists it so (and
+    # the agent reports it so).
+    for image, image_driver, expected in [
+            ('nginx', 'docker', 'nginx:latest'),
+            ('reg.example.com:5000/a/b:2', 'docker',
+             'reg.example.com:5000/a/b:2'),
+            ('cirros', 'glance', 'cirros'),
+            ('Bad Name', 'docker', None)]:
+        cnt = objects.Container(None, image=image, image_driver=image_driver,
+                                registry_id=None)
+        assert lp_request.container_image(cnt) == expected, (image, expected)
     print('zun_driver runs against real Zun: ok')
 
 
