@@ -304,7 +304,11 @@ lp_status lp_learner_resolve(lp_ctx *ctx, const lp_learner *l, const lp_request 
         if (st == LP_OK) {
             lp_request copy = *r;
             copy.klass = learned.klass;
-            if (copy.demand < 0 && learned.demand_per_vcpu >= 0)
+            /* A learned demand only stands for classes reserved by demand:
+               cpu and mixed work reserves its full parallelism (docs/model.md). */
+            int by_demand = learned.klass == LP_CLASS_NET || learned.klass == LP_CLASS_IO ||
+                            learned.klass == LP_CLASS_IDLE;
+            if (by_demand && copy.demand < 0 && learned.demand_per_vcpu >= 0)
                 copy.demand = learned.demand_per_vcpu * r->vcpus;
             if ((st = lp_request_resolve(ctx, &copy, &k, &a)))
                 return st;

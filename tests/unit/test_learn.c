@@ -166,6 +166,18 @@ static void resolve_uses_the_learned_class(void **state)
     TU_OK(ctx, lp_learner_resolve(ctx, l, &r, NOW, &k, &added, &how));
     assert_int_equal(k, LP_CLASS_CPU);
     assert_string_equal(how.source, "class cpu given by the request");
+    /* A learned cpu class reserves its full parallelism, not the learned
+       demand (these instances ran at 2.2 per 2 vCPUs: 1.1 per vCPU x 4). */
+    lp_cluster *cpu = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &cpu));
+    add_instances(ctx, cpu, "pc2", "pi", "pi-img", NULL, LP_CLASS_CPU, 2.2, 0.9, 3);
+    TU_OK(ctx, lp_learner_observe(ctx, l, cpu, NOW));
+    lp_request big = tu_request("pi", LP_CLASS_AUTO, 1, 4, 0);
+    big.image = "pi-img";
+    TU_OK(ctx, lp_learner_resolve(ctx, l, &big, NOW, &k, &added, NULL));
+    assert_int_equal(k, LP_CLASS_CPU);
+    TU_NEAR(added, 4, 1e-12);
+    lp_cluster_free(cpu);
     /* An unknown image stays unknown. */
     r.klass = LP_CLASS_AUTO;
     r.image = "other";
