@@ -5,6 +5,7 @@ set-up and the vfs storage driver (dockerlib); the image is imported from a
 tarball holding a statically linked spinner, so nothing is downloaded.
 """
 import os
+import subprocess
 import sys
 import time
 import unittest
@@ -33,6 +34,9 @@ class DockerTest(unittest.TestCase):
                 "--network", "none", "--cpuset-cpus", "0", "--name", "lp-agent-test-%d" % os.getpid(),
                 "--label", "libplacement.flavor=c1.small", "--label", "tier=web",
                 "lp-agent-spin:test", "/spin", "1", "60")
+            cls.kata = cls.dockerd.run(
+                "--network", "none", "--runtime", "kata-runtime",
+                "--name", "lp-agent-kata-%d" % os.getpid(), "lp-agent-spin:test", "/spin", "1", "60")
             cls.sock = cls.dockerd.sock
             time.sleep(0.5)
         except Exception:  # SkipTest included: stop dockerd before leaving
@@ -61,3 +65,19 @@ class DockerTest(unittest.TestCase):
         self.assertEqual(w.get("vcpus", 0), 1 if os.cpu_count() > 1 else 0)
         # the container's cgroup is not reported a second time
         self.assertFalse([i for i in ws if i.startswith("/docker/")], list(ws))
+
+    def test_runtime_from_the_containers_docker_runtime(self):
+        """A container run by the Docker runtime Zun names for Kata is a
+        unikernel (the first runtime docker_runtimes names it for); the map
+        is the operator's."""
+        args = ("--collectors", "docker", "--docker-socket", self.sock)
+        ws = {w["id"]: w for w in agentlib.agent_once(AGENT, VALIDATE, 0.5, *args)["workloads"]}
+        self.assertEqual(ws[self.kata]["runtime"], "unikernel")
+        self.assertEqual(ws[self.cid]["runtime"], "container")
+        ws = {w["id"]: w for w in agentlib.agent_once(
+            AGENT, VALIDATE, 0.5, *args, "--docker-runtimes", "container:runc,vm:kata-runtime")["workloads"]}
+        self.assertEqual(ws[self.kata]["runtime"], "vm")
+        r = subprocess.run([AGENT, "--once", *args, "--docker-runtimes", "pod:runc"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("docker-runtimes: unknown runtime 'pod'", r.stderr)

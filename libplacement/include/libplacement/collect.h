@@ -119,6 +119,12 @@ typedef struct lp_collect_options {
     int include_root_cgroup;      /**< also report processes of the root cgroup, one per pid */
     const char *libvirt_uri;      /**< NULL = "qemu:///system" */
     const char *docker_socket;    /**< NULL = "/run/docker.sock" */
+    const char *docker_runtimes;  /**< which runtime a container runs in, from its Docker
+                                       runtime, as zun.conf's [libplacement] docker_runtimes:
+                                       "container:runc,unikernel:kata-runtime,vm:kata-runtime";
+                                       a Docker runtime is the first runtime that names it,
+                                       one no entry names is a container; NULL = that
+                                       default */
     const char *cpus;             /**< CPUs available to workloads, a CPU list such as
                                        "2-7,10" (lp_host_describe()); a cgroup whose
                                        cpuset covers them all is not limited by it.

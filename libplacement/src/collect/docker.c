@@ -50,9 +50,18 @@ typedef struct known {
     char image[LP_COUNTERS_ID_MAX];
     char flavor[LP_COUNTERS_ID_MAX];
     char cgroup[LP_COUNTERS_ID_MAX];
+    lp_runtime runtime;
     unsigned long sweep;
     lp_cgroup_files cg;
 } known;
+
+/* One entry of docker_runtimes: a Docker runtime name and what it runs. */
+typedef struct dk_runtime {
+    char docker[64];
+    lp_runtime runtime;
+} dk_runtime;
+#define DK_MAX_RUNTIMES 16
+#define DK_DEFAULT_RUNTIMES "container:runc,unikernel:kata-runtime,vm:kata-runtime"
 
 typedef struct dk_state {
     char socket[256];
@@ -63,6 +72,8 @@ typedef struct dk_state {
     lp_cgroup_fs fs;
     known *k;
     size_t nk, capk;
+    dk_runtime runtimes[DK_MAX_RUNTIMES];
+    size_t nruntimes;
     unsigned long sweep;
     char *body;
     size_t len;
@@ -123,6 +134,43 @@ static json_object *get(lp_ctx *ctx, dk_state *s, const char *path, lp_status *s
     return j;
 }
 
+/* Parse docker_runtimes ("runtime:docker-name,...") into s->runtimes. */
+static lp_status parse_runtimes(lp_ctx *ctx, dk_state *s, const char *text)
+{
+    char buf[1024], *save = NULL;
+    if (strlen(text) >= sizeof buf)
+        return lp_ctx_set_error(ctx, LP_EINVAL, "docker-runtimes: longer than %zu bytes",
+                                sizeof buf - 1);
+    snprintf(buf, sizeof buf, "%s", text);
+    for (char *e = strtok_r(buf, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(e, ':');
+        lp_runtime rt;
+        if (!colon || colon == e || !colon[1] || strlen(colon + 1) >= sizeof s->runtimes[0].docker)
+            return lp_ctx_set_error(ctx, LP_EINVAL, "docker-runtimes: '%s' is not RUNTIME:DOCKER-"
+                                    "RUNTIME (e.g. container:runc)", e);
+        *colon = '\0';
+        if (lp_runtime_parse(NULL, e, &rt) != LP_OK || rt == LP_RUNTIME_NONE || rt == LP_RUNTIME_AUTO)
+            return lp_ctx_set_error(ctx, LP_EINVAL, "docker-runtimes: unknown runtime '%s' "
+                                    "(container, unikernel, vm)", e);
+        if (s->nruntimes == DK_MAX_RUNTIMES)
+            return lp_ctx_set_error(ctx, LP_EINVAL, "docker-runtimes: more than %d entries",
+                                    DK_MAX_RUNTIMES);
+        dk_runtime *d = &s->runtimes[s->nruntimes++];
+        snprintf(d->docker, sizeof d->docker, "%s", colon + 1);
+        d->runtime = rt;
+    }
+    return LP_OK;
+}
+
+/* The runtime a Docker runtime name runs (an empty name is Docker's default, runc). */
+static lp_runtime runtime_of(const dk_state *s, const char *docker)
+{
+    for (size_t i = 0; i < s->nruntimes; i++)
+        if (strcmp(s->runtimes[i].docker, docker[0] ? docker : "runc") == 0)
+            return s->runtimes[i].runtime;
+    return LP_RUNTIME_CONTAINER;
+}
+
 /* Load libcurl and resolve DK_FUNCS into s->api. */
 static lp_status dk_load(lp_ctx *ctx, dk_state *s)
 {
@@ -145,8 +193,11 @@ static lp_status dk_open(lp_ctx *ctx, const lp_collect_options *cfg, void **stat
         return lp_ctx_set_error(ctx, LP_ENOMEM, "docker collector: out of memory");
     snprintf(s->socket, sizeof s->socket, "%s", cfg && cfg->docker_socket ? cfg->docker_socket : "/run/docker.sock");
     snprintf(s->proc_root, sizeof s->proc_root, "%s", cfg && cfg->proc_root ? cfg->proc_root : "/proc");
-    lp_status st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL,
-                                     cfg ? cfg->cpus : NULL, &s->fs);
+    lp_status st = parse_runtimes(ctx, s, cfg && cfg->docker_runtimes ? cfg->docker_runtimes
+                                                                      : DK_DEFAULT_RUNTIMES);
+    if (st == LP_OK)
+        st = lp_cgroup_fs_init(ctx, s->proc_root, cfg ? cfg->cgroup_hierarchy : NULL,
+                               cfg ? cfg->cpus : NULL, &s->fs);
     if (st == LP_OK && access(s->socket, F_OK) != 0)
         st = lp_ctx_set_error(ctx, LP_EUNAVAIL, "docker %s: %s", s->socket, strerror(errno));
     if (st == LP_OK)
@@ -213,12 +264,15 @@ static known *learn(lp_ctx *ctx, dk_state *s, json_object *entry, const char *id
     char path[160];
     lp_status st = LP_OK;
     snprintf(path, sizeof path, "/containers/%s/json", id);
-    json_object *j = get(ctx, s, path, &st), *state, *pid;
+    json_object *j = get(ctx, s, path, &st), *state, *pid, *hostcfg;
     if (!j)
         return NULL;
     int p = json_object_object_get_ex(j, "State", &state) && json_object_object_get_ex(state, "Pid", &pid)
                 ? json_object_get_int(pid)
                 : 0;
+    lp_runtime rt = runtime_of(s, json_object_object_get_ex(j, "HostConfig", &hostcfg)
+                                      ? member(hostcfg, "Runtime")
+                                      : "");
     json_object_put(j);
     char cg[LP_COUNTERS_ID_MAX], cpuset[PATH_MAX];
     if (p <= 0 || lp_cgroup_of_pid(&s->fs, s->proc_root, p, cg, sizeof cg) < 0)
@@ -236,6 +290,7 @@ static known *learn(lp_ctx *ctx, dk_state *s, json_object *entry, const char *id
     snprintf(k->id, sizeof k->id, "%s", id);
     snprintf(k->name, sizeof k->name, "%s", name[0] == '/' ? name + 1 : name);
     snprintf(k->cgroup, sizeof k->cgroup, "%s", cg);
+    k->runtime = rt;
     const char *image = member(entry, "Image");
     snprintf(k->image, sizeof k->image, "%s", image[0] ? image : member(entry, "ImageID"));
     json_object *labels;
@@ -278,7 +333,7 @@ static lp_status dk_sample(lp_ctx *ctx, void *state, lp_sample *out)
         snprintf(e->name, sizeof e->name, "%s", k->name);
         snprintf(e->image, sizeof e->image, "%s", k->image);
         snprintf(e->flavor, sizeof e->flavor, "%s", k->flavor);
-        e->runtime = LP_RUNTIME_CONTAINER;
+        e->runtime = k->runtime;
         e->precedence = 1;
         lp_cgroup_read(&s->fs, &k->cg, e);
     }

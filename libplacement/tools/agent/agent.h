@@ -31,6 +31,7 @@ typedef struct agent_config {
     char nova_conf[512];    /* "" = /etc/nova/nova.conf when it exists */
     char libvirt_uri[256];
     char docker_socket[256];
+    char docker_runtimes[1024];
     char cgroup_hierarchy[32];
     int include_root_cgroup;
     unsigned max_connections, per_ip_connections, connection_timeout;

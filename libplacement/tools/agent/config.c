@@ -61,6 +61,9 @@ static const char usage[] =
     "                           /etc/nova/nova.conf when it exists)\n"
     "  --libvirt-uri URI        read-only libvirt connection (default qemu:///system)\n"
     "  --docker-socket PATH     Docker Engine API socket (default /run/docker.sock)\n"
+    "  --docker-runtimes MAP    runtime of a container by its Docker runtime, as zun.conf's\n"
+    "                           [libplacement] docker_runtimes (default container:runc,\n"
+    "                           unikernel:kata-runtime,vm:kata-runtime)\n"
     "  --cgroup-hierarchy NAME  v1 controller whose cgroups are workloads, or \"unified\"\n"
     "                           (default: cpu on v1/hybrid hosts, else unified)\n"
     "  --include-root-cgroup    also report processes of the root cgroup, one per pid\n"
@@ -131,7 +134,8 @@ static int apply(agent_config *c, const char *key, const char *v)
             return parse_bool(key, v, bools[i]);
     static const char *const valued[] = {
         "listen", "port", "interval", "window", "host-name", "token-file", "collectors", "runtimes",
-        "libvirt-uri", "docker-socket", "cgroup-hierarchy", "max-connections", "per-ip-connections",
+        "libvirt-uri", "docker-socket", "docker-runtimes", "cgroup-hierarchy", "max-connections",
+        "per-ip-connections",
         "connection-timeout", "request-timeout", "log-level", "tls-cert", "tls-key", "tls-client-ca",
         "cpus", "nova-conf", "max-sweep-age"};
     int known = 0;
@@ -188,6 +192,8 @@ static int apply(agent_config *c, const char *key, const char *v)
         return set_str(key, v, c->libvirt_uri, sizeof c->libvirt_uri);
     if (!strcmp(key, "docker-socket"))
         return set_str(key, v, c->docker_socket, sizeof c->docker_socket);
+    if (!strcmp(key, "docker-runtimes"))
+        return set_str(key, v, c->docker_runtimes, sizeof c->docker_runtimes);
     if (!strcmp(key, "cgroup-hierarchy"))
         return set_str(key, v, c->cgroup_hierarchy, sizeof c->cgroup_hierarchy);
     if (!strcmp(key, "max-connections"))

@@ -84,6 +84,10 @@ static int open_collectors(agent *a)
         sl->ops = ops;
         lp_status st = ops->open(a->ctx, &a->ccfg, &sl->state);
         sl->up = st == LP_OK;
+        if (st == LP_EINVAL) { /* a bad option: the operator must fix it */
+            agent_log(&a->cfg, LOG_ERR_, "collector %s: %s", ops->name, lp_ctx_last_error(a->ctx));
+            return -1;
+        }
         if (!sl->up) {
             snprintf(sl->why, sizeof sl->why, "%s", lp_ctx_last_error(a->ctx));
             agent_log(&a->cfg, st == LP_EUNAVAIL ? LOG_INFO_ : LOG_WARN_, "collector %s unavailable: %s",
@@ -248,7 +252,8 @@ static void reload(agent *a, published *pub, agent_http *h, int64_t *next_sweep)
 #define OPT(name, field, str) {name, offsetof(agent_config, field), sizeof((agent_config *)0)->field, str}
         OPT("listen", listen, 1), OPT("port", port, 0), OPT("host-name", host_name, 1),
         OPT("collectors", collectors, 1), OPT("runtimes", runtimes, 1), OPT("libvirt-uri", libvirt_uri, 1),
-        OPT("docker-socket", docker_socket, 1), OPT("cgroup-hierarchy", cgroup_hierarchy, 1),
+        OPT("docker-socket", docker_socket, 1), OPT("docker-runtimes", docker_runtimes, 1),
+        OPT("cgroup-hierarchy", cgroup_hierarchy, 1),
         OPT("include-root-cgroup", include_root_cgroup, 0), OPT("max-connections", max_connections, 0),
         OPT("per-ip-connections", per_ip_connections, 0), OPT("connection-timeout", connection_timeout, 0),
         OPT("tls-cert", tls_cert, 1), OPT("tls-key", tls_key, 1), OPT("tls-client-ca", tls_client_ca, 1),
@@ -421,6 +426,7 @@ int main(int argc, char **argv)
     a->ccfg.include_root_cgroup = a->cfg.include_root_cgroup;
     a->ccfg.libvirt_uri = a->cfg.libvirt_uri[0] ? a->cfg.libvirt_uri : NULL;
     a->ccfg.docker_socket = a->cfg.docker_socket[0] ? a->cfg.docker_socket : NULL;
+    a->ccfg.docker_runtimes = a->cfg.docker_runtimes[0] ? a->cfg.docker_runtimes : NULL;
     char from[600];
     if (agent_workload_cpus(&a->cfg, a->cpus, sizeof a->cpus, from, sizeof from) < 0) {
         close_all(a);
