@@ -145,7 +145,7 @@ def make_hosts(n, catalog):
             inst = objects.Instance(uuid=u, flavor=flavors[kind])
             instances[u] = inst
             group = 'web' if kind == 'net' and i % 10 == 0 else None
-            catalog.remember(u, flavors[kind], group)
+            catalog.remember(u, flavors[kind], (group,) if group else ())
             if group:
                 PY_RULES.groups[u] = group
         hs.instances = instances

@@ -10,7 +10,7 @@
 # because that fragment is included after this one).
 
 NOVA_ENV = EVENTLET_NO_GREENDNS=yes PYTHONDONTWRITEBYTECODE=1 \
-            PYTHONPATH=$(abspath $(PY_BUILD)):$(CURDIR)
+            PYTHONPATH=$(abspath $(PY_BUILD)):$(CURDIR):$(CURDIR)/tests/nova
 
 .PHONY: check-nova bench-nova demo-nova
 

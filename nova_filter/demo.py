@@ -13,7 +13,8 @@ For every server it prints where it landed and, with the plugin, why (the
 plugin's own explanation line for the chosen host, or every host's refusal).
 
 Run: make demo (or python3 -m nova_filter.demo with PYTHONPATH holding the
-built module). Takes about a minute.
+built module and tests/nova, where the testbed fixture lives). Takes about a
+minute.
 """
 
 import collections
@@ -31,7 +32,7 @@ from nova.tests.functional import integrated_helpers  # noqa: E402
 
 import nova.conf  # noqa: E402
 from nova_filter import opts  # noqa: E402
-from nova_filter import testbed  # noqa: E402
+import testbed  # noqa: E402
 
 opts.register_opts(nova.conf.CONF)
 

@@ -18,12 +18,23 @@ class ParallelismWeigher(weights.BaseHostWeigher):
     """Prefer headroom for parallel work; co-locate or spread groups.
 
     Raw weight = libplacement's score of the host for the request, computed
-    for all hosts in one call: headroom (free parallelism after placement)
-    + co-location bonus for net/io requests whose ``libplacement_group``
-    already runs there - spread penalty for cpu/mixed groups. Nova
-    normalises the weights and multiplies them by ``[libplacement]
+    for all hosts in one call: headroom (free parallelism after placement,
+    as a fraction of the cap, times ``weight_headroom``) + ``weight_colocate``
+    for net/io requests whose group already runs there - the spread penalty
+    for cpu/mixed groups (at most ``weight_spread``).
+
+    Nova normalises each weigher's raw weights to 0..1 between ``minval``
+    and ``maxval``, or between the lowest and highest weight when they are
+    unset, which turns any difference, however small, into a full 1.0 lead.
+    This weigher sets them to the score's fixed range, ``-weight_spread`` to
+    ``weight_headroom + weight_colocate``, so a small difference in headroom
+    stays small. Nova then multiplies by ``[libplacement]
     weight_multiplier``, overridden per aggregate by the metadata key
     ``libplacement_weight_multiplier``.
+
+    Requests in a Nova affinity or soft-affinity server group: hosts that
+    already run members of the group get at least the best weight of all
+    hosts, so the weigher never pushes against the policy.
     """
 
     def __init__(self):
@@ -50,7 +61,13 @@ class ParallelismWeigher(weights.BaseHostWeigher):
 
     def weigh_objects(self, weighed_obj_list, spec_obj):
         hosts = [w.obj for w in weighed_obj_list]
-        self._multiplier = engine_mod.CONF.libplacement.weight_multiplier
+        conf = engine_mod.CONF.libplacement
+        self._multiplier = conf.weight_multiplier
+        self.minval = -conf.weight_spread
+        self.maxval = conf.weight_headroom + conf.weight_colocate
+        if self.maxval <= self.minval:
+            # All weights zero: nothing to prefer.
+            self.maxval = self.minval + 1.0
         if not hosts:
             return []
         return engine_mod.guarded(
@@ -59,14 +76,24 @@ class ParallelismWeigher(weights.BaseHostWeigher):
             lambda fail_open: [0.0] * len(hosts),
             lambda: 'instance %s' % spec_obj.instance_uuid)
 
-    @staticmethod
-    def _weigh(hosts, spec_obj):
+    def _weigh(self, hosts, spec_obj):
         eng = engine_mod.engine()
         req = eng.request(spec_obj)
         v = eng.verdicts(req, hosts)
-        scores = v.scores
+        lo, hi = self.minval, self.maxval
+        scores = [min(hi, max(lo, s)) for s in v.scores]
+        if req.affinity_group is not None:
+            scores = _with_affinity(scores, eng.loads.values(hosts),
+                                    req.affinity_group)
         if LOG.isEnabledFor(std_logging.DEBUG):
             for i, hs in enumerate(hosts):
                 LOG.debug('ParallelismWeigher: host %(host)s %(line)s',
                           {'host': hs.host, 'line': v.explain(i)})
         return scores
+
+
+def _with_affinity(scores, values, group):
+    """Hosts running members of group get at least the best score."""
+    best = max(scores)
+    return [best if group in hv.groups else s
+            for s, hv in zip(scores, values)]
