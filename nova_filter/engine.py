@@ -38,6 +38,10 @@ _current = {'key': None, 'engine': None}
 # Seconds an image's libplacement_runtime property is reused before it is
 # read from Glance again.
 IMAGE_TTL = 300.0
+# Seconds the host chosen for an instance counts it before Nova consumes
+# the host (the request's claim in Placement); a request that fails
+# between the two leaves its choice counting this long.
+CHOICE_HOLD = 30.0
 
 
 def _config_key(group):
@@ -173,13 +177,13 @@ class Engine(object):
         self._images = {}
         self._chosen = {}
         self.catalog = hoststate.InstanceCatalog(self.declared)
-        self.placements = hoststate.Placements()
+        self.placements = hoststate.Placements(float(group.scheduled_hold),
+                                               CHOICE_HOLD)
         self.snapshots = (agents.AgentSnapshots(lp, group)
                           if group.agent_url else None)
         self.loads = hoststate.HostLoads(
             lp, self.generation, self.catalog, self.placements,
-            hoststate.RuntimeSource(lp, group), self.snapshots,
-            float(group.scheduled_hold))
+            hoststate.RuntimeSource(lp, group), self.snapshots)
         _install_placement_hook()
 
     # -- requests ---------------------------------------------------------
@@ -199,15 +203,30 @@ class Engine(object):
         return klass, parallelism if parallelism > 0 else float(vcpus)
 
     def placed(self, host_state, spec_obj):
-        """Nova chose host_state for the instance of spec_obj: count it
+        """Nova consumed host_state for the instance of spec_obj: count it
         there until the host lists it (see hoststate.Placements)."""
+        self._record(host_state, spec_obj, True)
+        # Later instances of the same request (multi-create) see it too.
+        host_state.__dict__.pop(hoststate.MEMO_ATTR, None)
+
+    def chosen(self, host_state, spec_obj):
+        """host_state is the host Nova will pick for the instance of
+        spec_obj: count it there for concurrent requests until Nova
+        consumes it. The current request keeps its view (its own instance
+        is not on the host yet)."""
+        self._record(host_state, spec_obj, False)
+
+    def _record(self, host_state, spec_obj, confirmed):
         uuid = spec_obj.instance_uuid
         if not uuid:
             return
         self.catalog.remember(uuid, spec_obj.flavor,
                               hoststate.spec_groups(spec_obj))
-        self.placements.add(host_state.host, uuid, host_state)
-        self.loads.forget_host(host_state)
+        old = self.placements.add(host_state.host, uuid, host_state,
+                                  confirmed)
+        if old is not None and old != host_state.host:
+            self.loads.forget_host(old)
+        self.loads.forget_host(host_state.host)
 
     def _flavor_specs(self, extra_specs):
         es = extra_specs or {}

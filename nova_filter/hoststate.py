@@ -13,8 +13,9 @@ only describes each host to the core as a snapshot-shaped dict:
   without it the ``cpu_info`` topology) and no measured load;
 * one workload per instance the scheduler knows on the host: the host's
   ``HostState.instances`` and the instances this scheduler process placed
-  there that the host does not list yet (``Placements``). Each carries the
-  class and declared parallelism (as ``vcpus``) of its flavor. When the
+  or is placing there that the host does not list yet (``Placements``).
+  Each carries the class and declared parallelism (as ``vcpus``) of its
+  flavor. When the
   snapshot lists the instance (workload id = instance UUID), the measured
   workload is used with the flavor's class and parallelism: it reserves
   the larger of its measured demand and its entitlement; an instance of an
@@ -228,38 +229,46 @@ class InstanceCatalog(object):
 
 
 class Placements(object):
-    """Instances this scheduler process placed that their host does not
-    list yet.
+    """Instances this scheduler process placed, or is placing, that their
+    host does not list yet.
 
     Nova builds new HostState objects for every request, so what a request
-    consumed on a host (``consume_from_request``) is gone for the next one
-    until the compute reports the instance. Recorded here, an instance counts
-    on its host until the host lists it (then it is one of its instances),
-    another host lists it (rescheduled), its request failed (Nova resets the
-    HostState's ``updated`` then), or ``hold`` seconds pass (by then the
-    compute's ``vcpus_used`` counts it if it is still being built).
+    placed on a host is invisible to the next one until the compute reports
+    the instance. And requests interleave: many are filtered and weighed
+    before the first one's claim in Placement returns and Nova consumes the
+    chosen host. So an instance is recorded twice:
+
+    * chosen: when the plugin's weigher (or, when one host is left, its
+      filter) sees which host Nova will pick; it counts there for
+      ``choice_hold`` seconds unless confirmed or moved;
+    * placed: when Nova consumes the host (``consume_from_request``); it
+      counts there until the host lists it, its request failed (Nova then
+      resets the HostState's ``updated``), or ``hold`` seconds pass (by
+      then the compute's vcpus_used counts it if it is still building).
     """
 
-    def __init__(self):
-        self._by_host = {}   # host -> {uuid: (monotonic time, HostState)}
+    def __init__(self, hold, choice_hold):
+        self._hold = hold
+        self._choice_hold = choice_hold
+        # host -> {uuid: (monotonic time, HostState, confirmed)}
+        self._by_host = {}
         self._host_of = {}   # uuid -> host
 
     def __len__(self):
         return len(self._host_of)
 
-    def add(self, host, uuid, host_state):
+    def add(self, host, uuid, host_state, confirmed):
+        """Record uuid on host (moving it from another host)."""
         old = self._host_of.get(uuid)
         if old is not None and old != host:
-            self._by_host[old].pop(uuid, None)
-        self._by_host.setdefault(host, {})[uuid] = (time.monotonic(),
-                                                    host_state)
+            self.forget(uuid)
+        self._by_host.setdefault(host, {})[uuid] = (
+            time.monotonic(), host_state, confirmed)
         self._host_of[uuid] = host
+        return old
 
     def has(self, host):
         return host in self._by_host
-
-    def host_of(self, uuid):
-        return self._host_of.get(uuid)
 
     def uuids(self):
         return self._host_of.keys()
@@ -267,20 +276,22 @@ class Placements(object):
     def forget(self, uuid):
         host = self._host_of.pop(uuid, None)
         if host is not None:
-            placed = self._by_host.get(host)
+            placed = self._by_host[host]
             placed.pop(uuid, None)
             if not placed:
                 del self._by_host[host]
 
-    def pending(self, host, listed, hold):
-        """UUIDs placed on host and not listed by it; forgets the others."""
+    def pending(self, host, listed):
+        """UUIDs recorded on host and not listed by it; forgets the
+        others."""
         placed = self._by_host.get(host)
         if not placed:
             return ()
-        oldest = time.monotonic() - hold
+        now = time.monotonic()
         out = []
-        for uuid, (when, hs) in list(placed.items()):
-            if uuid in listed or when < oldest or hs.updated is None:
+        for uuid, (when, hs, confirmed) in list(placed.items()):
+            hold = self._hold if confirmed else self._choice_hold
+            if uuid in listed or when < now - hold or hs.updated is None:
                 self.forget(uuid)
             else:
                 out.append(uuid)
@@ -354,7 +365,7 @@ class HostLoads(object):
     """
 
     def __init__(self, lp, generation, catalog, placements, runtimes,
-                 snapshots, hold):
+                 snapshots):
         self._lp = lp
         self._generation = generation
         self._catalog = catalog
@@ -362,17 +373,16 @@ class HostLoads(object):
         self._runtimes = runtimes
         self._all = lp.RUNTIME_ALL
         self._snapshots = snapshots
-        self._hold = hold
         # host name -> (update time, instances, len, snapshot, aggregate
         # ids, HostValues, aggregates)
         self._values = {}
         # Catalog size that triggers forgetting instances no host holds.
         self._prune_at = 4096
 
-    def forget_host(self, host_state):
-        """Drop a host's values (something it depends on changed)."""
-        host_state.__dict__.pop(MEMO_ATTR, None)
-        self._values.pop(host_state.host, None)
+    def forget_host(self, host):
+        """Drop a host's values kept for later requests (its placements
+        changed)."""
+        self._values.pop(host, None)
 
     def values(self, host_states):
         """HostValues of every host, in order."""
@@ -474,7 +484,7 @@ class HostLoads(object):
         placements = self._placements
         entry_of = self._catalog.entry
         host = hs.host
-        pending = placements.pending(host, instances, self._hold) \
+        pending = placements.pending(host, instances) \
             if placements.has(host) else ()
         measured = {}
         others = []
@@ -488,11 +498,6 @@ class HostLoads(object):
         groups = {}
         known_vcpus = 0.0
         for uuid in list(instances) + list(pending):
-            placed_on = placements.host_of(uuid)
-            if placed_on is not None and placed_on != host:
-                # Placed on another host by us, listed here: rescheduled.
-                placements.forget(uuid)
-                self._values.pop(placed_on, None)
             entry = entry_of(uuid, instances.get(uuid))
             if entry is None:
                 continue

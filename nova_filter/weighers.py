@@ -35,6 +35,10 @@ class ParallelismWeigher(weights.BaseHostWeigher):
     Requests in a Nova affinity or soft-affinity server group: hosts that
     already run members of the group get at least the best weight of all
     hosts, so the weigher never pushes against the policy.
+
+    List it last in ``weight_classes``: it also works out which host Nova
+    will pick (the others' weights plus its own), so that requests running
+    at the same time count the instance there before Nova claims it.
     """
 
     def __init__(self):
@@ -60,7 +64,8 @@ class ParallelismWeigher(weights.BaseHostWeigher):
                                   weight_properties)[0]
 
     def weigh_objects(self, weighed_obj_list, spec_obj):
-        hosts = [w.obj for w in weighed_obj_list]
+        weighed = list(weighed_obj_list)
+        hosts = [w.obj for w in weighed]
         conf = engine_mod.CONF.libplacement
         self._multiplier = conf.weight_multiplier
         self.minval = -conf.weight_spread
@@ -72,11 +77,11 @@ class ParallelismWeigher(weights.BaseHostWeigher):
             return []
         return engine_mod.guarded(
             'ParallelismWeigher',
-            lambda: self._weigh(hosts, spec_obj),
+            lambda: self._weigh(weighed, hosts, spec_obj),
             lambda fail_open: [0.0] * len(hosts),
             lambda: 'instance %s' % spec_obj.instance_uuid)
 
-    def _weigh(self, hosts, spec_obj):
+    def _weigh(self, weighed, hosts, spec_obj):
         eng = engine_mod.engine()
         req = eng.request(spec_obj)
         v = eng.verdicts(req, hosts)
@@ -85,11 +90,26 @@ class ParallelismWeigher(weights.BaseHostWeigher):
         if req.affinity_group is not None:
             scores = _with_affinity(scores, eng.loads.values(hosts),
                                     req.affinity_group)
+        eng.chosen(hosts[self._pick(weighed, hosts, scores)], spec_obj)
         if LOG.isEnabledFor(std_logging.DEBUG):
             for i, hs in enumerate(hosts):
                 LOG.debug('ParallelismWeigher: host %(host)s %(line)s',
                           {'host': hs.host, 'line': v.explain(i)})
         return scores
+
+
+    def _pick(self, weighed, hosts, scores):
+        """Index of the host Nova will pick: the highest total weight, the
+        first of equals (Nova sorts stably). Nova has added the weighers
+        before this one to each WeighedHost's weight; this one adds its
+        normalised score times its multiplier (weight_classes lists it
+        last)."""
+        lo, span = self.minval, self.maxval - self.minval
+        default = self._multiplier
+        totals = [w.weight + (self.weight_multiplier(hs) if hs.aggregates
+                              else default) * (s - lo) / span
+                  for w, hs, s in zip(weighed, hosts, scores)]
+        return max(range(len(totals)), key=totals.__getitem__)
 
 
 def _with_affinity(scores, values, group):

@@ -40,6 +40,8 @@ class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     HOSTS = ('host1', 'host2')
     # [libplacement] options for the class, as in nova.conf.
     LIBPLACEMENT = {'weight_multiplier': 10.0}
+    # False: stock Nova filters and weighers (the plugin is not enabled).
+    PLUGIN = True
 
     def _clear_attrs(self):
         # nova.test.TestCase deletes every attribute after a test, including
@@ -55,16 +57,17 @@ class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         self.useFixture(testbed.TestbedHostsFixture())
         self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
         # The scheduler reads its filters when it starts (in super().setUp).
-        self.flags(
-            available_filters=['nova.scheduler.filters.all_filters',
-                               'nova_filter.all_filters'],
-            enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
-                             'ServerGroupAntiAffinityFilter',
-                             'ServerGroupAffinityFilter',
-                             'ParallelismFilter', 'RuntimeFilter'],
-            weight_classes=['nova.scheduler.weights.all_weighers',
-                            'nova_filter.weighers.ParallelismWeigher'],
-            group='filter_scheduler')
+        if self.PLUGIN:
+            self.flags(
+                available_filters=['nova.scheduler.filters.all_filters',
+                                   'nova_filter.all_filters'],
+                enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
+                                 'ServerGroupAntiAffinityFilter',
+                                 'ServerGroupAffinityFilter',
+                                 'ParallelismFilter', 'RuntimeFilter'],
+                weight_classes=['nova.scheduler.weights.all_weighers',
+                                'nova_filter.weighers.ParallelismWeigher'],
+                group='filter_scheduler')
         self.flags(**dict(self.LIBPLACEMENT), group='libplacement')
         super().setUp()
         for host in self.HOSTS:
