@@ -13,7 +13,9 @@ before every round (the plugin's per-host caches, keyed on what changes, stay
 warm as they do in a running scheduler). The instance catalog is warmed once,
 as a running scheduler's is after its first request per instance.
 
-Prints `bench nova_<name> hosts=N us_per_host=X` lines and the ratios.
+Prints `bench nova_<name> hosts=N us_per_host=X` lines and the ratios;
+`_cold` is a request after every host's inputs changed (each host described
+to the core anew), the others the steady state.
 Run: make bench-nova (PYTHONPATH holds the built module).
 """
 
@@ -238,6 +240,11 @@ def main():
         r['parallelism_filter'] = timed(
             lambda: fh.get_filtered_objects(ours_f, hosts, spec), hosts,
             rounds)
+        # Every host derived anew (as after a compute report or a new
+        # agent snapshot of every host).
+        r['parallelism_filter_cold'] = timed(
+            lambda: fh.get_filtered_objects(ours_f, hosts, spec), hosts,
+            rounds, prepare=eng.loads._values.clear)
         r['py_parallelism_filter'] = timed(
             lambda: fh.get_filtered_objects(py_f, hosts, spec), hosts, rounds)
         r['parallelism_weigher'] = timed(

@@ -92,7 +92,7 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             # the plugin's weigher outweighs Nova's spreading weighers.
             self.flags(hypervisor_runtimes={
                 'fake': 'container+unikernel+vm'},
-                weight_multiplier=10.0, group='libplacement')
+                weight_multiplier=30.0, group='libplacement')
         super().setUp()
         for host in HOSTS:
             self._start_compute(host)

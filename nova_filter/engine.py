@@ -185,6 +185,15 @@ class Engine(object):
             lp, self.generation, self.catalog, self.placements,
             hoststate.RuntimeSource(lp, group), self.snapshots)
         _install_placement_hook()
+        LOG.info('libplacement: scheduler plugin active (libplacement '
+                 '%(version)s from %(path)s); max_parallel_ratio %(ratio)s, '
+                 'weight_multiplier %(mult)s, agents: %(agents)s',
+                 {'version': lp.__version__, 'path': lp.__file__,
+                  'ratio': group.max_parallel_ratio,
+                  'mult': group.weight_multiplier,
+                  'agents': (group.agent_url + ' (agent_ttl %s s)'
+                             % group.agent_ttl if group.agent_url else
+                             'none, declared demand only')})
 
     # -- requests ---------------------------------------------------------
     def _resolve(self, vcpus, workload, parallelism):

@@ -27,11 +27,6 @@ class BurstTestBase(PluginTestBase):
 
     HOSTS = ('host1', 'host2', 'host3', 'host4')
 
-    def setUp(self):
-        super().setUp()
-        # 17 two-vCPU servers exceed the default quota (20 cores).
-        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
-
     def _burst(self, flavor, n=SERVERS):
         """POST n servers at once from n green threads; wait until each is
         ACTIVE or ERROR. Returns (servers per host, servers in ERROR)."""

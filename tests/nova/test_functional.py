@@ -70,6 +70,8 @@ class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
                 group='filter_scheduler')
         self.flags(**dict(self.LIBPLACEMENT), group='libplacement')
         super().setUp()
+        # Tests boot more 2-vCPU servers than the default quota (20 cores).
+        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         for host in self.HOSTS:
             self._start_compute(host)
         self.cpu_flavor = self._create_flavor(
