@@ -290,8 +290,13 @@ class Placements(object):
         now = time.monotonic()
         out = []
         for uuid, (when, hs, confirmed) in list(placed.items()):
-            hold = self._hold if confirmed else self._choice_hold
-            if uuid in listed or when < now - hold or hs.updated is None:
+            if confirmed:
+                # consume_from_request set updated; a failed request
+                # resets it to None.
+                gone = when < now - self._hold or hs.updated is None
+            else:
+                gone = when < now - self._choice_hold
+            if gone or uuid in listed:
                 self.forget(uuid)
             else:
                 out.append(uuid)

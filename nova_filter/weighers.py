@@ -86,7 +86,9 @@ class ParallelismWeigher(weights.BaseHostWeigher):
         req = eng.request(spec_obj)
         v = eng.verdicts(req, hosts)
         lo, hi = self.minval, self.maxval
-        scores = [min(hi, max(lo, s)) for s in v.scores]
+        scores = v.scores
+        if scores and (min(scores) < lo or max(scores) > hi):
+            scores = [min(hi, max(lo, s)) for s in scores]
         if req.affinity_group is not None:
             scores = _with_affinity(scores, eng.loads.values(hosts),
                                     req.affinity_group)
@@ -105,10 +107,13 @@ class ParallelismWeigher(weights.BaseHostWeigher):
         normalised score times its multiplier (weight_classes lists it
         last)."""
         lo, span = self.minval, self.maxval - self.minval
-        default = self._multiplier
-        totals = [w.weight + (self.weight_multiplier(hs) if hs.aggregates
-                              else default) * (s - lo) / span
-                  for w, hs, s in zip(weighed, hosts, scores)]
+        if any(hs.aggregates for hs in hosts):
+            totals = [w.weight + self.weight_multiplier(hs) * (s - lo) / span
+                      for w, hs, s in zip(weighed, hosts, scores)]
+        else:
+            # One multiplier: the same order as the normalised weights.
+            k = self._multiplier / span
+            totals = [w.weight + k * s for w, s in zip(weighed, scores)]
         return max(range(len(totals)), key=totals.__getitem__)
 
 
