@@ -8,6 +8,14 @@ do for the class; ParallelismWeigher never ranks the member hosts of an
 
 import collections
 
+from oslo_utils import uuidutils
+
+from nova import objects
+from nova.scheduler import host_manager
+from nova.scheduler import weights
+
+from nova_filter import weighers
+
 from test_functional import PluginTestBase
 
 # Nova's weighers for the soft policies (Nova refuses a soft policy when
@@ -51,3 +59,31 @@ class TestSoftPolicies(PluginTestBase):
     def test_soft_anti_affinity_cpu_members_spread(self):
         placed = self._group_hosts('soft-anti-affinity', self.cpu_flavor)
         self.assertEqual([1, 1, 1], list(placed.values()), placed)
+
+
+class TestWeigherBounds(PluginTestBase):
+    """Nova's own weigher handler on two 1,000-thread hosts that differ by
+    one vCPU in use."""
+
+    HOSTS = ()
+
+    def test_a_tiny_headroom_difference_stays_tiny(self):
+        hosts = []
+        for name, used in (('big1', 0), ('big2', 1)):
+            hs = host_manager.HostState(name, name, None)
+            hs.vcpus_total, hs.vcpus_used = 1000, used
+            hosts.append(hs)
+        flavor = objects.Flavor(name='one', flavorid='one', vcpus=1,
+                                memory_mb=512, root_gb=1, ephemeral_gb=0,
+                                swap=0, extra_specs={})
+        spec = objects.RequestSpec(
+            flavor=flavor, instance_uuid=uuidutils.generate_uuid(),
+            scheduler_hints={}, num_instances=1, numa_topology=None,
+            pci_requests=None, image=objects.ImageMeta(
+                properties=objects.ImageMetaProps()))
+        weighed = weights.HostWeightHandler().get_weighed_objects(
+            [weighers.ParallelismWeigher()], hosts, spec)
+        by_host = {w.obj.host: w.weight for w in weighed}
+        # Multiplier 10: min-max normalisation would make it 10.0.
+        self.assertGreater(by_host['big1'], by_host['big2'])
+        self.assertLess(by_host['big1'] - by_host['big2'], 0.01)
