@@ -31,6 +31,7 @@ warnings.simplefilter('ignore')
 from nova.tests.functional import integrated_helpers  # noqa: E402
 
 import nova.conf  # noqa: E402
+from nova_filter import engine  # noqa: E402
 from nova_filter import opts  # noqa: E402
 import testbed  # noqa: E402
 
@@ -74,6 +75,10 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
         pass
 
     def setUp(self):
+        # A new cloud: a new plugin engine, so that nothing the last cloud's
+        # scheduler recorded counts on hosts of the same names.
+        engine.reset()
+        self.addCleanup(engine.reset)
         self.useFixture(testbed.TestbedHostsFixture())
         self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
         # 17 servers of 2 vCPUs exceed the default project quota (20 cores).
