@@ -15,7 +15,8 @@ as a running scheduler's is after its first request per instance.
 
 Prints `bench nova_<name> hosts=N us_per_host=X` lines and the ratios;
 `_cold` is a request after every host's inputs changed (each host described
-to the core anew), the others the steady state.
+anew; hosts described alike are asked of the core once, and the bench's
+hosts are of few kinds), the others the steady state.
 Run: make bench-nova (PYTHONPATH holds the built module).
 """
 

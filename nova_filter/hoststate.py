@@ -60,6 +60,8 @@ LOG = logging.getLogger(__name__)
 MEMO_ATTR = '_libplacement_memo'
 # Workload id of the vCPUs a compute uses beyond the instances known here.
 UNLISTED_ID = 'nova-unlisted-vcpus'
+# Distinct host descriptions whose loads are kept (then forgotten at once).
+LOADS_KEPT = 65536
 SERVER_GROUP_PREFIX = 'server-group:'
 
 
@@ -383,6 +385,8 @@ class HostLoads(object):
         self._values = {}
         # Catalog size that triggers forgetting instances no host holds.
         self._prune_at = 4096
+        # host description (JSON) -> the core's load tuple
+        self._loads_by_text = {}
 
     def forget_host(self, host):
         """Drop a host's values kept for later requests (its placements
@@ -474,14 +478,23 @@ class HostLoads(object):
     def _core_loads(self, docs):
         """The core's (threads, demand, ...) of every host dict, in order.
 
-        Hosts are named by position: Nova may report one host name for
-        several nodes, and a cluster's names must be unique.
+        Hosts described alike (same threads and same declared workloads,
+        as in a cloud of few flavors) are asked of the core once: by their
+        JSON text, kept for later calls.
         """
-        for n, doc in enumerate(docs):
-            doc['host'] = str(n)
-        cluster = self._lp.Cluster.from_json(json.dumps({'hosts': docs}),
-                                             origin='nova_filter hosts')
-        return cluster.loads(None)
+        known = self._loads_by_text
+        if len(known) > LOADS_KEPT:
+            known.clear()
+        texts = [json.dumps(doc) for doc in docs]
+        new = list({t: None for t in texts if t not in known})
+        if new:
+            # Named by position: a cluster's names must be unique.
+            cluster = self._lp.Cluster.from_json(
+                '{"hosts":[%s]}' % ','.join(
+                    '{"host":"%d",%s' % (n, t[1:]) for n, t in enumerate(new)),
+                origin='nova_filter hosts')
+            known.update(zip(new, cluster.loads(None)))
+        return [known[t] for t in texts]
 
     def _describe(self, hs, snap):
         """(snapshot-shaped dict, {group: members}) of one host."""
@@ -500,6 +513,7 @@ class HostLoads(object):
                 else:
                     others.append(w)
         workloads = []
+        declared = []
         groups = {}
         known_vcpus = 0.0
         for uuid in list(instances) + list(pending):
@@ -511,8 +525,7 @@ class HostLoads(object):
                 groups[g] = groups.get(g, 0) + 1
             w = measured.get(uuid)
             if w is None:
-                workloads.append({'id': uuid, 'vcpus': entry.parallelism,
-                                  'class': entry.klass})
+                declared.append((entry.klass, entry.parallelism))
             else:
                 w = dict(w, vcpus=entry.parallelism)
                 if entry.klass != 'unknown' or 'class' not in w:
@@ -524,12 +537,19 @@ class HostLoads(object):
             if uuidutils.is_uuid_like(w['id']):
                 known_vcpus += float(w.get('vcpus') or 0)
             workloads.append(w)
+        # Declared workloads in a canonical order, named by position: the
+        # same instances describe the same host (see _core_loads).
+        declared.sort()
+        workloads.extend({'id': 'declared-%d' % n, 'vcpus': vcpus,
+                          'class': klass}
+                         for n, (klass, vcpus) in enumerate(declared))
         unlisted = float(hs.vcpus_used or 0) - known_vcpus
         if unlisted > 0:
             workloads.append({'id': UNLISTED_ID, 'vcpus': unlisted,
                               'class': 'unknown'})
         if snap is not None:
             doc = dict(snap.doc, workloads=workloads)
+            doc.pop('host', None)
         else:
             doc = {'cpu': {'threads': host_threads(hs)},
                    'workloads': workloads}
