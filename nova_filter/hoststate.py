@@ -430,10 +430,12 @@ class HostLoads(object):
         time; Nova's tracked instance dict (changed in place) by identity
         and length; aggregates (objects replaced when their metadata or
         hosts change) by identity; the agent snapshot by identity. Changes
-        of a host's placements drop its entry (forget_host).
+        of a host's placements drop its entry (forget_host); a host with
+        placements is derived anew for every request, as they expire.
         """
         gen = self._generation
         snapshots = self._snapshots
+        placed = self._placements.has
         now = time.time()
         cache = self._values
         todo = []
@@ -446,7 +448,7 @@ class HostLoads(object):
             c = cache.get(hs.host)
             if (c is not None and c[0] == hs.updated and c[1] is instances
                     and c[2] == len(instances) and c[3] is snap
-                    and c[4] == aggs):
+                    and c[4] == aggs and not placed(hs.host)):
                 v = c[5]
                 hs.__dict__[MEMO_ATTR] = (gen, v)
                 out[i] = v
