@@ -258,6 +258,7 @@ class TestAgentSnapshotsAlone(PluginTestBase):
                     if 'no fresh agent snapshot for host' in line]
         self.assertEqual(agents.LOG_HOSTS, len(per_host), lines)
         self.assertEqual(agents.LOG_HOSTS, len(set(per_host)))
-        summary = [line for line in lines if 'more hosts have no fresh' in line]
+        summary = [line for line in lines
+                   if 'more hosts have no fresh' in line]
         self.assertEqual(1, len(summary), lines)
         self.assertIn('%d more hosts' % (15 - agents.LOG_HOSTS), summary[0])

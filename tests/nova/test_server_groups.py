@@ -28,8 +28,8 @@ WEIGHERS = [
 
 
 class TestSoftPolicies(PluginTestBase):
-    """Only Nova's weighers for soft policies and ParallelismWeigher, the latter
-    with a large multiplier: its headroom preference alone would spread a
+    """Only Nova's weighers for soft policies and ParallelismWeigher, this
+    one with a large multiplier: its headroom preference alone would spread a
     soft-affinity group (the emptier host leads by 0.1 x 30 = 3, soft
     affinity gives 1)."""
 
