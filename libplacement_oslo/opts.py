@@ -102,8 +102,10 @@ declared demand meanwhile.
 """),
     cfg.IntOpt(
         'agent_ttl', default=60, min=1,
-        help='Seconds a snapshot stays fresh: later requests reuse it; older '
-             'ones are fetched again and are not used for decisions.'),
+        help='Seconds a snapshot stays fresh, by its own time stamp (the '
+             'agent\'s clock at its last sweep): an older snapshot is not '
+             'used for decisions, whatever the agent answered, and its host '
+             'falls back to declared demand until a fresh one arrives.'),
     cfg.StrOpt(
         'agent_token', default=None, secret=True,
         help='Bearer token sent to the agents, if they require one.'),

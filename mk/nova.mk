@@ -1,6 +1,10 @@
 # ---- Nova scheduler plugin (nova_filter/) -----------------------------------
 #
-#   make check-nova   functional tests in a real in-process Nova (tests/nova)
+#   make check-nova   functional tests in a real in-process Nova (tests/nova),
+#                     then check-nova-upstream
+#   make check-nova-upstream
+#                     Nova's own server group tests (Debian's python3-nova,
+#                     unmodified) with the plugin's filters and weigher on
 #   make bench-nova   filter/weigher cost per host through Nova's handlers
 #   make demo-nova    the research testbed as an in-process Nova cloud:
 #                     where servers land with the plugin and with stock Nova
@@ -10,12 +14,20 @@
 # because that fragment is included after this one).
 
 NOVA_ENV = EVENTLET_NO_GREENDNS=yes PYTHONDONTWRITEBYTECODE=1 \
-            PYTHONPATH=$(abspath $(PY_BUILD)):$(CURDIR)
+            PYTHONPATH=$(abspath $(PY_BUILD)):$(CURDIR):$(CURDIR)/tests/nova
 
-.PHONY: check-nova bench-nova demo-nova
+# Nova's functional tests the plugin must not break (each must pass).
+NOVA_UPSTREAM_TESTS = nova.tests.functional.test_server_group
+
+.PHONY: check-nova check-nova-upstream bench-nova demo-nova
 
 check-nova: python
 	$(NOVA_ENV) $(PYTEST) -p no:warnings tests/nova
+	$(MAKE) --no-print-directory check-nova-upstream
+
+check-nova-upstream: python
+	$(NOVA_ENV) $(PYTEST) -p no:warnings -p nova_upstream_plugin \
+		--pyargs $(NOVA_UPSTREAM_TESTS)
 
 bench-nova: python
 	$(NOVA_ENV) $(PYTHON) bench/bench_nova.py

@@ -1,13 +1,29 @@
 """Measured host snapshots from libplacement agents, fetched in the background.
 
-When ``[libplacement] agent_url`` is set, the hosts a request considers are
-fetched with ``libplacement.Fetcher`` (one libcurl-multi run for all of them)
-in a native thread (``eventlet.tpool``), so Nova's eventlet loop never waits
-on the network. Requests use the snapshots of the last completed refresh; a
-refresh starts when the last one is older than half of ``agent_ttl``. A host
-without a snapshot younger than ``agent_ttl`` (not fetched yet, agent down,
-bad answer) falls back to declared demand, and this is logged once per host
-until it has a fresh snapshot again.
+When ``[libplacement] agent_url`` is set, requests read the snapshots held
+here and never wait for the network: hosts that need a (new) snapshot are
+queued, and one green thread fetches the queue with ``libplacement.Fetcher``
+(one libcurl-multi run per batch) in a native thread (``eventlet.tpool``).
+
+Freshness is per host and by the snapshot's own ``time`` (the agent's wall
+clock at its last sweep), so it does not depend on when the snapshot was
+fetched or how often the scheduler asks:
+
+* a snapshot is used while it is younger than ``agent_ttl`` (plus
+  ``agent_clock_skew`` for clocks that disagree); older, it is missing,
+  whatever the agent answered, and the host falls back to declared demand;
+  a ``time`` more than ``agent_clock_skew`` in the future is refused;
+* a host is fetched again once its snapshot is half ``agent_ttl`` old, by
+  the background loop, also while no request comes; a host without a
+  snapshot is queued by the requests that consider it; a host whose agent
+  fails is tried again at most every quarter ``agent_ttl``;
+* a fetch adds or replaces the snapshots of the hosts it got and never
+  drops another host's snapshot: each host keeps its last good snapshot
+  until that is too old by its ``time``.
+
+Hosts that have no usable snapshot are logged at most once per host every
+``LOG_INTERVAL`` seconds, at most ``LOG_HOSTS`` lines per fetch, then one
+summary line; a host that has a snapshot again is logged once.
 """
 
 import time
@@ -18,56 +34,46 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
-
-class Snapshot(object):
-    """What the scheduler uses of one host's snapshot."""
-
-    __slots__ = ('threads', 'demand', 'runtimes', 'workload_ids', 'groups',
-                 'expires')
-
-    def __init__(self, threads, demand, runtimes, workload_ids, groups,
-                 expires):
-        self.threads = threads
-        self.demand = demand
-        self.runtimes = runtimes
-        self.workload_ids = workload_ids
-        self.groups = groups
-        self.expires = expires
+# Seconds before the same host's missing snapshot is logged again.
+LOG_INTERVAL = 600.0
+# Hosts named one per line in one fetch's log; the rest are summarised.
+LOG_HOSTS = 10
 
 
-def snapshots_from_cluster(cluster, expires):
-    """host name -> Snapshot for every host of an lp.Cluster.
+class HostSnapshot(object):
+    """One host's last good snapshot.
 
-    Demand is the core's (lp_cluster_loads): the larger of the measured load
-    and what the host's workloads reserve.
+    ``doc`` is the snapshot as the core parsed it (a snapshot-shaped dict,
+    unknown fields dropped); ``time`` its own time stamp; ``refresh_at`` and
+    ``expires_at`` are wall-clock times derived from it.
     """
-    out = {}
-    for host, load in zip(cluster.hosts(), cluster.loads(None)):
-        groups = {}
-        ids = set()
-        for w in host.get('workloads') or ():
-            ids.add(w.get('id'))
-            g = w.get('group')
-            if g:
-                groups[g] = groups.get(g, 0) + 1
-        out[host['host']] = Snapshot(float(load[0]), float(load[1]),
-                                     int(load[3]), frozenset(ids), groups,
-                                     expires)
-    return out
+
+    __slots__ = ('doc', 'time', 'refresh_at', 'expires_at')
+
+    def __init__(self, doc, refresh_at, expires_at):
+        self.doc = doc
+        self.time = float(doc.get('time') or 0)
+        self.refresh_at = self.time + refresh_at
+        self.expires_at = self.time + expires_at
 
 
 class AgentSnapshots(object):
-    """Background-refreshed cache of agent snapshots."""
+    """Per-host snapshots, refreshed in the background by their own age."""
 
     def __init__(self, lp, conf):
         self._ttl = float(conf.agent_ttl)
-        self._snaps = {}
-        self._errors = {}
-        self._refreshing = False
-        self._last_start = 0.0
-        self._fallback_logged = set()
-        fetcher_type = getattr(lp, 'Fetcher', None)
+        self._skew = float(conf.agent_clock_skew)
+        self._retry = self._ttl / 4.0
+        self._held = {}         # host -> HostSnapshot
+        self._attempted = {}    # host -> monotonic time of the last fetch
+        self._pending = set()   # hosts to fetch
+        self._running = False
+        self._closed = False
+        self._logged = {}       # host -> monotonic time its absence was logged
+        # host -> why its last fetch gave no usable snapshot
+        self.last_errors = {}
         self._fetcher = None
+        fetcher_type = getattr(lp, 'Fetcher', None)
         if fetcher_type is None:
             LOG.warning('libplacement: [libplacement] agent_url is set but '
                         'this build of the libplacement module has no '
@@ -75,47 +81,141 @@ class AgentSnapshots(object):
                         'demand for every host. Rebuild and install '
                         'libplacement with agent support.')
             return
+        # The fetcher's own cache keeps a received snapshot for half the
+        # ttl: hosts are asked for again only once their snapshot is that
+        # old by its time, so the cache never serves what is due.
         self._fetcher = fetcher_type(
             url_template=conf.agent_url,
             timeout_ms=int(conf.agent_timeout * 1000),
-            ttl_s=int(conf.agent_ttl),
+            ttl_s=self._ttl / 2.0,
             token=conf.agent_token)
 
-    def want(self, host_states):
-        """Start a background refresh of these hosts if one is due."""
-        if self._fetcher is None or self._refreshing:
-            return
-        now = time.monotonic()
-        if now - self._last_start < self._ttl / 2.0:
-            return
-        self._refreshing = True
-        self._last_start = now
-        eventlet.spawn_n(self._refresh, [hs.host for hs in host_states])
+    @property
+    def enabled(self):
+        return self._fetcher is not None
 
-    def _refresh(self, hosts):
-        try:
-            fresh, errors = tpool.execute(self._fetcher.fetch, hosts)
-            self._snaps = snapshots_from_cluster(
-                fresh, time.monotonic() + self._ttl)
-            self._errors = errors
-        except Exception as e:  # keep the last snapshots; retry when due
-            LOG.error('libplacement: fetching agent snapshots failed (%s); '
-                      'check [libplacement] agent_url and the agents. Hosts '
-                      'fall back to declared demand as their snapshots '
-                      'expire.', e)
-        finally:
-            self._refreshing = False
+    def get(self, host, now):
+        """host's usable HostSnapshot at wall-clock time now, or None.
 
-    def get(self, host):
-        """The host's fresh Snapshot, or None (logged once per host)."""
-        snap = self._snaps.get(host)
-        if snap is not None and snap.expires > time.monotonic():
-            self._fallback_logged.discard(host)
+        Queues the host for a fetch when its snapshot is due or missing.
+        Called for every host of every request: the common case is one dict
+        lookup and one comparison.
+        """
+        snap = self._held.get(host)
+        if snap is not None and now < snap.refresh_at:
             return snap
-        if self._fetcher is not None and host not in self._fallback_logged:
-            self._fallback_logged.add(host)
-            why = self._errors.get(host) or (
-                'expired' if snap is not None else 'not fetched yet')
-            LOG.info('libplacement: no fresh agent snapshot for host %s '
-                     '(%s); using its declared demand', host, why)
+        if (self._fetcher is not None
+                and time.monotonic() - self._attempted.get(host, -1e18)
+                >= self._retry):
+            self._pending.add(host)
+        if snap is not None and now <= snap.expires_at:
+            return snap
         return None
+
+    def start_refresh(self):
+        """Start the background loop if there is work and it is not running."""
+        if (self._pending and not self._running and not self._closed
+                and self._fetcher is not None):
+            self._running = True
+            eventlet.spawn_n(self._run)
+
+    def close(self):
+        """Stop the background loop (this configuration is replaced)."""
+        self._closed = True
+
+    def _due(self):
+        """Queue the held hosts whose snapshot is due; seconds until the
+        next one is, or None when no host is held."""
+        now, mono = time.time(), time.monotonic()
+        wait = None
+        for host, snap in self._held.items():
+            ahead = snap.refresh_at - now
+            if ahead <= 0:
+                ahead = self._attempted.get(host, -1e18) + self._retry - mono
+                if ahead <= 0:
+                    self._pending.add(host)
+                    continue
+            wait = ahead if wait is None else min(wait, ahead)
+        return wait
+
+    def _run(self):
+        try:
+            while not self._closed:
+                if not self._pending:
+                    wait = self._due()
+                    if not self._pending:
+                        if wait is None:
+                            return
+                        # Also wakes up for hosts queued by requests.
+                        eventlet.sleep(min(wait, self._retry))
+                        continue
+                hosts = sorted(self._pending)
+                self._pending.clear()
+                started = time.monotonic()
+                for host in hosts:
+                    self._attempted[host] = started
+                try:
+                    fresh, errors = tpool.execute(self._fetcher.fetch, hosts)
+                except Exception as e:
+                    # Keep what is held; the hosts are retried when due.
+                    LOG.error('libplacement: fetching agent snapshots of %d '
+                              'hosts failed (%s); check [libplacement] '
+                              'agent_url and the agents. Hosts fall back to '
+                              'declared demand as their snapshots age.',
+                              len(hosts), e)
+                    continue
+                self._merge(fresh.hosts(), dict(errors), time.time())
+        finally:
+            self._running = False
+
+    def _merge(self, docs, errors, now):
+        """Add the fetched snapshots; report the hosts that have none."""
+        refresh_at, expires_at = self._ttl / 2.0, self._ttl + self._skew
+        for doc in docs:
+            host = doc['host']
+            snap = HostSnapshot(doc, refresh_at, expires_at)
+            if snap.time > now + self._skew:
+                errors[host] = ('snapshot time %.0f is %.0f s ahead of this '
+                                'scheduler\'s clock (more than '
+                                'agent_clock_skew %.0f s); check NTP'
+                                % (snap.time, snap.time - now, self._skew))
+                continue
+            if now > snap.expires_at:
+                errors[host] = ('snapshot is %.0f s old by its time (more '
+                                'than agent_ttl %.0f s + agent_clock_skew); '
+                                'the agent\'s sweeps may have stopped'
+                                % (now - snap.time, self._ttl))
+                continue
+            self.last_errors.pop(host, None)
+            held = self._held.get(host)
+            if held is None or snap.time > held.time:
+                # The same sweep again keeps the held object: what was
+                # derived from it stays valid.
+                self._held[host] = snap
+            if self._logged.pop(host, None) is not None:
+                LOG.info('libplacement: host %s has a fresh agent snapshot '
+                         'again; using its measured demand', host)
+        for host, snap in list(self._held.items()):
+            if now > snap.expires_at:
+                del self._held[host]
+        self.last_errors.update(errors)
+        self._report(errors, now)
+
+    def _report(self, errors, now):
+        """Log hosts without a usable snapshot, rate-limited."""
+        mono = time.monotonic()
+        due = [h for h in sorted(errors)
+               if h not in self._held
+               and mono - self._logged.get(h, -1e18) >= LOG_INTERVAL]
+        for host in due:
+            self._logged[host] = mono
+        for host in due[:LOG_HOSTS]:
+            LOG.warning('libplacement: no fresh agent snapshot for host %s '
+                        '(%s); using its declared demand', host,
+                        errors[host])
+        if len(due) > LOG_HOSTS:
+            LOG.warning('libplacement: %d more hosts have no fresh agent '
+                        'snapshot and use their declared demand (each is '
+                        'logged at most every %.0f s), e.g. %s',
+                        len(due) - LOG_HOSTS, LOG_INTERVAL,
+                        ', '.join(due[LOG_HOSTS:LOG_HOSTS + 5]))

@@ -13,7 +13,8 @@ For every server it prints where it landed and, with the plugin, why (the
 plugin's own explanation line for the chosen host, or every host's refusal).
 
 Run: make demo (or python3 -m nova_filter.demo with PYTHONPATH holding the
-built module). Takes about a minute.
+built module and tests/nova, where the testbed fixture lives). Takes about a
+minute.
 """
 
 import collections
@@ -30,8 +31,9 @@ warnings.simplefilter('ignore')
 from nova.tests.functional import integrated_helpers  # noqa: E402
 
 import nova.conf  # noqa: E402
+from nova_filter import engine  # noqa: E402
 from nova_filter import opts  # noqa: E402
-from nova_filter import testbed  # noqa: E402
+import testbed  # noqa: E402
 
 opts.register_opts(nova.conf.CONF)
 
@@ -73,6 +75,10 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
         pass
 
     def setUp(self):
+        # A new cloud: a new plugin engine, so that nothing the last cloud's
+        # scheduler recorded counts on hosts of the same names.
+        engine.reset()
+        self.addCleanup(engine.reset)
         self.useFixture(testbed.TestbedHostsFixture())
         self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
         # 17 servers of 2 vCPUs exceed the default project quota (20 cores).
@@ -91,7 +97,7 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             # the plugin's weigher outweighs Nova's spreading weighers.
             self.flags(hypervisor_runtimes={
                 'fake': 'container+unikernel+vm'},
-                weight_multiplier=10.0, group='libplacement')
+                weight_multiplier=30.0, group='libplacement')
         super().setUp()
         for host in HOSTS:
             self._start_compute(host)

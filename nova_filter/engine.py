@@ -1,13 +1,19 @@
 """State shared by the plugin's filters and weigher in one scheduler.
 
 The ``Engine`` holds the libplacement context built from ``[libplacement]``,
-the caches of instances and hosts, and the agent snapshots. ``engine()``
-returns the one matching the current configuration (rebuilt when options
-change, e.g. between functional tests). ``guarded`` runs a decision so that
-no error reaches Nova: it is logged with what the operator can do, and the
-``fail_open`` behaviour applies.
+the caches of instances and hosts, the instances this scheduler placed, and
+the agent snapshots. ``engine()`` returns the one matching the current
+configuration (rebuilt when options change, e.g. between functional tests).
+``guarded`` runs a decision so that no error reaches Nova: it is logged with
+what the operator can do, and the ``fail_open`` behaviour applies.
+
+Nova has no hook for "this host was chosen": the plugin wraps
+``HostState.consume_from_request``, the method Nova's scheduler calls on the
+chosen host of every instance it places, so that the instance counts on
+that host in later requests (``hoststate.Placements``).
 """
 
+import functools
 import itertools
 import time
 
@@ -15,6 +21,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.image import glance
+from nova.scheduler import host_manager
 
 from libplacement_oslo import opts as common_opts
 from nova_filter import agents
@@ -31,6 +38,10 @@ _current = {'key': None, 'engine': None}
 # Seconds an image's libplacement_runtime property is reused before it is
 # read from Glance again.
 IMAGE_TTL = 300.0
+# Seconds the host chosen for an instance counts it before Nova consumes
+# the host (the request's claim in Placement); a request that fails
+# between the two leaves its choice counting this long.
+CHOICE_HOLD = 30.0
 
 
 def _config_key(group):
@@ -46,10 +57,19 @@ def engine():
     group = CONF.libplacement
     key = _config_key(group)
     if _current['key'] != key or _current['engine'] is None:
-        _current['engine'] = None
+        reset()
         _current['engine'] = Engine(group)
         _current['key'] = key
     return _current['engine']
+
+
+def reset():
+    """Drop the current Engine: the next decision builds a new one (a new
+    configuration, or a new cloud in functional tests)."""
+    old = _current['engine']
+    _current['engine'] = _current['key'] = None
+    if old is not None and old.snapshots is not None:
+        old.snapshots.close()
 
 
 def guarded(who, decide, fallback, describe):
@@ -79,22 +99,67 @@ def guarded(who, decide, fallback, describe):
         return fallback(fail_open)
 
 
+def _consume_from_request(consume):
+    """HostState.consume_from_request, also recording the placement."""
+
+    @functools.wraps(consume)
+    def consume_from_request(host_state, spec_obj):
+        result = consume(host_state, spec_obj)
+        eng = _current['engine']
+        if eng is not None:
+            try:
+                eng.placed(host_state, spec_obj)
+            except Exception as e:  # never fail Nova's consumption
+                LOG.error('libplacement: cannot record the placement of '
+                          'instance %(uuid)s on host %(host)s (%(err)s); '
+                          'concurrent requests may not see it until the '
+                          'compute reports it',
+                          {'uuid': getattr(spec_obj, 'instance_uuid', None),
+                           'host': host_state.host, 'err': e})
+        return result
+
+    consume_from_request.libplacement_wrapped = True
+    return consume_from_request
+
+
+def _install_placement_hook():
+    cls = host_manager.HostState
+    if not getattr(cls.consume_from_request, 'libplacement_wrapped', False):
+        cls.consume_from_request = _consume_from_request(
+            cls.consume_from_request)
+
+
 def split_runtimes(value, sep):
     return [r.strip() for r in str(value).split(sep) if r.strip()]
 
 
+# Nova server group policies, by what a libplacement group would do.
+COLOCATE_POLICIES = ('affinity', 'soft-affinity')
+SPREAD_POLICIES = ('anti-affinity', 'soft-anti-affinity')
+# Classes whose groups the core co-locates / spreads.
+COLOCATE_CLASSES = ('net', 'io')
+SPREAD_CLASSES = ('cpu', 'mixed')
+
+
 class Request(object):
-    """One scheduling request as libplacement sees it."""
+    """One scheduling request as libplacement sees it.
 
-    __slots__ = ('lp', 'group', 'klass', 'added', 'runtime', 'allowed')
+    ``group`` is the group the core scores with (spread or co-location,
+    by class); ``affinity_group`` the Nova (soft-)affinity server group
+    whose member hosts the weigher must not rank below others.
+    """
 
-    def __init__(self, lp_request, klass, added):
+    __slots__ = ('lp', 'group', 'klass', 'added', 'runtime', 'allowed',
+                 'affinity_group')
+
+    def __init__(self, lp_request, klass, added, affinity_group):
         self.lp = lp_request
         self.group = lp_request['group']
         self.klass = klass
         self.added = added
         self.runtime = lp_request['runtime']
         self.allowed = lp_request['allowed_runtimes']
+        self.affinity_group = affinity_group
 
 
 class Engine(object):
@@ -111,12 +176,24 @@ class Engine(object):
         self._resolved = {}
         self._images = {}
         self._chosen = {}
-        self.catalog = hoststate.InstanceCatalog(self.instance_demand)
+        self.catalog = hoststate.InstanceCatalog(self.declared)
+        self.placements = hoststate.Placements(float(group.scheduled_hold),
+                                               CHOICE_HOLD)
         self.snapshots = (agents.AgentSnapshots(lp, group)
                           if group.agent_url else None)
         self.loads = hoststate.HostLoads(
-            self.generation, self.catalog, hoststate.RuntimeSource(lp, group),
-            lp.RUNTIME_ALL, self.snapshots)
+            lp, self.generation, self.catalog, self.placements,
+            hoststate.RuntimeSource(lp, group), self.snapshots)
+        _install_placement_hook()
+        LOG.info('libplacement: scheduler plugin active (libplacement '
+                 '%(version)s from %(path)s); max_parallel_ratio %(ratio)s, '
+                 'weight_multiplier %(mult)s, agents: %(agents)s',
+                 {'version': lp.__version__, 'path': lp.__file__,
+                  'ratio': group.max_parallel_ratio,
+                  'mult': group.weight_multiplier,
+                  'agents': (group.agent_url + ' (agent_ttl %s s)'
+                             % group.agent_ttl if group.agent_url else
+                             'none, declared demand only')})
 
     # -- requests ---------------------------------------------------------
     def _resolve(self, vcpus, workload, parallelism):
@@ -128,10 +205,37 @@ class Engine(object):
             self._resolved[key] = found
         return found
 
-    def instance_demand(self, vcpus, extra_specs):
-        """Demand one instance of a flavor reserves (declared)."""
+    def declared(self, vcpus, extra_specs):
+        """(class, parallelism) an instance of a flavor declares."""
         workload, parallelism, _ = self._flavor_specs(extra_specs)
-        return self._resolve(float(vcpus), workload, parallelism)[1]
+        klass = self._resolve(float(vcpus), workload, parallelism)[0]
+        return klass, parallelism if parallelism > 0 else float(vcpus)
+
+    def placed(self, host_state, spec_obj):
+        """Nova consumed host_state for the instance of spec_obj: count it
+        there until the host lists it (see hoststate.Placements)."""
+        self._record(host_state, spec_obj, True)
+        # Later instances of the same request (multi-create) see it too.
+        host_state.__dict__.pop(hoststate.MEMO_ATTR, None)
+
+    def chosen(self, host_state, spec_obj):
+        """host_state is the host Nova will pick for the instance of
+        spec_obj: count it there for concurrent requests until Nova
+        consumes it. The current request keeps its view (its own instance
+        is not on the host yet)."""
+        self._record(host_state, spec_obj, False)
+
+    def _record(self, host_state, spec_obj, confirmed):
+        uuid = spec_obj.instance_uuid
+        if not uuid:
+            return
+        self.catalog.remember(uuid, spec_obj.flavor,
+                              hoststate.spec_groups(spec_obj))
+        old = self.placements.add(host_state.host, uuid, host_state,
+                                  confirmed)
+        if old is not None and old != host_state.host:
+            self.loads.forget_host(old)
+        self.loads.forget_host(host_state.host)
 
     def _flavor_specs(self, extra_specs):
         es = extra_specs or {}
@@ -147,6 +251,7 @@ class Engine(object):
             flavor.extra_specs)
         vcpus = float(flavor.vcpus)
         klass, added = self._resolve(vcpus, workload, parallelism)
+        group, affinity_group = self._groups(spec_obj, klass)
         req = {
             'id': flavor.name or 'request',
             'vcpus': vcpus,
@@ -154,10 +259,33 @@ class Engine(object):
             'parallelism': parallelism,
             'runtime': runtime,
             'allowed_runtimes': self._image_runtimes(spec_obj),
-            'group': hoststate.group_name(
-                spec_obj.get_scheduler_hint('libplacement_group')),
+            'group': group,
         }
-        return Request(req, klass, added)
+        return Request(req, klass, added, affinity_group)
+
+    @staticmethod
+    def _groups(spec_obj, klass):
+        """(core group, affinity server group) of a request.
+
+        The ``libplacement_group`` hint is the core's group. Without it, a
+        Nova server group is, where its policy says what the core would do
+        with the request's class: a spread policy for cpu and mixed
+        requests, a co-location policy for net and io requests. Requests in
+        a (soft-)affinity server group also name it, so that the weigher
+        never ranks its member hosts below others.
+        """
+        group = hoststate.group_name(
+            spec_obj.get_scheduler_hint('libplacement_group'))
+        sg = hoststate.server_group(spec_obj)
+        if sg is None or not sg.obj_attr_is_set('uuid'):
+            return group, None
+        policy = sg.policy if sg.obj_attr_is_set('policy') else None
+        name = hoststate.server_group_name(sg)
+        if group is None and (
+                (policy in SPREAD_POLICIES and klass in SPREAD_CLASSES) or
+                (policy in COLOCATE_POLICIES and klass in COLOCATE_CLASSES)):
+            group = name
+        return group, name if policy in COLOCATE_POLICIES else None
 
     def _image_runtimes(self, spec_obj):
         """Runtime mask the image allows (property libplacement_runtime)."""
@@ -193,7 +321,7 @@ class Engine(object):
     def verdicts(self, req, host_states):
         """libplacement's Verdicts for all hosts, in one C call."""
         return self.ctx.filter_score(
-            req.lp, self.loads.tuples(host_states, req.added, req.group))
+            req.lp, self.loads.tuples(host_states, req.group))
 
     def runtime_for(self, req, host_mask):
         """Runtime the request would run in on a host offering host_mask.

@@ -33,9 +33,18 @@ class _BatchFilter(filters.BaseHostFilter):
             return hosts
         return engine_mod.guarded(
             type(self).__name__,
-            lambda: self._filter(hosts, spec_obj),
+            lambda: self._filter_and_note(hosts, spec_obj),
             lambda fail_open: hosts if fail_open else [],
             lambda: _describe(spec_obj))
+
+    def _filter_and_note(self, hosts, spec_obj):
+        passed = self._filter(hosts, spec_obj)
+        if len(passed) == 1:
+            # Nova weighs no single host: this is its pick (the plugin's
+            # filters come last), and concurrent requests must see it
+            # (engine.Engine.chosen).
+            engine_mod.engine().chosen(passed[0], spec_obj)
+        return passed
 
 
 class ParallelismFilter(_BatchFilter):

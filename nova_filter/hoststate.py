@@ -4,48 +4,51 @@ libplacement's batch calls take one 5-tuple per host::
 
     (threads, demand, memory_free_mb, runtimes_mask, group_members)
 
-This module derives them from what Nova already knows about a host (declared
-demand) and, when agents are configured, from the host's fresh snapshot
-(measured demand):
+Demand has one rule, the core's (``Cluster.loads()``): the larger of the
+host's measured load and the sum of what its workloads reserve. This module
+only describes each host to the core as a snapshot-shaped dict:
 
-threads
-    The host's logical CPUs: ``vcpus_total``; when a driver reports none,
-    the ``cpu_info`` topology (sockets x cores x threads).
-demand
-    The demand each instance on the host reserves, as the core resolves it
-    from the instance's flavor (vCPUs and ``libplacement:*`` extra specs):
-    full parallelism for cpu, mixed and unclassified instances, the
-    estimated demand for net, io and idle ones. With a fresh snapshot, its
-    measured demand plus the declared demand of instances it does not list
-    yet (just placed, still building).
-memory_free_mb
-    -1 (not checked): Placement already claims memory.
-runtimes_mask
-    See ``RuntimeSource``.
-group_members
-    Instances of the request's ``libplacement_group`` on the host.
+* the host: its agent's fresh snapshot (measured threads, load, runtimes
+  and workloads) or, without one, the threads Nova knows (``vcpus_total``;
+  without it the ``cpu_info`` topology) and no measured load;
+* one workload per instance the scheduler knows on the host: the host's
+  ``HostState.instances`` and the instances this scheduler process placed
+  or is placing there that the host does not list yet (``Placements``).
+  Each carries the class and declared parallelism (as ``vcpus``) of its
+  flavor. When the
+  snapshot lists the instance (workload id = instance UUID), the measured
+  workload is used with the flavor's class and parallelism: it reserves
+  the larger of its measured demand and its entitlement; an instance of an
+  unclassified flavor keeps the agent's class. Instances the snapshot does
+  not list count their declared demand; the snapshot's other workloads
+  (services, containers) count as the agent measured them;
+* the vCPUs the compute node reports in use (``vcpus_used``) beyond those of
+  these instances and of the snapshot's other instance workloads, as one
+  unclassified workload: instances being built or migrated that the
+  scheduler does not list yet, ``reserved_host_cpus``. Never zero load.
 
-Costs. Instances are resolved once per instance UUID (one RequestSpec read,
-kept while a host holds the instance; the first request after a scheduler
-restart therefore reads one RequestSpec per instance). A host's derived
-values are kept per host name and reused while what they depend on is
+Group members per host (for spread and co-location) are counted here from
+the same instances, with the group the scheduler knows for each: the
+``libplacement_group`` hint of its RequestSpec, or else its Nova server
+group (``server-group:<uuid>``).
+
+memory_free_mb is -1 (not checked: Placement claims memory); runtimes_mask:
+see ``RuntimeSource``.
+
+Costs. A host's values are derived once and reused while their inputs are
 unchanged (compute node record update time, the tracked instance dict's
-identity and length, aggregates, agent snapshot). Nova builds new HostState
-objects for every scheduling request; the values of one request are kept on
-the HostState itself, so that the filter, the weigher and every instance of a
-multi-create request reuse them.
-
-Multi-create. Nova's ``consume_from_request`` adds an instance placed earlier
-in the same request to ``num_instances`` (and ``vcpus_used``) of the chosen
-HostState but not always to ``instances``. The values kept on the HostState
-record ``num_instances`` when the request first saw the host; every instance
-counted since then was placed by this request, so it adds the request's own
-demand (and group membership) once per instance.
+identity and length, aggregates, agent snapshot, placements on the host);
+the hosts of one call that need deriving go to the core in one Cluster. The
+values of one request are also kept on the HostState itself, so that the
+filter, the weigher and every instance of a multi-create reuse them. Each
+instance is resolved once per UUID (its RequestSpec read once).
 """
 
 import json
+import time
 
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from nova import context as nova_context
 from nova import exception as nova_exception
@@ -55,6 +58,11 @@ LOG = logging.getLogger(__name__)
 
 # Attribute of a HostState that holds its values for the current request.
 MEMO_ATTR = '_libplacement_memo'
+# Workload id of the vCPUs a compute uses beyond the instances known here.
+UNLISTED_ID = 'nova-unlisted-vcpus'
+# Distinct host descriptions whose loads are kept (then forgotten at once).
+LOADS_KEPT = 65536
+SERVER_GROUP_PREFIX = 'server-group:'
 
 
 class HostValues(object):
@@ -72,9 +80,9 @@ class HostValues(object):
         self.runtimes = runtimes
         self.runtime_source = runtime_source
         self.demand_source = demand_source
-        # The 5-tuple for requests without a group before any placement of
-        # the current request (the common case), built once. Parallelism
-        # decisions leave runtimes to RuntimeFilter: all runtimes.
+        # The 5-tuple for requests without a group on the host (the common
+        # case), built once. Parallelism decisions leave runtimes to
+        # RuntimeFilter: all runtimes.
         self.plain = (threads, demand, -1.0, all_runtimes, 0.0)
 
 
@@ -87,12 +95,12 @@ def host_threads(host_state):
     no vCPU count (libvirt's sockets are per NUMA cell, so the product can
     undercount multi-socket hosts).
     """
-    threads = float(host_state.vcpus_total or 0)
+    threads = int(host_state.vcpus_total or 0)
     if threads > 0:
         return threads
     # A host that reports no CPUs at all (not updated yet) can take nothing
     # parallel: one thread, never zero (the core requires threads > 0).
-    return float(_topology_threads(host_state.cpu_info) or 1)
+    return _topology_threads(host_state.cpu_info) or 1
 
 
 def _topology_threads(cpu_info):
@@ -110,16 +118,61 @@ def _topology_threads(cpu_info):
         return 0
 
 
-class InstanceCatalog(object):
-    """What each known instance reserves, resolved once per instance UUID.
+def group_name(hint):
+    """The libplacement group of a scheduler hint value, or None."""
+    if isinstance(hint, list):
+        hint = hint[0] if hint else None
+    return str(hint) if hint else None
 
-    An entry is (demand, vcpus, group, flavorid). The flavor and the
-    ``libplacement_group`` hint come from the instance's RequestSpec; when
-    there is none, from the instance's own flavor (no group).
+
+def server_group(spec):
+    """The RequestSpec's Nova server group (InstanceGroup), or None."""
+    if not spec.obj_attr_is_set('instance_group'):
+        return None
+    return spec.instance_group or None
+
+
+def server_group_name(group):
+    return SERVER_GROUP_PREFIX + str(group.uuid)
+
+
+def spec_groups(spec):
+    """The groups an instance belongs to: its libplacement_group hint and
+    its Nova server group (each when it has one), as a tuple."""
+    names = []
+    name = group_name(spec.get_scheduler_hint('libplacement_group'))
+    if name is not None:
+        names.append(name)
+    sg = server_group(spec)
+    if sg is not None and sg.obj_attr_is_set('uuid'):
+        names.append(server_group_name(sg))
+    return tuple(names)
+
+
+class Declared(object):
+    """What one instance declares: class and parallelism of its flavor, and
+    the groups it belongs to."""
+
+    __slots__ = ('klass', 'parallelism', 'vcpus', 'groups', 'flavorid')
+
+    def __init__(self, klass, parallelism, vcpus, groups, flavorid):
+        self.klass = klass
+        self.parallelism = parallelism
+        self.vcpus = vcpus
+        self.groups = groups
+        self.flavorid = flavorid
+
+
+class InstanceCatalog(object):
+    """What each known instance declares, resolved once per instance UUID.
+
+    The flavor and group come from the instance's RequestSpec (or from the
+    request that placed it, for instances this scheduler placed); when there
+    is none, from the instance's own flavor (no group).
     """
 
     def __init__(self, resolver):
-        # resolver(vcpus, extra_specs) -> demand one such instance reserves
+        # resolver(vcpus, extra_specs) -> (class, parallelism)
         self._resolver = resolver
         self._entries = {}
         self._admin_ctx = None
@@ -131,26 +184,29 @@ class InstanceCatalog(object):
         """Forget instances not in live (deleted or moved away)."""
         self._entries = {u: e for u, e in self._entries.items() if u in live}
 
-    def remember(self, uuid, flavor, group):
-        """Record an instance's flavor and group; return its entry."""
-        entry = (self._resolver(flavor.vcpus, flavor.extra_specs),
-                 float(flavor.vcpus), group, flavor.flavorid)
+    def remember(self, uuid, flavor, groups):
+        """Record an instance's flavor and groups; return its entry."""
+        klass, parallelism = self._resolver(flavor.vcpus, flavor.extra_specs)
+        entry = Declared(klass, parallelism, float(flavor.vcpus), groups,
+                         flavor.flavorid)
         self._entries[uuid] = entry
         return entry
 
     def entry(self, uuid, instance):
-        """The entry of an instance on a host, loading it on first sight.
+        """The entry of an instance, loading it on first sight.
 
         Returns None when nothing is known about the instance (no
-        RequestSpec, no flavor): the caller counts it from vcpus_used.
+        RequestSpec, no flavor): its vCPUs are counted from vcpus_used.
         """
         entry = self._entries.get(uuid)
         if entry is not None:
-            if (instance.obj_attr_is_set('flavor')
-                    and instance.flavor.flavorid != entry[3]):
+            if (instance is not None and instance.obj_attr_is_set('flavor')
+                    and instance.flavor.flavorid != entry.flavorid):
                 # Resized since we resolved it.
-                return self.remember(uuid, instance.flavor, entry[2])
+                return self.remember(uuid, instance.flavor, entry.groups)
             return entry
+        if instance is None:
+            return None
         return self._load(uuid, instance)
 
     def _load(self, uuid, instance):
@@ -159,11 +215,10 @@ class InstanceCatalog(object):
         try:
             spec = objects.RequestSpec.get_by_instance_uuid(
                 self._admin_ctx, uuid)
-            group = spec.get_scheduler_hint('libplacement_group')
             flavor = spec.flavor
             if instance.obj_attr_is_set('flavor'):
                 flavor = instance.flavor
-            return self.remember(uuid, flavor, group_name(group))
+            return self.remember(uuid, flavor, spec_groups(spec))
         except nova_exception.RequestSpecNotFound:
             pass
         except Exception as e:  # the scheduler must not fail on our lookup
@@ -171,14 +226,83 @@ class InstanceCatalog(object):
                         'instance %(uuid)s (%(err)s); using its flavor '
                         'without group', {'uuid': uuid, 'err': e})
         if instance.obj_attr_is_set('flavor'):
-            return self.remember(uuid, instance.flavor, None)
+            return self.remember(uuid, instance.flavor, ())
         return None
 
 
-def group_name(hint):
-    if isinstance(hint, list):
-        hint = hint[0] if hint else None
-    return str(hint) if hint else None
+class Placements(object):
+    """Instances this scheduler process placed, or is placing, that their
+    host does not list yet.
+
+    Nova builds new HostState objects for every request, so what a request
+    placed on a host is invisible to the next one until the compute reports
+    the instance. And requests interleave: many are filtered and weighed
+    before the first one's claim in Placement returns and Nova consumes the
+    chosen host. So an instance is recorded twice:
+
+    * chosen: when the plugin's weigher (or, when one host is left, its
+      filter) sees which host Nova will pick; it counts there for
+      ``choice_hold`` seconds unless confirmed or moved;
+    * placed: when Nova consumes the host (``consume_from_request``); it
+      counts there until the host lists it, its request failed (Nova then
+      resets the HostState's ``updated``), or ``hold`` seconds pass (by
+      then the compute's vcpus_used counts it if it is still building).
+    """
+
+    def __init__(self, hold, choice_hold):
+        self._hold = hold
+        self._choice_hold = choice_hold
+        # host -> {uuid: (monotonic time, HostState, confirmed)}
+        self._by_host = {}
+        self._host_of = {}   # uuid -> host
+
+    def __len__(self):
+        return len(self._host_of)
+
+    def add(self, host, uuid, host_state, confirmed):
+        """Record uuid on host (moving it from another host)."""
+        old = self._host_of.get(uuid)
+        if old is not None and old != host:
+            self.forget(uuid)
+        self._by_host.setdefault(host, {})[uuid] = (
+            time.monotonic(), host_state, confirmed)
+        self._host_of[uuid] = host
+        return old
+
+    def has(self, host):
+        return host in self._by_host
+
+    def uuids(self):
+        return self._host_of.keys()
+
+    def forget(self, uuid):
+        host = self._host_of.pop(uuid, None)
+        if host is not None:
+            placed = self._by_host[host]
+            placed.pop(uuid, None)
+            if not placed:
+                del self._by_host[host]
+
+    def pending(self, host, listed):
+        """UUIDs recorded on host and not listed by it; forgets the
+        others."""
+        placed = self._by_host.get(host)
+        if not placed:
+            return ()
+        now = time.monotonic()
+        out = []
+        for uuid, (when, hs, confirmed) in list(placed.items()):
+            if confirmed:
+                # consume_from_request set updated; a failed request
+                # resets it to None.
+                gone = when < now - self._hold or hs.updated is None
+            else:
+                gone = when < now - self._choice_hold
+            if gone or uuid in listed:
+                self.forget(uuid)
+            else:
+                out.append(uuid)
+        return out
 
 
 class RuntimeSource(object):
@@ -242,100 +366,196 @@ def _split_runtimes(value, sep):
 class HostLoads(object):
     """Derives, caches and hands out the per-host values.
 
-    On a HostState, MEMO_ATTR holds (generation, num_instances at first
-    sight, HostValues) for the current request; across requests HostValues
-    are kept per host name with the inputs they came from.
+    On a HostState, MEMO_ATTR holds (generation, HostValues) for the current
+    request; across requests HostValues are kept per host name with the
+    inputs they came from.
     """
 
-    def __init__(self, generation, catalog, runtimes, all_runtimes,
-                 snapshots=None):
+    def __init__(self, lp, generation, catalog, placements, runtimes,
+                 snapshots):
+        self._lp = lp
         self._generation = generation
         self._catalog = catalog
+        self._placements = placements
         self._runtimes = runtimes
-        self._all = all_runtimes
+        self._all = lp.RUNTIME_ALL
         self._snapshots = snapshots
         # host name -> (update time, instances, len, snapshot, aggregate
         # ids, HostValues, aggregates)
         self._values = {}
         # Catalog size that triggers forgetting instances no host holds.
         self._prune_at = 4096
+        # host description (JSON) -> the core's load tuple
+        self._loads_by_text = {}
 
-    def _memos(self, host_states):
-        """(generation, num_instances at first sight, HostValues) per host."""
-        if self._snapshots is not None:
-            self._snapshots.want(host_states)
-        gen = self._generation
-        host_values = self._host_values
-        out = []
-        append = out.append
-        for hs in host_states:
-            d = hs.__dict__
-            m = d.get(MEMO_ATTR)
-            if m is None or m[0] != gen:
-                m = d[MEMO_ATTR] = (gen, hs.num_instances, host_values(hs))
-            append(m)
-        self._prune()
-        return out
+    def forget_host(self, host):
+        """Drop a host's values kept for later requests (its placements
+        changed)."""
+        self._values.pop(host, None)
 
     def values(self, host_states):
         """HostValues of every host, in order."""
-        return [m[2] for m in self._memos(host_states)]
-
-    def tuples(self, host_states, added, group):
-        """5-tuples for a request adding `added` demand per instance.
-
-        Instances this request placed earlier (multi-create) are those
-        counted in num_instances since the request first saw the host.
-        """
-        out = []
-        append = out.append
-        for hs, m in zip(host_states, self._memos(host_states)):
-            v = m[2]
-            placed = hs.num_instances - m[1]
-            if placed <= 0:
-                if group is None or group not in v.groups:
-                    append(v.plain)
-                    continue
-                placed = 0
-            members = 0.0
-            if group is not None:
-                members = float(v.groups.get(group, 0) + placed)
-            append((v.threads, v.demand + placed * added, -1.0, self._all,
-                    members))
+        gen = self._generation
+        out = [None] * len(host_states)
+        derive = []
+        for i, hs in enumerate(host_states):
+            m = hs.__dict__.get(MEMO_ATTR)
+            if m is None or m[0] != gen:
+                derive.append(i)
+            else:
+                out[i] = m[1]
+        if derive:
+            self._fill(host_states, derive, out)
+        if self._snapshots is not None:
+            self._snapshots.start_refresh()
         return out
 
-    def _host_values(self, hs):
-        # Reused while these inputs are unchanged: the compute node record
-        # (vcpus_total, vcpus_used, cpu_info, hypervisor_type) by its update
-        # time; Nova's tracked instance dict (changed in place) by identity
-        # and length; aggregates (objects replaced when their metadata or
-        # hosts change) by identity; the agent snapshot by identity.
+    def tuples(self, host_states, group):
+        """5-tuples for a request of the given core group."""
+        out = []
+        append = out.append
+        for v in self.values(host_states):
+            if group is None or group not in v.groups:
+                append(v.plain)
+            else:
+                append((v.threads, v.demand, -1.0, self._all,
+                        float(v.groups[group])))
+        return out
+
+    def _fill(self, host_states, indexes, out):
+        """HostValues of host_states[i] for i in indexes, into out.
+
+        Reused while these inputs are unchanged: the compute node record
+        (vcpus_total, vcpus_used, cpu_info, hypervisor_type) by its update
+        time; Nova's tracked instance dict (changed in place) by identity
+        and length; aggregates (objects replaced when their metadata or
+        hosts change) by identity; the agent snapshot by identity. Changes
+        of a host's placements drop its entry (forget_host); a host with
+        placements is derived anew for every request, as they expire.
+        """
+        gen = self._generation
+        snapshots = self._snapshots
+        placed = self._placements.has
+        now = time.time()
+        cache = self._values
+        todo = []
+        for i in indexes:
+            hs = host_states[i]
+            instances = hs.instances
+            aggregates = hs.aggregates
+            aggs = tuple(map(id, aggregates)) if aggregates else ()
+            snap = snapshots.get(hs.host, now) if snapshots else None
+            c = cache.get(hs.host)
+            if (c is not None and c[0] == hs.updated and c[1] is instances
+                    and c[2] == len(instances) and c[3] is snap
+                    and c[4] == aggs and not placed(hs.host)):
+                v = c[5]
+                hs.__dict__[MEMO_ATTR] = (gen, v)
+                out[i] = v
+            else:
+                todo.append((i, hs, snap, aggs))
+        if not todo:
+            return
+        described = [self._describe(hs, snap) for _i, hs, snap, _a in todo]
+        loads = self._core_loads([d[0] for d in described])
+        for (i, hs, snap, aggs), (_doc, groups), load in zip(
+                todo, described, loads):
+            if snap is not None:
+                runtimes, rt_source = int(load[3]), 'agent snapshot'
+                source = 'agent snapshot'
+            else:
+                runtimes, rt_source = self._runtimes.for_host(hs)
+                source = 'declared'
+            v = HostValues(float(load[0]), float(load[1]), groups, runtimes,
+                           rt_source, source, self._all)
+            # The entry holds the instance dict, snapshot and (through the
+            # HostState's list) aggregates it names, so identities stay
+            # valid.
+            cache[hs.host] = (hs.updated, hs.instances, len(hs.instances),
+                              snap, aggs, v, hs.aggregates)
+            hs.__dict__[MEMO_ATTR] = (gen, v)
+            out[i] = v
+        self._prune()
+
+    def _core_loads(self, docs):
+        """The core's (threads, demand, ...) of every host dict, in order.
+
+        Hosts described alike (same threads and same declared workloads,
+        as in a cloud of few flavors) are asked of the core once: by their
+        JSON text, kept for later calls.
+        """
+        known = self._loads_by_text
+        if len(known) > LOADS_KEPT:
+            known.clear()
+        texts = [json.dumps(doc) for doc in docs]
+        new = list({t: None for t in texts if t not in known})
+        if new:
+            # Named by position: a cluster's names must be unique.
+            cluster = self._lp.Cluster.from_json(
+                '{"hosts":[%s]}' % ','.join(
+                    '{"host":"%d",%s' % (n, t[1:]) for n, t in enumerate(new)),
+                origin='nova_filter hosts')
+            known.update(zip(new, cluster.loads(None)))
+        return [known[t] for t in texts]
+
+    def _describe(self, hs, snap):
+        """(snapshot-shaped dict, {group: members}) of one host."""
         instances = hs.instances
-        aggregates = hs.aggregates
-        aggs = tuple(map(id, aggregates)) if aggregates else ()
-        snap = None
-        if self._snapshots is not None:
-            snap = self._snapshots.get(hs.host)
-        c = self._values.get(hs.host)
-        if (c is not None and c[0] == hs.updated and c[1] is instances
-                and c[2] == len(instances) and c[3] is snap
-                and c[4] == aggs):
-            return c[5]
+        placements = self._placements
+        entry_of = self._catalog.entry
+        host = hs.host
+        pending = placements.pending(host, instances) \
+            if placements.has(host) else ()
+        measured = {}
+        others = []
         if snap is not None:
-            threads, demand, groups = self._with_snapshot(hs, snap)
-            runtimes, rt_source = snap.runtimes, 'agent snapshot'
-            source = 'agent snapshot'
+            for w in snap.doc.get('workloads') or ():
+                if w['id'] in instances or w['id'] in pending:
+                    measured[w['id']] = w
+                else:
+                    others.append(w)
+        workloads = []
+        declared = []
+        groups = {}
+        known_vcpus = 0.0
+        for uuid in list(instances) + list(pending):
+            entry = entry_of(uuid, instances.get(uuid))
+            if entry is None:
+                continue
+            known_vcpus += entry.vcpus
+            for g in entry.groups:
+                groups[g] = groups.get(g, 0) + 1
+            w = measured.get(uuid)
+            if w is None:
+                declared.append((entry.klass, entry.parallelism))
+            else:
+                w = dict(w, vcpus=entry.parallelism)
+                if entry.klass != 'unknown' or 'class' not in w:
+                    w['class'] = entry.klass
+                workloads.append(w)
+        for w in others:
+            # Instances Nova does not list on this host (being built,
+            # migrating): their vCPUs are in vcpus_used.
+            if uuidutils.is_uuid_like(w['id']):
+                known_vcpus += float(w.get('vcpus') or 0)
+            workloads.append(w)
+        # Declared workloads in a canonical order, named by position: the
+        # same instances describe the same host (see _core_loads).
+        declared.sort()
+        workloads.extend({'id': 'declared-%d' % n, 'vcpus': vcpus,
+                          'class': klass}
+                         for n, (klass, vcpus) in enumerate(declared))
+        unlisted = float(hs.vcpus_used or 0) - known_vcpus
+        if unlisted > 0:
+            workloads.append({'id': UNLISTED_ID, 'vcpus': unlisted,
+                              'class': 'unknown'})
+        if snap is not None:
+            doc = dict(snap.doc, workloads=workloads)
+            doc.pop('host', None)
         else:
-            threads, demand, groups = self._declared(hs)
-            runtimes, rt_source = self._runtimes.for_host(hs)
-            source = 'declared'
-        v = HostValues(threads, demand, groups, runtimes, rt_source, source,
-                       self._all)
-        # The entry holds the instance dict, snapshot and (through the
-        # HostState's list) aggregates it names, so identities stay valid.
-        self._values[hs.host] = (hs.updated, instances, len(instances), snap,
-                                 aggs, v, aggregates)
-        return v
+            doc = {'cpu': {'threads': host_threads(hs)},
+                   'workloads': workloads}
+        return doc, groups
 
     def _prune(self):
         """Forget instances that no known host holds any more.
@@ -348,43 +568,6 @@ class HostLoads(object):
         live = set()
         for entry in self._values.values():
             live.update(entry[1])
+        live.update(self._placements.uuids())
         self._catalog.retain(live)
         self._prune_at = max(4096, 2 * len(self._catalog))
-
-    def _declared(self, hs):
-        instances = hs.instances
-        demand = 0.0
-        known_vcpus = 0.0
-        unknown = 0
-        groups = {}
-        entry_of = self._catalog.entry
-        for uuid, inst in list(instances.items()):
-            entry = entry_of(uuid, inst)
-            if entry is None:
-                unknown += 1
-                continue
-            demand += entry[0]
-            known_vcpus += entry[1]
-            if entry[2] is not None:
-                groups[entry[2]] = groups.get(entry[2], 0) + 1
-        if unknown:
-            # Instances we know nothing about still hold the vCPUs the
-            # compute node reports: count those, never zero load.
-            demand += max(0.0, float(hs.vcpus_used or 0) - known_vcpus)
-        return host_threads(hs), demand, groups
-
-    def _with_snapshot(self, hs, snap):
-        """Measured values of a snapshot plus what it does not list yet."""
-        demand = snap.demand
-        groups = dict(snap.groups)
-        entry_of = self._catalog.entry
-        for uuid, inst in list(hs.instances.items()):
-            if uuid in snap.workload_ids:
-                continue
-            entry = entry_of(uuid, inst)
-            if entry is None:
-                continue
-            demand += entry[0]
-            if entry[2] is not None:
-                groups[entry[2]] = groups.get(entry[2], 0) + 1
-        return snap.threads, demand, groups

@@ -53,6 +53,24 @@ Runtimes a host offers, by its hypervisor type, as ``type:rt1+rt2``. Used by
 RuntimeFilter for hosts with neither a fresh agent snapshot nor the aggregate
 metadata key ``libplacement_runtimes``.
 """),
+    cfg.FloatOpt(
+        'agent_clock_skew', default=10.0, min=0.0,
+        help="""
+Seconds by which an agent's clock may differ from the scheduler's. A
+snapshot is used while its time stamp is at most ``agent_ttl`` plus this
+in the past; a time stamp more than this in the future is refused (the
+host falls back to declared demand and the reason is logged: check NTP).
+"""),
+    cfg.FloatOpt(
+        'scheduled_hold', default=300.0, min=0.0,
+        help="""
+Seconds an instance this scheduler placed keeps counting on its host while
+the host does not list it yet, so that requests arriving at once (several
+creates sent together) see each other's placements. It stops counting
+earlier when the host lists it, another host lists it, or its request
+failed; after this time, the compute's vcpus_used still counts an instance
+that is being built.
+"""),
     cfg.ListOpt(
         'default_runtimes', default=['vm'],
         help='Runtimes offered by hosts whose hypervisor type is not in '

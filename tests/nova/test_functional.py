@@ -1,19 +1,16 @@
 """Functional tests of nova_filter in a real in-process Nova.
 
 API, conductor, scheduler and fake computes (8 threads, 16 GB each, see
-nova_filter.testbed) with the Placement fixture, the plugin enabled through
+testbed.py) with the Placement fixture, the plugin enabled through
 self.flags exactly as nova.conf would. Run with check-nova (make).
 """
 
 import collections
 import copy
-import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import fixtures
 import libplacement
@@ -26,7 +23,7 @@ from nova.tests.functional import integrated_helpers
 
 from nova_filter import engine
 from nova_filter import opts
-from nova_filter import testbed
+import testbed
 
 # In nova-scheduler the group is registered when the plugin loads; the
 # flags below are set before that.
@@ -43,6 +40,8 @@ class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     HOSTS = ('host1', 'host2')
     # [libplacement] options for the class, as in nova.conf.
     LIBPLACEMENT = {'weight_multiplier': 10.0}
+    # False: stock Nova filters and weighers (the plugin is not enabled).
+    PLUGIN = True
 
     def _clear_attrs(self):
         # nova.test.TestCase deletes every attribute after a test, including
@@ -50,21 +49,29 @@ class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         pass
 
     def setUp(self):
+        # Each test starts a new cloud: a new plugin engine too, so that
+        # nothing the last test's scheduler recorded (placements, caches)
+        # carries over to hosts of the same name.
+        engine.reset()
+        self.addCleanup(engine.reset)
         self.useFixture(testbed.TestbedHostsFixture())
         self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
         # The scheduler reads its filters when it starts (in super().setUp).
-        self.flags(
-            available_filters=['nova.scheduler.filters.all_filters',
-                               'nova_filter.all_filters'],
-            enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
-                             'ServerGroupAntiAffinityFilter',
-                             'ServerGroupAffinityFilter',
-                             'ParallelismFilter', 'RuntimeFilter'],
-            weight_classes=['nova.scheduler.weights.all_weighers',
-                            'nova_filter.weighers.ParallelismWeigher'],
-            group='filter_scheduler')
+        if self.PLUGIN:
+            self.flags(
+                available_filters=['nova.scheduler.filters.all_filters',
+                                   'nova_filter.all_filters'],
+                enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
+                                 'ServerGroupAntiAffinityFilter',
+                                 'ServerGroupAffinityFilter',
+                                 'ParallelismFilter', 'RuntimeFilter'],
+                weight_classes=['nova.scheduler.weights.all_weighers',
+                                'nova_filter.weighers.ParallelismWeigher'],
+                group='filter_scheduler')
         self.flags(**dict(self.LIBPLACEMENT), group='libplacement')
         super().setUp()
+        # Tests boot more 2-vCPU servers than the default quota (20 cores).
+        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
         for host in self.HOSTS:
             self._start_compute(host)
         self.cpu_flavor = self._create_flavor(
@@ -365,81 +372,3 @@ class TestDeclaredDemandFromInstances(PluginTestBase):
         ctxt = nova_context.get_admin_context()
         self.assertEqual(4, len(objects.InstanceList.get_by_host(
             ctxt, 'host1')))
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-class TestAgentSnapshots(PluginTestBase):
-    """Measured demand from agent snapshots over real HTTP.
-
-    A static HTTP server (a separate python3 process) serves host1's
-    snapshot: 7 of its 8 threads are busy with work Nova does not know
-    about. host2 has no agent (HTTP 404): it falls back to declared demand.
-    """
-
-    def setUp(self):
-        self.snapdir = self.useFixture(fixtures.TempDir()).path
-        snapshot = {
-            'schema': 'libplacement/snapshot/v1', 'host': 'host1',
-            'time': int(time.time()),
-            'cpu': {'sockets': 1, 'cores': 4, 'threads': 8},
-            'memory_mb': 16384, 'runtimes': ['container', 'unikernel', 'vm'],
-            'load': {'demand': 7.0, 'util': 7.0, 'iowait': 0.0,
-                     'steal': 0.0},
-            'workloads': []}
-        with open(os.path.join(self.snapdir, 'host1'), 'w') as f:
-            json.dump(snapshot, f)
-        port = _free_port()
-        self.server = subprocess.Popen(
-            [sys.executable, '-m', 'http.server', '--bind', '127.0.0.1',
-             '--directory', self.snapdir, str(port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(self._stop_server)
-        self._wait_for_port(port)
-        self.LIBPLACEMENT = dict(
-            PluginTestBase.LIBPLACEMENT,
-            agent_url='http://127.0.0.1:%d/{host}' % port, agent_ttl=60)
-        super().setUp()
-
-    def _stop_server(self):
-        self.server.terminate()
-        self.server.wait(timeout=10)
-
-    @staticmethod
-    def _wait_for_port(port):
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(('127.0.0.1', port)) == 0:
-                    return
-            time.sleep(0.05)
-        raise RuntimeError('snapshot server did not start on %d' % port)
-
-    def test_measured_demand_refines_declared(self):
-        # The first request starts the background fetch and, having no
-        # snapshot yet, uses declared demand for both hosts.
-        self._boot(self.cpu_flavor, name='first')
-        eng = engine.engine()
-        for _ in range(200):
-            if eng.snapshots.get('host1') is not None:
-                break
-            time.sleep(0.05)
-        self.assertIsNotNone(eng.snapshots.get('host1'))
-        self.assertIsNone(eng.snapshots.get('host2'))
-        # host1 is busy (7 + 2 > 8): every further worker goes to host2,
-        # until host2 is full by its declared demand.
-        placed_before, _ = self._hosts_of_servers()
-        on_host1 = placed_before.get('host1', 0)
-        room = 4 - placed_before.get('host2', 0)
-        for i in range(room):
-            server = self._boot(self.cpu_flavor, name='w%d' % i)
-            self.assertEqual('host2', server['OS-EXT-SRV-ATTR:host'])
-        self._boot(self.cpu_flavor, name='full', expected='ERROR')
-        placed, _ = self._hosts_of_servers()
-        self.assertEqual(on_host1, placed.get('host1', 0))
-        self.assertEqual(4, placed['host2'])
-        self.assertIn('no fresh agent snapshot for host host2',
-                      self.stdlog.logger.output)

@@ -1,4 +1,4 @@
-"""The research testbed for in-process Nova clouds (tests and demo).
+"""The research testbed for in-process Nova clouds (tests, demo, benchmark).
 
 Each compute host has 8 hardware threads (4 cores x 2) and 16 GB, like the
 hosts the placement rules were measured on. Nova loads compute drivers only
