@@ -16,8 +16,9 @@ WORKLOADS = [
     ('mixed', 'CPU- and I/O-bound at once'),
     ('idle', 'does almost nothing'),
     ('unknown', 'unclassified: reserves its full parallelism'),
-    ('auto', 'classify from measurements; a request being scheduled has '
-             'none, so this is unknown'),
+    ('auto', 'the class learned from running instances of the same image '
+             '(or flavor) when the agents measured enough of them, else '
+             'unknown'),
 ]
 
 OPTS = [
@@ -42,10 +43,12 @@ Workload class of requests that name none: Nova flavors without the
 extra spec ``libplacement:workload``, Zun containers without the
 label ``libplacement.workload``.
 
-``auto`` classifies a request from its measurements; a request being
-scheduled has none, so it is unclassified (``unknown``) and reserves
-its full parallelism (the flavor's vCPUs, the container's cpu); in
-Zun it also runs in Zun's default runtime
+``auto`` takes the class that running instances of the same image
+(else flavor) were measured to be, once the agents measured at least
+``learn_min_instances`` of them agreeing with ``learn_min_confidence``
+(docs/learn.md); until then the request is unclassified
+(``unknown``) and reserves its full parallelism (the flavor's vCPUs,
+the container's cpu); in Zun it also runs in Zun's default runtime
 (``[DEFAULT] container_runtime``). Set ``idle`` to let such requests
 reserve only their estimated demand.
 """),
@@ -109,6 +112,34 @@ declared demand meanwhile.
     cfg.StrOpt(
         'agent_token', default=None, secret=True,
         help='Bearer token sent to the agents, if they require one.'),
+    cfg.StrOpt(
+        'agent_ca_file', default=None,
+        help="""
+PEM file of the CA(s) that signed the agents' TLS certificates, for an
+``https://`` agent_url. Unset: the system's CA store. A host whose
+agent's certificate does not chain to them, or does not name the
+host, gets no snapshot (its declared demand is used) and the reason
+is logged.
+"""),
+    cfg.IntOpt(
+        'learn_min_instances', default=3, min=1,
+        help="""
+Running instances of an image (or, when the image says nothing, of a
+flavor; in Zun the ``libplacement.flavor`` label) that the agents
+must have measured before a request of class ``auto`` takes their
+class (docs/learn.md). Each instance counts once; instances not seen
+for an hour are forgotten. Learning needs ``agent_url``: without
+agents, ``auto`` requests stay unclassified.
+"""),
+    cfg.FloatOpt(
+        'learn_min_confidence', default=0.7, min=0.0, max=1.0,
+        help="""
+Confidence a learned class needs before a request of class ``auto``
+takes it: the share of the measured instances that agree on their
+most frequent class times their mean classification confidence. In
+Zun, on a rebuild, also the confidence the container's own measured
+class needs to decide its runtime.
+"""),
 ]
 
 

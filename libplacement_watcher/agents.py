@@ -44,7 +44,8 @@ def fetch(lp, group, hostnames):
     fetcher = fetcher_type(url_template=group.agent_url,
                            timeout_ms=int(group.agent_timeout * 1000),
                            ttl_s=int(group.agent_ttl),
-                           token=group.agent_token)
+                           token=group.agent_token,
+                           ca_file=group.agent_ca_file)
     fresh, errors = _in_native_thread(fetcher.fetch, list(hostnames))
     for host in sorted(errors):
         LOG.info('libplacement: no agent snapshot for compute node %s (%s); '

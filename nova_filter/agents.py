@@ -81,14 +81,18 @@ class AgentSnapshots(object):
                         'demand for every host. Rebuild and install '
                         'libplacement with agent support.')
             return
-        # The fetcher's own cache keeps a received snapshot for half the
-        # ttl: hosts are asked for again only once their snapshot is that
-        # old by its time, so the cache never serves what is due.
+        # The fetcher accepts what this class keeps (agent_ttl by the
+        # snapshot's own time, with the clock-skew allowance), and asks the
+        # agent again for a snapshot older than half of it: its cache never
+        # serves what is due.
         self._fetcher = fetcher_type(
             url_template=conf.agent_url,
             timeout_ms=int(conf.agent_timeout * 1000),
-            ttl_s=self._ttl / 2.0,
-            token=conf.agent_token)
+            ttl_s=self._ttl,
+            refresh_s=self._ttl / 2.0,
+            max_skew_s=self._skew,
+            token=conf.agent_token,
+            ca_file=conf.agent_ca_file)
 
     @property
     def enabled(self):
@@ -171,21 +175,12 @@ class AgentSnapshots(object):
     def _merge(self, docs, errors, now):
         """Add the fetched snapshots; report the hosts that have none."""
         refresh_at, expires_at = self._ttl / 2.0, self._ttl + self._skew
+        # The fetcher already refused snapshots too old or dated in the
+        # future by their own time (agent_ttl, agent_clock_skew): what
+        # arrives here is fresh, and ages from now on.
         for doc in docs:
             host = doc['host']
             snap = HostSnapshot(doc, refresh_at, expires_at)
-            if snap.time > now + self._skew:
-                errors[host] = ('snapshot time %.0f is %.0f s ahead of this '
-                                'scheduler\'s clock (more than '
-                                'agent_clock_skew %.0f s); check NTP'
-                                % (snap.time, snap.time - now, self._skew))
-                continue
-            if now > snap.expires_at:
-                errors[host] = ('snapshot is %.0f s old by its time (more '
-                                'than agent_ttl %.0f s + agent_clock_skew); '
-                                'the agent\'s sweeps may have stopped'
-                                % (now - snap.time, self._ttl))
-                continue
             self.last_errors.pop(host, None)
             held = self._held.get(host)
             if held is None or snap.time > held.time:

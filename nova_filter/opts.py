@@ -54,7 +54,7 @@ RuntimeFilter for hosts with neither a fresh agent snapshot nor the aggregate
 metadata key ``libplacement_runtimes``.
 """),
     cfg.FloatOpt(
-        'agent_clock_skew', default=10.0, min=0.0,
+        'agent_clock_skew', default=10.0, min=0.0, max=3600.0,
         help="""
 Seconds by which an agent's clock may differ from the scheduler's. A
 snapshot is used while its time stamp is at most ``agent_ttl`` plus this

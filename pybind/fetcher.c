@@ -22,6 +22,7 @@ typedef struct LpPy_Fetcher {
     unsigned int max_parallel;
     PyObject *ca_file; /* str or None */
     double max_skew_s;
+    double refresh_s;
 } LpPy_Fetcher;
 
 static void Fetcher_dealloc(LpPy_Fetcher *self)
@@ -39,15 +40,15 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"url_template", "timeout_ms", "connect_timeout_ms", "max_bytes",
                              "ttl_s",        "token",      "max_parallel",       "ca_file",
-                             "max_skew_s",   NULL};
+                             "max_skew_s",   "refresh_s",  NULL};
     PyObject *tmpl, *ca = Py_None;
     long timeout_ms = 1000, connect_ms = -1, max_parallel = 64;
     Py_ssize_t max_bytes = 1024 * 1024;
-    double ttl_s = 60, max_skew_s = 5;
+    double ttl_s = 60, max_skew_s = 5, refresh_s = 0;
     const char *token = NULL, *ca_file = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$llndzlOd:Fetcher", kwlist, &tmpl, &timeout_ms,
-                                     &connect_ms, &max_bytes, &ttl_s, &token, &max_parallel, &ca,
-                                     &max_skew_s))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|$llndzlOdd:Fetcher", kwlist, &tmpl,
+                                     &timeout_ms, &connect_ms, &max_bytes, &ttl_s, &token,
+                                     &max_parallel, &ca, &max_skew_s, &refresh_s))
         return NULL;
     if (ca != Py_None && !(ca_file = lp_py_utf8(ca, "ca_file")))
         return NULL;
@@ -75,6 +76,7 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     self->ttl_s = ttl_s;
     self->max_parallel = (unsigned)max_parallel;
     self->max_skew_s = max_skew_s;
+    self->refresh_s = refresh_s;
     Py_INCREF(tmpl);
     self->url_template = tmpl;
     Py_INCREF(ca);
@@ -94,6 +96,7 @@ static PyObject *Fetcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     o.max_parallel = (unsigned)max_parallel;
     o.ca_file = ca_file;
     o.max_skew_s = max_skew_s;
+    o.refresh_s = refresh_s;
     lp_status st = lp_ctx_new(&self->ctx);
     if (st == LP_OK)
         st = lp_fetcher_new(self->ctx, &o, &self->f);
@@ -287,12 +290,14 @@ static PyMemberDef Fetcher_members[] = {
      "PEM bundle of the CAs for https agents, or None for the system's."},
     {"max_skew_s", T_DOUBLE, offsetof(LpPy_Fetcher, max_skew_s), READONLY,
      "Clock difference allowed between agents and scheduler (s)."},
+    {"refresh_s", T_DOUBLE, offsetof(LpPy_Fetcher, refresh_s), READONLY,
+     "Age (by its time) up to which a cached snapshot is reused without I/O; 0 = ttl_s."},
     {NULL, 0, 0, 0, NULL}};
 
 PyDoc_STRVAR(Fetcher_doc,
 "Fetcher(url_template, *, timeout_ms=1000, connect_timeout_ms=min(300, timeout_ms),\n"
 "        max_bytes=1048576, ttl_s=60, token=None, max_parallel=64, ca_file=None,\n"
-"        max_skew_s=5)\n\n"
+"        max_skew_s=5, refresh_s=0)\n\n"
 "Fetches libplacement agents' snapshots (schema libplacement/snapshot/v1)\n"
 "in parallel and uses them while they are at most ttl_s seconds old by\n"
 "their own time (max_skew_s of clock difference allowed).  url_template is an\n"

@@ -90,10 +90,11 @@ class AgentSnapshots(object):
     """
 
     def __init__(self, url_template, timeout_s, ttl_s, token=None,
-                 learn_min_instances=3, learn_min_confidence=0.7):
+                 learn_min_instances=3, learn_min_confidence=0.7, ca_file=None):
         self._fetch_options = dict(url_template=url_template,
                                    timeout_ms=int(timeout_s * 1000),
-                                   ttl_s=float(ttl_s), token=token)
+                                   ttl_s=float(ttl_s), token=token,
+                                   ca_file=ca_file)
         self.learner = lp.Learner(min_instances=learn_min_instances,
                                   min_confidence=learn_min_confidence)
         self._ttl = float(ttl_s)
@@ -230,12 +231,12 @@ def shared(group):
     """The process's AgentSnapshots for the ``[libplacement]`` options."""
     key = (os.getpid(), group.agent_url, group.agent_timeout,
            group.agent_ttl, group.agent_token, group.learn_min_instances,
-           group.learn_min_confidence)
+           group.learn_min_confidence, group.agent_ca_file)
     with _REGISTRY_LOCK:
         agents = _REGISTRY.get(key)
         if agents is None:
             agents = _REGISTRY[key] = AgentSnapshots(
                 group.agent_url, group.agent_timeout, group.agent_ttl,
                 group.agent_token, group.learn_min_instances,
-                group.learn_min_confidence)
+                group.learn_min_confidence, group.agent_ca_file)
         return agents

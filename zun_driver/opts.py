@@ -28,25 +28,6 @@ OPTS = common.OPTS + [
              'runs cpu-class containers in Kata (VM-isolated) and '
              'net/io-class containers in runc. Leave a runtime out to never '
              'choose it.'),
-    cfg.IntOpt(
-        'learn_min_instances', default=3, min=1,
-        help="""
-Running instances of an image (or of a ``libplacement.flavor``
-label) that the agents must have measured before a container of
-class ``auto`` takes their class (docs/learn.md). Each instance
-counts once; instances not seen for an hour are forgotten. Learning
-needs ``agent_url``: without agents, ``auto`` containers stay
-unclassified.
-"""),
-    cfg.FloatOpt(
-        'learn_min_confidence', default=0.7, min=0.0, max=1.0,
-        help="""
-Confidence a learned class needs before a container of class
-``auto`` takes it: the share of the measured instances that agree on
-their most frequent class times their mean classification
-confidence. On a rebuild, also the confidence the container's own
-measured class needs to decide its runtime.
-"""),
 ]
 
 

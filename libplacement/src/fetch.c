@@ -292,6 +292,9 @@ static lp_status check_options(lp_ctx *ctx, const lp_fetch_options *o)
     if (o->max_parallel < 1 || o->max_parallel > LP_FETCH_MAX_PARALLEL)
         return lp_fail(ctx, LP_EINVAL, "fetch: max_parallel %u is out of range 1..%u",
                        o->max_parallel, LP_FETCH_MAX_PARALLEL);
+    if (!(o->refresh_s >= 0) || o->refresh_s > o->ttl_s)
+        return lp_fail(ctx, LP_EINVAL, "fetch: refresh_s %g is out of range 0..ttl_s (%g)",
+                       o->refresh_s, o->ttl_s);
     if (!(o->max_skew_s >= 0) || o->max_skew_s > LP_FETCH_MAX_SKEW_S)
         return lp_fail(ctx, LP_EINVAL, "fetch: max_skew_s %g is out of range 0..%g", o->max_skew_s,
                        LP_FETCH_MAX_SKEW_S);
@@ -819,7 +822,8 @@ lp_status lp_fetcher_fetch(lp_ctx *ctx, lp_fetcher *f, const char *const *hosts,
             st = lp_fail(ctx, LP_ENOMEM, "fetch: out of memory");
             break;
         }
-        if (cache_fresh(f, hosts[i], now, &age))
+        double reuse = f->o.refresh_s > 0 ? f->o.refresh_s : f->o.ttl_s + f->o.max_skew_s;
+        if (cache_fresh(f, hosts[i], now, &age) && age <= reuse)
             r->from_cache = 1;
         else
             jobs[nj++].host = i;

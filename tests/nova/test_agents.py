@@ -160,8 +160,9 @@ class TestStaleAgents(AgentTestBase):
         # The agent still answers 200, but its sweeps stopped long ago.
         self._measured_then(
             lambda: self._busy_host1(when=time.time() - 10 * TTL))
-        self.assertIn('no fresh agent snapshot for host host1 (snapshot is',
-                      self.stdlog.logger.output)
+        self.assertIn('no fresh agent snapshot for host host1 (host1: snapshot '
+                      'is', self.stdlog.logger.output)
+        self.assertIn('old by its time (ttl %d s' % TTL, self.stdlog.logger.output)
 
     def test_agent_answering_503_falls_back_when_snapshot_ages(self):
         self._measured_then(lambda: self.agents.answer('host1', 503))
@@ -171,7 +172,7 @@ class TestStaleAgents(AgentTestBase):
         self._busy_host1(when=time.time() + 3600)
         agent_fixture.refresh(
             self._snapshots(), self.HOSTS,
-            lambda s: 'ahead of this scheduler' in self.stdlog.logger.output)
+            lambda s: 'in the future by its time' in self.stdlog.logger.output)
         self.assertIsNone(self._snapshots().get('host1', time.time()))
 
 
@@ -184,6 +185,7 @@ class FakeConf(object):
         self.agent_clock_skew = skew
         self.agent_timeout = 5.0
         self.agent_token = None
+        self.agent_ca_file = None
 
 
 class TestAgentSnapshotsAlone(PluginTestBase):

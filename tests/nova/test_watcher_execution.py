@@ -32,7 +32,7 @@ from placement import deploy as placement_deploy  # noqa: E402
 
 import nova.conf  # noqa: E402
 from nova_filter import opts as nova_filter_opts  # noqa: E402
-from nova_filter import testbed  # noqa: E402
+import testbed  # noqa: E402
 
 import watcher_endpoints  # noqa: E402
 

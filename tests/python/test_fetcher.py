@@ -78,6 +78,20 @@ def test_cache_and_ttl(server):
     assert server.hits == ['node-3', 'node-3']
 
 
+def test_refresh_s_asks_again_before_the_snapshot_is_stale(server):
+    # ttl 60 s: the snapshot stays fresh; refresh_s 0.3 s: the second call,
+    # later than that, asks the agent again instead of using the cache.
+    f = fetcher(server, ttl_s=60, refresh_s=0.3)
+    assert f.refresh_s == 0.3
+    f.fetch(['node-4'])
+    time.sleep(0.5)
+    fresh, errors = f.fetch(['node-4'])
+    assert errors == {} and fresh.names() == ['node-4']
+    assert server.hits == ['node-4', 'node-4']
+    with pytest.raises(ValueError, match='refresh_s 90 is out of range 0..ttl_s'):
+        fetcher(server, ttl_s=60, refresh_s=90)
+
+
 def test_bearer_token(server):
     fresh, errors = fetcher(server).fetch(['secure-1'])
     assert len(fresh) == 0 and 'HTTP status 401' in errors['secure-1']

@@ -75,6 +75,10 @@ typedef struct lp_fetch_options {
                                   chain to, or NULL for the system's (NULL) */
     double max_skew_s;       /**< clock difference allowed between agents and scheduler, in s:
                                   0..LP_FETCH_MAX_SKEW_S (5) */
+    double refresh_s;        /**< a cached snapshot is reused, without asking its agent,
+                                  while its age by its own time is at most this; older
+                                  (but fresh) ones are fetched again: 0..ttl_s, 0 = ttl_s
+                                  (reuse while fresh) (0) */
 } lp_fetch_options;
 
 /**
