@@ -2,7 +2,7 @@
 #
 #   make            build the library (.so with SONAME, .a, .pc) and the tools
 #   make check      install missing Debian packages, then run every test suite
-#   make demo       show placements on the research testbed
+#   make demo       placements and the rebalancing loop on the research testbed
 #   make bench      benchmarks
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make deb        Debian packages into build/deb (mk/deb.mk, docs/packaging.md)

@@ -1,7 +1,7 @@
 """Closed loop: a mixed workload placed by an in-process Nova 26, run for real.
 
 1. Placement.  The research testbed (4 hosts of 8 threads, 16 GB) as an
-   in-process Nova cloud (nova_filter.demo's cloud: Nova's functional
+   in-process Nova cloud (demo.cloud, make demo's: Nova's functional
    fixtures, fake compute driver), once with stock Nova's default filters and
    weighers, once with the libplacement plugin.  The servers are booted through
    the Nova API in arrival order: a web group of net-class servers, then
@@ -50,7 +50,7 @@ def place_in_nova(scenario, plugin):
     import contextlib
     import io
     import unittest
-    from nova_filter import demo
+    from demo import cloud as demo
 
     results = []
 
