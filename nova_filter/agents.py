@@ -24,6 +24,12 @@ fetched or how often the scheduler asks:
 Hosts that have no usable snapshot are logged at most once per host every
 ``LOG_INTERVAL`` seconds, at most ``LOG_HOSTS`` lines per fetch, then one
 summary line; a host that has a snapshot again is logged once.
+
+Every fetched batch also feeds the engine's learner (``lp.Learner``,
+docs/learn.md), in the native thread of the fetch: what the running
+instances of each image and flavor were measured to be, for requests of
+class ``auto``. ``observations`` counts the batches it has seen, so that
+answers derived from the learner know when to ask it again.
 """
 
 import time
@@ -60,7 +66,7 @@ class HostSnapshot(object):
 class AgentSnapshots(object):
     """Per-host snapshots, refreshed in the background by their own age."""
 
-    def __init__(self, lp, conf):
+    def __init__(self, lp, conf, learner=None):
         self._ttl = float(conf.agent_ttl)
         self._skew = float(conf.agent_clock_skew)
         self._retry = self._ttl / 4.0
@@ -72,6 +78,10 @@ class AgentSnapshots(object):
         self._logged = {}       # host -> monotonic time its absence was logged
         # host -> why its last fetch gave no usable snapshot
         self.last_errors = {}
+        self._learner = learner
+        # Fetched batches the learner has observed (changed by the green
+        # thread of the loop only, after the native thread returned).
+        self.observations = 0
         self._fetcher = None
         fetcher_type = getattr(lp, 'Fetcher', None)
         if fetcher_type is None:
@@ -159,7 +169,8 @@ class AgentSnapshots(object):
                 for host in hosts:
                     self._attempted[host] = started
                 try:
-                    fresh, errors = tpool.execute(self._fetcher.fetch, hosts)
+                    fresh, errors, learn_error = tpool.execute(
+                        self._fetch_and_learn, hosts)
                 except Exception as e:
                     # Keep what is held; the hosts are retried when due.
                     LOG.error('libplacement: fetching agent snapshots of %d '
@@ -168,9 +179,29 @@ class AgentSnapshots(object):
                               'declared demand as their snapshots age.',
                               len(hosts), e)
                     continue
+                if learn_error is not None:
+                    LOG.error('libplacement: learning from the agent '
+                              'snapshots of %d hosts failed (%s); requests '
+                              'of class auto use what was learned before.',
+                              len(hosts), learn_error)
+                elif self._learner is not None:
+                    self.observations += 1
                 self._merge(fresh.hosts(), dict(errors), time.time())
         finally:
             self._running = False
+
+    def _fetch_and_learn(self, hosts):
+        """Fetch hosts; the learner observes what arrived. Runs in a native
+        thread: both C calls release the GIL. A failure to learn keeps the
+        fetched snapshots: (cluster, errors, learn error or None)."""
+        fresh, errors = self._fetcher.fetch(hosts)
+        learn_error = None
+        if self._learner is not None:
+            try:
+                self._learner.observe(fresh, now=time.time())
+            except Exception as e:
+                learn_error = e
+        return fresh, errors, learn_error
 
     def _merge(self, docs, errors, now):
         """Add the fetched snapshots; report the hosts that have none."""

@@ -7,6 +7,11 @@ configuration (rebuilt when options change, e.g. between functional tests).
 ``guarded`` runs a decision so that no error reaches Nova: it is logged with
 what the operator can do, and the ``fail_open`` behaviour applies.
 
+Requests of class ``auto`` (docs/learn.md) take the class that the running
+instances of their image (else flavor) were measured to be, from the
+learner the agent fetches feed (``Engine.learned``), once it trusts an
+answer; until then they are unclassified.
+
 Nova has no hook for "this host was chosen": the plugin wraps
 ``HostState.consume_from_request``, the method Nova's scheduler calls on the
 chosen host of every instance it places, so that the instance counts on
@@ -42,6 +47,13 @@ IMAGE_TTL = 300.0
 # the host (the request's claim in Placement); a request that fails
 # between the two leaves its choice counting this long.
 CHOICE_HOLD = 30.0
+# Attribute of a RequestSpec that holds its Request, so that the filters
+# and the weigher of one scheduling call (and every instance of a
+# multi-create) decide with the same class even if the learner changes
+# meanwhile. Nova makes a new RequestSpec object for every call.
+REQUEST_ATTR = '_libplacement_request'
+# Learned answers kept (one per flavor size and image); then all dropped.
+LEARNED_KEPT = 4096
 
 
 def _config_key(group):
@@ -174,26 +186,43 @@ class Engine(object):
         self.default_workload = group.default_workload
         self.multiplier = group.weight_multiplier
         self._resolved = {}
+        self._learned = {}
         self._images = {}
         self._chosen = {}
         self.catalog = hoststate.InstanceCatalog(self.declared)
         self.placements = hoststate.Placements(float(group.scheduled_hold),
                                                CHOICE_HOLD)
-        self.snapshots = (agents.AgentSnapshots(lp, group)
-                          if group.agent_url else None)
+        self.snapshots = self.learner = None
+        if group.agent_url:
+            learner = lp.Learner(
+                min_instances=group.learn_min_instances,
+                min_confidence=group.learn_min_confidence)
+            self.snapshots = agents.AgentSnapshots(lp, group, learner)
+            if self.snapshots.enabled:
+                self.learner = learner
+        # Seconds a learned answer is reused at most (see learned()).
+        self._learned_reuse = float(group.agent_ttl) / 2.0
         self.loads = hoststate.HostLoads(
             lp, self.generation, self.catalog, self.placements,
-            hoststate.RuntimeSource(lp, group), self.snapshots)
+            hoststate.RuntimeSource(lp, group), self.snapshots,
+            self.learned)
         _install_placement_hook()
+        if group.agent_url:
+            agents_line = '%s (agent_ttl %s s); ' % (group.agent_url,
+                                                     group.agent_ttl)
+            agents_line += (
+                'auto requests learn classes from %d running instances '
+                'with confidence %.2f' % (group.learn_min_instances,
+                                          group.learn_min_confidence)
+                if self.learner is not None else 'nothing learned')
+        else:
+            agents_line = 'none, declared demand only, nothing learned'
         LOG.info('libplacement: scheduler plugin active (libplacement '
                  '%(version)s from %(path)s); max_parallel_ratio %(ratio)s, '
                  'weight_multiplier %(mult)s, agents: %(agents)s',
                  {'version': lp.__version__, 'path': lp.__file__,
                   'ratio': group.max_parallel_ratio,
-                  'mult': group.weight_multiplier,
-                  'agents': (group.agent_url + ' (agent_ttl %s s)'
-                             % group.agent_ttl if group.agent_url else
-                             'none, declared demand only')})
+                  'mult': group.weight_multiplier, 'agents': agents_line})
 
     # -- requests ---------------------------------------------------------
     def _resolve(self, vcpus, workload, parallelism):
@@ -205,11 +234,49 @@ class Engine(object):
             self._resolved[key] = found
         return found
 
-    def declared(self, vcpus, extra_specs):
-        """(class, parallelism) an instance of a flavor declares."""
-        workload, parallelism, _ = self._flavor_specs(extra_specs)
-        klass = self._resolve(float(vcpus), workload, parallelism)[0]
-        return klass, parallelism if parallelism > 0 else float(vcpus)
+    def _learn_key(self, vcpus, workload, parallelism, image, flavor_name):
+        """The key Engine.learned answers a request or instance by, or
+        None when its class is not learned (not auto, or no learner)."""
+        if workload != 'auto' or self.learner is None or not (
+                image or flavor_name):
+            return None
+        return (vcpus, parallelism, image, flavor_name or None)
+
+    def learned(self, key):
+        """(class, added, source) of an ``auto`` request or instance, as
+        the learner resolves key = (vcpus, parallelism, image, flavor name).
+
+        Kept per key: the learner is asked again once it has observed
+        another fetch, so a changed answer applies from the next fetch on
+        and each key is asked once per fetch, not per host; and at least
+        every agent_ttl / 2 seconds, as its answers also age while no
+        fetch completes (instances not seen for an hour drop out).
+        """
+        observations = self.snapshots.observations
+        now = time.monotonic()
+        found = self._learned.get(key)
+        if found is not None and found[0] == observations and now < found[1]:
+            return found[2]
+        vcpus, parallelism, image, flavor_name = key
+        answer = self.ctx.resolve_learned(
+            {'vcpus': vcpus, 'workload': 'auto', 'parallelism': parallelism,
+             'image': image, 'flavor': flavor_name}, self.learner)
+        if len(self._learned) >= LEARNED_KEPT:
+            self._learned.clear()
+        self._learned[key] = (observations, now + self._learned_reuse,
+                              answer)
+        return answer
+
+    def declared(self, flavor, image):
+        """(class, parallelism, learn key) an instance of a flavor, started
+        from image (or None), declares; the learn key is None unless its
+        class is learned (``learned``)."""
+        workload, parallelism, _ = self._flavor_specs(flavor.extra_specs)
+        vcpus = float(flavor.vcpus)
+        klass = self._resolve(vcpus, workload, parallelism)[0]
+        return (klass, parallelism if parallelism > 0 else vcpus,
+                self._learn_key(vcpus, workload, parallelism, image,
+                                flavor.name))
 
     def placed(self, host_state, spec_obj):
         """Nova consumed host_state for the instance of spec_obj: count it
@@ -230,7 +297,8 @@ class Engine(object):
         if not uuid:
             return
         self.catalog.remember(uuid, spec_obj.flavor,
-                              hoststate.spec_groups(spec_obj))
+                              hoststate.spec_groups(spec_obj),
+                              hoststate.spec_image(spec_obj))
         old = self.placements.add(host_state.host, uuid, host_state,
                                   confirmed)
         if old is not None and old != host_state.host:
@@ -245,13 +313,15 @@ class Engine(object):
         return workload, parallelism, runtime
 
     def request(self, spec_obj):
-        """The Request of a RequestSpec (flavor, image, hints)."""
+        """The Request of a RequestSpec (flavor, image, hints), made once
+        per RequestSpec object (REQUEST_ATTR)."""
+        memo = spec_obj.__dict__.get(REQUEST_ATTR)
+        if memo is not None and memo[0] == self.generation:
+            return memo[1]
         flavor = spec_obj.flavor
         workload, parallelism, runtime = self._flavor_specs(
             flavor.extra_specs)
         vcpus = float(flavor.vcpus)
-        klass, added = self._resolve(vcpus, workload, parallelism)
-        group, affinity_group = self._groups(spec_obj, klass)
         req = {
             'id': flavor.name or 'request',
             'vcpus': vcpus,
@@ -259,9 +329,31 @@ class Engine(object):
             'parallelism': parallelism,
             'runtime': runtime,
             'allowed_runtimes': self._image_runtimes(spec_obj),
-            'group': group,
         }
-        return Request(req, klass, added, affinity_group)
+        image = hoststate.spec_image(spec_obj)
+        learn = self._learn_key(vcpus, workload, parallelism, image,
+                                flavor.name)
+        if learn is None:
+            klass, added = self._resolve(vcpus, workload, parallelism)
+        else:
+            klass, added, source = self.learned(learn)
+            LOG.debug('libplacement: request %(req)s (instance %(uuid)s, '
+                      'flavor %(flavor)s, image %(image)s, %(vcpus)g vCPUs, '
+                      'workload auto): class %(klass)s adds %(added).2f: '
+                      '%(source)s',
+                      {'req': req['id'], 'uuid': spec_obj.instance_uuid,
+                       'flavor': flavor.name, 'image': image, 'vcpus': vcpus,
+                       'klass': klass, 'added': added, 'source': source})
+            # The core decides with the learned class and demand (for cpu
+            # and mixed classes added is the parallelism, which they
+            # reserve anyway).
+            req['workload'] = klass
+            if klass != 'unknown':
+                req['demand'] = added
+        req['group'], affinity_group = self._groups(spec_obj, klass)
+        request = Request(req, klass, added, affinity_group)
+        spec_obj.__dict__[REQUEST_ATTR] = (self.generation, request)
+        return request
 
     @staticmethod
     def _groups(spec_obj, klass):
@@ -289,18 +381,17 @@ class Engine(object):
 
     def _image_runtimes(self, spec_obj):
         """Runtime mask the image allows (property libplacement_runtime)."""
-        image = spec_obj.image if spec_obj.obj_attr_is_set('image') else None
+        image_id = hoststate.spec_image(spec_obj)
         ctx = getattr(spec_obj, '_context', None)
-        if image is None or ctx is None or not image.obj_attr_is_set('id') \
-                or not image.id:
+        if image_id is None or ctx is None:
             return self.lp.RUNTIME_ALL
         now = time.monotonic()
-        cached = self._images.get(image.id)
+        cached = self._images.get(image_id)
         if cached is not None and cached[1] > now:
             return cached[0]
         mask = self.lp.RUNTIME_ALL
         try:
-            props = glance.API().get(ctx, image.id).get('properties') or {}
+            props = glance.API().get(ctx, image_id).get('properties') or {}
             value = props.get('libplacement_runtime')
             if value:
                 mask = self.lp.runtime_mask(split_runtimes(value, ','))
@@ -309,12 +400,12 @@ class Engine(object):
                       'libplacement_runtime is invalid (%(err)s); set it to '
                       'a comma-separated list of container, unikernel, vm. '
                       'Treating the image as runnable in any runtime.',
-                      {'id': image.id, 'err': e})
+                      {'id': image_id, 'err': e})
         except Exception as e:
             LOG.warning('libplacement: cannot read image %(id)s from Glance '
                         '(%(err)s); treating it as runnable in any runtime',
-                        {'id': image.id, 'err': e})
-        self._images[image.id] = (mask, now + IMAGE_TTL)
+                        {'id': image_id, 'err': e})
+        self._images[image_id] = (mask, now + IMAGE_TTL)
         return mask
 
     # -- decisions ------------------------------------------------------------

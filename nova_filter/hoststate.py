@@ -20,8 +20,11 @@ only describes each host to the core as a snapshot-shaped dict:
   workload is used with the flavor's class and parallelism: it reserves
   the larger of its measured demand and its entitlement; an instance of an
   unclassified flavor keeps the agent's class. Instances the snapshot does
-  not list count their declared demand; the snapshot's other workloads
-  (services, containers) count as the agent measured them;
+  not list count their declared demand; an instance of an ``auto`` flavor
+  declares the class and demand learned for its image (else flavor) as its
+  request did, while the learner trusts one (``learned``), else it is
+  unclassified; the snapshot's other workloads (services, containers)
+  count as the agent measured them;
 * the vCPUs the compute node reports in use (``vcpus_used``) beyond those of
   these instances and of the snapshot's other instance workloads, as one
   unclassified workload: instances being built or migrated that the
@@ -37,7 +40,8 @@ see ``RuntimeSource``.
 
 Costs. A host's values are derived once and reused while their inputs are
 unchanged (compute node record update time, the tracked instance dict's
-identity and length, aggregates, agent snapshot, placements on the host);
+identity and length, aggregates, agent snapshot, placements on the host,
+the learned answers its declared ``auto`` instances used);
 the hosts of one call that need deriving go to the core in one Cluster. The
 values of one request are also kept on the HostState itself, so that the
 filter, the weigher and every instance of a multi-create reuse them. Each
@@ -136,6 +140,15 @@ def server_group_name(group):
     return SERVER_GROUP_PREFIX + str(group.uuid)
 
 
+def spec_image(spec):
+    """The image id a RequestSpec starts from, or None (boot from volume
+    without image metadata)."""
+    image = spec.image if spec.obj_attr_is_set('image') else None
+    if image is None or not image.obj_attr_is_set('id'):
+        return None
+    return image.id or None
+
+
 def spec_groups(spec):
     """The groups an instance belongs to: its libplacement_group hint and
     its Nova server group (each when it has one), as a tuple."""
@@ -151,28 +164,38 @@ def spec_groups(spec):
 
 class Declared(object):
     """What one instance declares: class and parallelism of its flavor, and
-    the groups it belongs to."""
+    the groups it belongs to.
 
-    __slots__ = ('klass', 'parallelism', 'vcpus', 'groups', 'flavorid')
+    ``learn`` is the key its class is learned by (``Engine.learned``) when
+    its flavor's class is ``auto`` and the scheduler learns, else None;
+    ``image`` the image it was started from.
+    """
 
-    def __init__(self, klass, parallelism, vcpus, groups, flavorid):
+    __slots__ = ('klass', 'parallelism', 'vcpus', 'groups', 'flavorid',
+                 'image', 'learn')
+
+    def __init__(self, klass, parallelism, vcpus, groups, flavorid, image,
+                 learn):
         self.klass = klass
         self.parallelism = parallelism
         self.vcpus = vcpus
         self.groups = groups
         self.flavorid = flavorid
+        self.image = image
+        self.learn = learn
 
 
 class InstanceCatalog(object):
     """What each known instance declares, resolved once per instance UUID.
 
-    The flavor and group come from the instance's RequestSpec (or from the
-    request that placed it, for instances this scheduler placed); when there
-    is none, from the instance's own flavor (no group).
+    The flavor, image and group come from the instance's RequestSpec (or
+    from the request that placed it, for instances this scheduler placed);
+    when there is none, from the instance's own flavor (no group, no
+    image).
     """
 
     def __init__(self, resolver):
-        # resolver(vcpus, extra_specs) -> (class, parallelism)
+        # resolver(flavor, image) -> (class, parallelism, learn key)
         self._resolver = resolver
         self._entries = {}
         self._admin_ctx = None
@@ -184,11 +207,12 @@ class InstanceCatalog(object):
         """Forget instances not in live (deleted or moved away)."""
         self._entries = {u: e for u, e in self._entries.items() if u in live}
 
-    def remember(self, uuid, flavor, groups):
-        """Record an instance's flavor and groups; return its entry."""
-        klass, parallelism = self._resolver(flavor.vcpus, flavor.extra_specs)
+    def remember(self, uuid, flavor, groups, image=None):
+        """Record an instance's flavor, groups and image (None: unknown);
+        return its entry."""
+        klass, parallelism, learn = self._resolver(flavor, image)
         entry = Declared(klass, parallelism, float(flavor.vcpus), groups,
-                         flavor.flavorid)
+                         flavor.flavorid, image, learn)
         self._entries[uuid] = entry
         return entry
 
@@ -203,7 +227,8 @@ class InstanceCatalog(object):
             if (instance is not None and instance.obj_attr_is_set('flavor')
                     and instance.flavor.flavorid != entry.flavorid):
                 # Resized since we resolved it.
-                return self.remember(uuid, instance.flavor, entry.groups)
+                return self.remember(uuid, instance.flavor, entry.groups,
+                                     entry.image)
             return entry
         if instance is None:
             return None
@@ -218,7 +243,8 @@ class InstanceCatalog(object):
             flavor = spec.flavor
             if instance.obj_attr_is_set('flavor'):
                 flavor = instance.flavor
-            return self.remember(uuid, flavor, spec_groups(spec))
+            return self.remember(uuid, flavor, spec_groups(spec),
+                                 spec_image(spec))
         except nova_exception.RequestSpecNotFound:
             pass
         except Exception as e:  # the scheduler must not fail on our lookup
@@ -369,10 +395,13 @@ class HostLoads(object):
     On a HostState, MEMO_ATTR holds (generation, HostValues) for the current
     request; across requests HostValues are kept per host name with the
     inputs they came from.
+
+    ``learned(key)`` is ``Engine.learned``: (class, added, source) of a
+    declared instance whose class is learned (``Declared.learn``).
     """
 
     def __init__(self, lp, generation, catalog, placements, runtimes,
-                 snapshots):
+                 snapshots, learned):
         self._lp = lp
         self._generation = generation
         self._catalog = catalog
@@ -380,8 +409,9 @@ class HostLoads(object):
         self._runtimes = runtimes
         self._all = lp.RUNTIME_ALL
         self._snapshots = snapshots
+        self._learned = learned
         # host name -> (update time, instances, len, snapshot, aggregate
-        # ids, HostValues, aggregates)
+        # ids, HostValues, aggregates, learned answers used)
         self._values = {}
         # Catalog size that triggers forgetting instances no host holds.
         self._prune_at = 4096
@@ -429,9 +459,12 @@ class HostLoads(object):
         (vcpus_total, vcpus_used, cpu_info, hypervisor_type) by its update
         time; Nova's tracked instance dict (changed in place) by identity
         and length; aggregates (objects replaced when their metadata or
-        hosts change) by identity; the agent snapshot by identity. Changes
-        of a host's placements drop its entry (forget_host); a host with
-        placements is derived anew for every request, as they expire.
+        hosts change) by identity; the agent snapshot by identity; the
+        learned answers its declared ``auto`` instances used, by value
+        (the engine keeps them, so this asks the learner once per key, not
+        per host). Changes of a host's placements drop its entry
+        (forget_host); a host with placements is derived anew for every
+        request, as they expire.
         """
         gen = self._generation
         snapshots = self._snapshots
@@ -448,7 +481,8 @@ class HostLoads(object):
             c = cache.get(hs.host)
             if (c is not None and c[0] == hs.updated and c[1] is instances
                     and c[2] == len(instances) and c[3] is snap
-                    and c[4] == aggs and not placed(hs.host)):
+                    and c[4] == aggs and not placed(hs.host)
+                    and self._same_learned(c[7])):
                 v = c[5]
                 hs.__dict__[MEMO_ATTR] = (gen, v)
                 out[i] = v
@@ -458,7 +492,7 @@ class HostLoads(object):
             return
         described = [self._describe(hs, snap) for _i, hs, snap, _a in todo]
         loads = self._core_loads([d[0] for d in described])
-        for (i, hs, snap, aggs), (_doc, groups), load in zip(
+        for (i, hs, snap, aggs), (_doc, groups, used), load in zip(
                 todo, described, loads):
             if snap is not None:
                 runtimes, rt_source = int(load[3]), 'agent snapshot'
@@ -472,10 +506,18 @@ class HostLoads(object):
             # HostState's list) aggregates it names, so identities stay
             # valid.
             cache[hs.host] = (hs.updated, hs.instances, len(hs.instances),
-                              snap, aggs, v, hs.aggregates)
+                              snap, aggs, v, hs.aggregates, used)
             hs.__dict__[MEMO_ATTR] = (gen, v)
             out[i] = v
         self._prune()
+
+    def _same_learned(self, used):
+        """Whether the learned answers a host's values used still hold."""
+        learned = self._learned
+        for key, answer in used:
+            if learned(key)[:2] != answer:
+                return False
+        return True
 
     def _core_loads(self, docs):
         """The core's (threads, demand, ...) of every host dict, in order.
@@ -499,7 +541,12 @@ class HostLoads(object):
         return [known[t] for t in texts]
 
     def _describe(self, hs, snap):
-        """(snapshot-shaped dict, {group: members}) of one host."""
+        """(snapshot-shaped dict, {group: members}, learned answers used)
+        of one host.
+
+        The learned answers used are ((learn key, (class, added)), ...)
+        for the declared instances of ``auto`` flavors.
+        """
         instances = hs.instances
         placements = self._placements
         entry_of = self._catalog.entry
@@ -516,6 +563,7 @@ class HostLoads(object):
                     others.append(w)
         workloads = []
         declared = []
+        used = []
         groups = {}
         known_vcpus = 0.0
         for uuid in list(instances) + list(pending):
@@ -526,8 +574,14 @@ class HostLoads(object):
             for g in entry.groups:
                 groups[g] = groups.get(g, 0) + 1
             w = measured.get(uuid)
-            if w is None:
-                declared.append((entry.klass, entry.parallelism))
+            if w is None and entry.learn is not None:
+                # Declared as its request was resolved: the learned class,
+                # reserving its learned demand (or its parallelism).
+                klass, added = self._learned(entry.learn)[:2]
+                used.append((entry.learn, (klass, added)))
+                declared.append((klass, entry.parallelism, added))
+            elif w is None:
+                declared.append((entry.klass, entry.parallelism, -1.0))
             else:
                 w = dict(w, vcpus=entry.parallelism)
                 if entry.klass != 'unknown' or 'class' not in w:
@@ -540,11 +594,15 @@ class HostLoads(object):
                 known_vcpus += float(w.get('vcpus') or 0)
             workloads.append(w)
         # Declared workloads in a canonical order, named by position: the
-        # same instances describe the same host (see _core_loads).
+        # same instances describe the same host (see _core_loads). A
+        # learned demand is given as demand: the core reserves it for net,
+        # io and idle classes and the larger of it and vcpus for the others.
         declared.sort()
-        workloads.extend({'id': 'declared-%d' % n, 'vcpus': vcpus,
-                          'class': klass}
-                         for n, (klass, vcpus) in enumerate(declared))
+        for n, (klass, vcpus, demand) in enumerate(declared):
+            w = {'id': 'declared-%d' % n, 'vcpus': vcpus, 'class': klass}
+            if demand >= 0:
+                w['demand'] = demand
+            workloads.append(w)
         unlisted = float(hs.vcpus_used or 0) - known_vcpus
         if unlisted > 0:
             workloads.append({'id': UNLISTED_ID, 'vcpus': unlisted,
@@ -555,7 +613,7 @@ class HostLoads(object):
         else:
             doc = {'cpu': {'threads': host_threads(hs)},
                    'workloads': workloads}
-        return doc, groups
+        return doc, groups, tuple(used)
 
     def _prune(self):
         """Forget instances that no known host holds any more.
