@@ -67,8 +67,12 @@ class LearnedTestBase(AgentTestBase):
     def setUp(self):
         super().setUp()
         # Co-location must win over Nova's RAM, CPU and disk weighers, which
-        # prefer the emptiest host (docs/nova.md, ParallelismWeigher).
-        self.flags(weight_multiplier=30.0, group='libplacement')
+        # prefer the emptiest host (docs/nova.md, ParallelismWeigher). A
+        # held snapshot stays usable while a loaded machine delays its
+        # refresh (every agent_ttl / 2 = 1 s): the arithmetic below counts
+        # measured demand.
+        self.flags(weight_multiplier=30.0, agent_clock_skew=600.0,
+                   group='libplacement')
         self.log = self.useFixture(fixtures.FakeLogger(
             name='nova_filter', level=logging.DEBUG,
             format='%(name)s %(message)s'))
