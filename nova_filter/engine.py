@@ -189,7 +189,7 @@ class Engine(object):
         self._learned = {}
         self._images = {}
         self._chosen = {}
-        self.catalog = hoststate.InstanceCatalog(self.declared)
+        self.catalog = hoststate.InstanceCatalog(self.declared_instance)
         self.placements = hoststate.Placements(float(group.scheduled_hold),
                                                CHOICE_HOLD)
         self.snapshots = self.learner = None
@@ -267,16 +267,21 @@ class Engine(object):
                               answer)
         return answer
 
-    def declared(self, flavor, image):
+    def declared(self, vcpus, extra_specs):
+        """(class, parallelism) an instance of a flavor declares."""
+        workload, parallelism, _ = self._flavor_specs(extra_specs)
+        klass = self._resolve(float(vcpus), workload, parallelism)[0]
+        return klass, parallelism if parallelism > 0 else float(vcpus)
+
+    def declared_instance(self, flavor, image):
         """(class, parallelism, learn key) an instance of a flavor, started
         from image (or None), declares; the learn key is None unless its
         class is learned (``learned``)."""
-        workload, parallelism, _ = self._flavor_specs(flavor.extra_specs)
-        vcpus = float(flavor.vcpus)
-        klass = self._resolve(vcpus, workload, parallelism)[0]
-        return (klass, parallelism if parallelism > 0 else vcpus,
-                self._learn_key(vcpus, workload, parallelism, image,
-                                flavor.name))
+        klass, parallelism = self.declared(flavor.vcpus, flavor.extra_specs)
+        workload, own_parallelism, _ = self._flavor_specs(flavor.extra_specs)
+        return klass, parallelism, self._learn_key(
+            float(flavor.vcpus), workload, own_parallelism, image,
+            flavor.name)
 
     def placed(self, host_state, spec_obj):
         """Nova consumed host_state for the instance of spec_obj: count it
