@@ -28,10 +28,18 @@ typedef struct instance {
     double seen;            /* unix time of the latest observation */
 } instance;
 
+/* An instance's image or flavor, sorted for lookup by key. */
+typedef struct keyed {
+    const char *key; /* borrowed from the instance */
+    size_t item;
+} keyed;
+
 struct lp_learner {
     lp_learn_options o;
     instance *items; /* sorted by id, for lookup by binary search */
-    size_t n, cap;
+    size_t n;
+    keyed *by_image, *by_flavor; /* sorted by key; rebuilt by every observation */
+    size_t n_image, n_flavor;
 };
 
 static lp_status check_options(lp_ctx *ctx, const lp_learn_options *o)
@@ -86,6 +94,8 @@ void lp_learner_free(lp_learner *l)
     for (size_t i = 0; i < l->n; i++)
         instance_release(&l->items[i]);
     free(l->items);
+    free(l->by_image);
+    free(l->by_flavor);
     free(l);
 }
 
@@ -122,33 +132,83 @@ static int set_string(char **s, const char *v)
     return 1;
 }
 
-static int observe_one(lp_learner *l, const lp_workload *w, double now)
+/* Set an instance from the workload's latest observation; 0 when out of memory. */
+static int record(instance *it, const lp_workload *w, double now)
 {
-    int found;
-    size_t i = find(l, w->id, &found);
-    if (!found) {
-        if (l->n == l->cap) {
-            size_t ncap = l->cap ? 2 * l->cap : 64;
-            instance *ni = realloc(l->items, ncap * sizeof *ni);
-            if (!ni)
-                return 0;
-            l->items = ni;
-            l->cap = ncap;
-        }
-        char *id = lp_strdup(w->id);
-        if (!id)
-            return 0;
-        memmove(&l->items[i + 1], &l->items[i], (l->n - i) * sizeof *l->items);
-        l->items[i] = (instance){.id = id};
-        l->n++;
-    }
-    instance *it = &l->items[i];
     if (!set_string(&it->image, w->image) || !set_string(&it->flavor, w->flavor))
         return 0;
     it->klass = w->klass;
     it->confidence = w->confidence;
     it->demand_per_vcpu = w->demand >= 0 && w->vcpus > 0 ? w->demand / w->vcpus : -1;
     it->seen = now;
+    return 1;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    return strcmp((*(const lp_workload *const *)a)->id, (*(const lp_workload *const *)b)->id);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->item > y->item) - (x->item < y->item);
+}
+
+/*
+ * Add the instances first seen now (sorted by id, distinct) by one merge
+ * into the sorted array: O(n + m) whatever their ids, not a shift per new
+ * instance.  On failure nothing is added.
+ */
+static int add_new(lp_learner *l, const lp_workload **fresh, size_t m, double now)
+{
+    instance *made = calloc(m ? m : 1, sizeof *made);
+    instance *merged = calloc(l->n + m ? l->n + m : 1, sizeof *merged);
+    int ok = made && merged;
+    for (size_t j = 0; ok && j < m; j++)
+        ok = (made[j].id = lp_strdup(fresh[j]->id)) && record(&made[j], fresh[j], now);
+    if (!ok) {
+        for (size_t j = 0; made && j < m; j++)
+            instance_release(&made[j]);
+        free(made);
+        free(merged);
+        return 0;
+    }
+    size_t i = 0, j = 0, k = 0;
+    while (i < l->n || j < m)
+        merged[k++] = j == m || (i < l->n && strcmp(l->items[i].id, made[j].id) < 0)
+                          ? l->items[i++]
+                          : made[j++];
+    free(made);
+    free(l->items);
+    l->items = merged;
+    l->n = k;
+    return 1;
+}
+
+static int build_index(lp_learner *l)
+{
+    keyed *img = malloc((l->n ? l->n : 1) * sizeof *img);
+    keyed *flv = malloc((l->n ? l->n : 1) * sizeof *flv);
+    if (!img || !flv) {
+        free(img);
+        free(flv);
+        return 0;
+    }
+    size_t ni = 0, nf = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].image)
+            img[ni++] = (keyed){l->items[i].image, i};
+        if (l->items[i].flavor)
+            flv[nf++] = (keyed){l->items[i].flavor, i};
+    }
+    qsort(img, ni, sizeof *img, by_key);
+    qsort(flv, nf, sizeof *flv, by_key);
+    free(l->by_image);
+    free(l->by_flavor);
+    l->by_image = img, l->n_image = ni;
+    l->by_flavor = flv, l->n_flavor = nf;
     return 1;
 }
 
@@ -172,18 +232,45 @@ lp_status lp_learner_observe(lp_ctx *ctx, lp_learner *l, const lp_cluster *c, do
         return lp_fail(ctx, LP_EINVAL, "lp_learner_observe: %s is NULL", l ? "cluster" : "learner");
     if (!isfinite(now) || now <= 0)
         return lp_fail(ctx, LP_EINVAL, "lp_learner_observe: now (%g) must be unix seconds > 0", now);
+    size_t total = 0;
+    for (size_t h = 0; h < lp_cluster_size(c); h++)
+        total += lp_cluster_get_host(c, h)->n_workloads;
+    const lp_workload **fresh = malloc((total ? total : 1) * sizeof *fresh);
+    if (!fresh)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory learning from %zu workloads", total);
+    /* Known instances are updated in place; new ones are merged in at once. */
+    size_t m = 0;
     for (size_t h = 0; h < lp_cluster_size(c); h++) {
         const lp_host *host = lp_cluster_get_host(c, h);
         for (size_t j = 0; j < host->n_workloads; j++) {
             const lp_workload *w = &host->workloads[j];
+            int found;
             if ((!w->image && !w->flavor) || w->klass == LP_CLASS_UNKNOWN)
                 continue;
-            if (!observe_one(l, w, now))
+            size_t i = find(l, w->id, &found);
+            if (!found)
+                fresh[m++] = w;
+            else if (!record(&l->items[i], w, now)) {
+                free(fresh);
                 return lp_fail(ctx, LP_ENOMEM, "out of memory learning from workload '%.100s'",
                                w->id);
+            }
         }
     }
+    /* A workload listed twice (a VM seen on both hosts of a live migration)
+       is one instance. */
+    qsort(fresh, m, sizeof *fresh, by_id);
+    size_t distinct = 0;
+    for (size_t j = 0; j < m; j++)
+        if (!distinct || strcmp(fresh[distinct - 1]->id, fresh[j]->id) != 0)
+            fresh[distinct++] = fresh[j];
+    int ok = add_new(l, fresh, distinct, now);
+    free(fresh);
+    if (!ok)
+        return lp_fail(ctx, LP_ENOMEM, "out of memory learning from %zu new workloads", distinct);
     forget_old(l, now);
+    if (!build_index(l))
+        return lp_fail(ctx, LP_ENOMEM, "out of memory indexing %zu instances", l->n);
     return LP_OK;
 }
 
@@ -199,10 +286,18 @@ typedef struct tally {
 static void count(const lp_learner *l, int by_image, const char *key, double now, tally *t)
 {
     memset(t, 0, sizeof *t);
-    for (size_t i = 0; i < l->n; i++) {
-        const instance *it = &l->items[i];
-        const char *k = by_image ? it->image : it->flavor;
-        if (!k || strcmp(k, key) != 0 || now - it->seen > l->o.forget_s)
+    const keyed *ix = by_image ? l->by_image : l->by_flavor;
+    size_t n = by_image ? l->n_image : l->n_flavor, lo = 0, hi = n;
+    while (lo < hi) { /* the first entry with this key */
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(ix[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t e = lo; e < n && strcmp(ix[e].key, key) == 0; e++) {
+        const instance *it = &l->items[ix[e].item];
+        if (now - it->seen > l->o.forget_s)
             continue;
         t->instances++;
         t->by_class[it->klass]++;

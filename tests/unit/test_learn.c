@@ -187,6 +187,53 @@ static void resolve_uses_the_learned_class(void **state)
     lp_cluster_free(c);
 }
 
+/* A VM listed by both hosts of a live migration is one instance; many new
+   instances at once (a scheduler's first fetch) are all learned. */
+static void duplicates_and_many_new_instances(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_cluster *c = NULL;
+    TU_OK(ctx, lp_cluster_new(ctx, &c));
+    add_instances(ctx, c, "src", "vm", "img", NULL, LP_CLASS_NET, 0.4, 0.9, 3);
+    add_instances(ctx, c, "dst", "vm", "img", NULL, LP_CLASS_NET, 0.4, 0.9, 1); /* vm-0 again */
+    enum { HOSTS = 200, PER = 16 };
+    static char ids[HOSTS][PER][24];
+    static lp_workload ws[PER];
+    for (int h = 0; h < HOSTS; h++) {
+        for (int j = 0; j < PER; j++) {
+            snprintf(ids[h][j], sizeof ids[h][j], "z%03d-%02d", HOSTS - h, j); /* descending */
+            lp_workload_init(&ws[j], LP_WORKLOAD_VERSION);
+            ws[j].id = ids[h][j];
+            ws[j].image = h % 2 ? "odd" : "even";
+            ws[j].klass = h % 2 ? LP_CLASS_CPU : LP_CLASS_IDLE;
+            ws[j].confidence = 1;
+        }
+        char name[16];
+        snprintf(name, sizeof name, "n%d", h);
+        lp_host host = tu_host(name);
+        host.workloads = ws;
+        host.n_workloads = PER;
+        TU_OK(ctx, lp_cluster_add_host(ctx, c, &host));
+    }
+    lp_learner *l = learner(ctx);
+    TU_OK(ctx, lp_learner_observe(ctx, l, c, NOW));
+    lp_learned out;
+    TU_OK(ctx, lp_learner_lookup(ctx, l, "img", NULL, NOW, &out));
+    assert_int_equal(out.instances, 3);
+    TU_OK(ctx, lp_learner_lookup(ctx, l, "odd", NULL, NOW, &out));
+    assert_int_equal(out.klass, LP_CLASS_CPU);
+    assert_int_equal(out.instances, HOSTS / 2 * PER);
+    TU_OK(ctx, lp_learner_lookup(ctx, l, "even", NULL, NOW, &out));
+    assert_int_equal(out.klass, LP_CLASS_IDLE);
+    assert_int_equal(out.instances, HOSTS / 2 * PER);
+    /* Observed again: still the same instances. */
+    TU_OK(ctx, lp_learner_observe(ctx, l, c, NOW + 1));
+    TU_OK(ctx, lp_learner_lookup(ctx, l, "odd", NULL, NOW + 1, &out));
+    assert_int_equal(out.instances, HOSTS / 2 * PER);
+    lp_learner_free(l);
+    lp_cluster_free(c);
+}
+
 static void bad_arguments(void **state)
 {
     lp_ctx *ctx = *state;
@@ -227,6 +274,7 @@ int main(void)
         TU_TEST(flavor_answers_when_the_image_cannot),
         TU_TEST(latest_observation_and_forgetting),
         TU_TEST(resolve_uses_the_learned_class),
+        TU_TEST(duplicates_and_many_new_instances),
         TU_TEST(bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
