@@ -1,6 +1,7 @@
 """make e2e: a real OpenStack on this machine, driven as a user would.
 
-    python3 -m lpe2e --install prefix:ROOT|system [--only NAME,...] [--keep]
+    python3 -m lpe2e --install system|prefix:ROOT|unpacked:ROOT
+                     [--only NAME,...] [--keep] [--workdir DIR] [--timeout S]
 
 (run by mk/e2e.mk with PYTHONPATH=e2e, as root). Prints a short report:
 each step's time, each scenario's result and what it saw; exit status 0 when
@@ -56,8 +57,10 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog='python3 -m lpe2e',
                                 description=__doc__.split('\n\n')[0])
     p.add_argument('--install', required=True,
-                   help='prefix:ROOT (make install DESTDIR=ROOT '
-                        'PREFIX=/usr/local) or system')
+                   help='system (installed, e.g. the Debian packages), '
+                        'prefix:ROOT (make install PREFIX=/usr/local '
+                        'DESTDIR=ROOT) or unpacked:ROOT (the Debian packages '
+                        'unpacked into ROOT)')
     p.add_argument('--only', default='',
                    help='comma-separated scenario keys (default: all)')
     p.add_argument('--keep', action='store_true',
@@ -117,6 +120,47 @@ def main(argv):
 
 def _run(args, wanted, inst, run_id, workdir, report, sup, cgroups, lxcfs,
          scenarios):
+    run = _build(args, inst, run_id, workdir, report, sup, cgroups, lxcfs,
+                 scenarios)
+    results = []
+    for key, title, func in scenarios.SCENARIOS:
+        if wanted and key not in wanted:
+            continue
+        started = time.monotonic()
+        try:
+            lines, ok, why = func(run), True, ''
+        except scenarios.Failed as e:
+            lines, ok, why = e.lines, False, str(e)
+        except procs.ServiceDied:
+            raise
+        except Exception as e:   # this scenario's; the next ones still run
+            trace = os.path.join(workdir, 'logs', 'scenario-%s.txt' % key)
+            with open(trace, 'w') as f:
+                traceback.print_exc(file=f)
+            lines, ok, why = [], False, '%s: %s (traceback in %s)' % (
+                type(e).__name__, e, trace)
+        seconds = time.monotonic() - started
+        report.line('[%s] %-62s %s %5.1f s' % (
+            report.stamp(), title, 'PASS' if ok else 'FAIL', seconds))
+        for line in lines:
+            report.line(line)
+        if not ok:
+            report.line('  FAILED: %s' % why)
+        results.append((key, ok))
+        sup.check()
+        run.user.delete_all()
+    report.line()
+    passed = sum(ok for _k, ok in results)
+    report.line('[%s] %d of %d scenarios passed%s' % (
+        report.stamp(), passed, len(results),
+        '' if passed == len(results) else ' (failed: %s)' % ', '.join(
+            k for k, ok in results if not ok)))
+    return 0 if passed == len(results) else 1
+
+
+def _build(args, inst, run_id, workdir, report, sup, cgroups, lxcfs,
+           scenarios):
+    """Start the cloud, step by step; the scenarios' Run."""
     from lpe2e import user as user_mod
 
     loaded = inst.loaded_files()
@@ -137,15 +181,16 @@ def _run(args, wanted, inst, run_id, workdir, report, sup, cgroups, lxcfs,
                               cgroups, workdir, lxcfs)
               for i, name in enumerate(HOST_NAMES)]
     cloud = cloud_mod.Cloud(workdir, sup, inst, run_id, slices, args.timeout)
-    agent_args = _agent_args(inst)
 
     def start_agents():
         if cloud.agent_port is None:
             cloud.agent_port = procs.free_port_on_all(
                 [s.address for s in slices])
+        cloud.agent_token()
         for s in slices:
             s.start_agent(inst.agent, cloud.agent_port,
-                          cloud_mod.AGENT_INTERVAL, agent_args, env=inst.env())
+                          cloud_mod.AGENT_INTERVAL, cloud.agent_token_file,
+                          env=inst.env())
         for s in slices:
             procs.wait_for('%s agent answering' % s.name, s.snapshot,
                            args.timeout, alive=sup.check)
@@ -180,57 +225,8 @@ def _run(args, wanted, inst, run_id, workdir, report, sup, cgroups, lxcfs,
     report.line('  %s' % refused)
     report.line('[%s] cloud ready' % report.stamp())
     report.line()
-
-    run = scenarios.Run(cloud, user, slices, mirror, inst, workdir,
-                        args.timeout, start_agents)
-    results = []
-    for key, title, func in scenarios.SCENARIOS:
-        if wanted and key not in wanted:
-            continue
-        started = time.monotonic()
-        try:
-            lines, ok, why = func(run), True, ''
-        except scenarios.Failed as e:
-            lines, ok, why = e.lines, False, str(e)
-        except procs.ServiceDied:
-            raise
-        except Exception as e:   # this scenario's; the next ones still run
-            trace = os.path.join(workdir, 'logs', 'scenario-%s.txt' % key)
-            with open(trace, 'w') as f:
-                traceback.print_exc(file=f)
-            lines, ok, why = [], False, '%s: %s (traceback in %s)' % (
-                type(e).__name__, e, trace)
-        seconds = time.monotonic() - started
-        report.line('[%s] %-62s %s %5.1f s' % (
-            report.stamp(), title, 'PASS' if ok else 'FAIL', seconds))
-        for line in lines:
-            report.line(line)
-        if not ok:
-            report.line('  FAILED: %s' % why)
-        results.append((key, ok))
-        sup.check()
-        user.delete_all()
-    report.line()
-    passed = sum(ok for _k, ok in results)
-    report.line('[%s] %d of %d scenarios passed%s' % (
-        report.stamp(), passed, len(results),
-        '' if passed == len(results) else ' (failed: %s)' % ', '.join(
-            k for k, ok in results if not ok)))
-    return 0 if passed == len(results) else 1
-
-
-def _agent_args(inst):
-    """The CPU set option, where the agent has one (it reports the slice's
-    CPUs, else its own affinity)."""
-    import subprocess
-    help_text = subprocess.run([inst.agent, '--help'], capture_output=True,
-                               text=True, env=inst.env()).stdout
-    args = ['--cpus', '0-%d' % (hosts.THREADS - 1)] if '--cpus' in help_text \
-        else []
-    if '--window' in help_text and '--once' in help_text and \
-            'first window' in help_text:
-        args += ['--window', '1']
-    return args
+    return scenarios.Run(cloud, user, slices, inst, workdir, args.timeout,
+                         start_agents)
 
 
 def _teardown(report, sup, cgroups, lxcfs, workdir, keep):

@@ -8,6 +8,7 @@ broker (oslo.messaging's fake driver works inside one process only).
 
 import os
 import subprocess
+import tempfile
 
 from lpe2e import procs
 
@@ -20,7 +21,10 @@ class MariaDB(object):
     def __init__(self, supervisor, workdir):
         self._sup = supervisor
         self.datadir = os.path.join(workdir, 'mariadb')
-        self.socket = os.path.join(workdir, 'mariadb.sock')
+        # Short: a Unix socket's path has at most 107 bytes; mariadbd
+        # removes it when it stops.
+        self.socket = os.path.join(tempfile.gettempdir(),
+                                   os.path.basename(workdir) + '.mariadb.sock')
         self.port = None
         self.proc = None
 
@@ -111,15 +115,15 @@ class RabbitMQ(object):
             'RABBITMQ_NODE_PORT': str(self.port),
             'RABBITMQ_DIST_PORT': str(dist_port),
             'RABBITMQ_CONFIG_FILE': conf,
-            'RABBITMQ_CONF_ENV_FILE': os.path.join(self.base, 'rabbitmq-env.conf'),
-            'RABBITMQ_ADVANCED_CONFIG_FILE': os.path.join(self.base, 'advanced.config'),
-            'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(self.base, 'enabled_plugins'),
-            'RABBITMQ_MNESIA_BASE': os.path.join(self.base, 'mnesia'),
-            'RABBITMQ_LOG_BASE': os.path.join(self.base, 'log'),
-            'RABBITMQ_PID_FILE': os.path.join(self.base, 'rabbitmq.pid'),
-            'RABBITMQ_GENERATED_CONFIG_DIR': os.path.join(self.base, 'generated'),
-            'RABBITMQ_PLUGINS_EXPAND_DIR': os.path.join(self.base, 'plugins-expand'),
         })
+        for var, name in (('CONF_ENV_FILE', 'rabbitmq-env.conf'),
+                          ('ADVANCED_CONFIG_FILE', 'advanced.config'),
+                          ('ENABLED_PLUGINS_FILE', 'enabled_plugins'),
+                          ('MNESIA_BASE', 'mnesia'), ('LOG_BASE', 'log'),
+                          ('PID_FILE', 'rabbitmq.pid'),
+                          ('GENERATED_CONFIG_DIR', 'generated'),
+                          ('PLUGINS_EXPAND_DIR', 'plugins-expand')):
+            env['RABBITMQ_' + var] = os.path.join(self.base, name)
         # The package's /usr/sbin wrapper switches to the rabbitmq user and
         # its system directories; the server script itself takes the
         # environment above.
@@ -131,5 +135,6 @@ class RabbitMQ(object):
 
     def version(self):
         lib = '/usr/lib/rabbitmq/lib'
-        names = [n for n in os.listdir(lib) if n.startswith('rabbitmq_server-')]
+        names = [n for n in os.listdir(lib)
+                 if n.startswith('rabbitmq_server-')]
         return names[0].split('-', 1)[1] if names else '?'

@@ -17,14 +17,19 @@ and ``agent_url`` pointing at the hosts' agents.
 import json
 import os
 import re
+import secrets
+import shlex
 import subprocess
 import urllib.request
 
 from lpe2e import backing
+from lpe2e import hosts
 from lpe2e import install
 from lpe2e import procs
 
-API_VERSION = '2.87'   # extra specs validated (2.86); vcpus in os-hypervisors (< 2.88)
+# Flavor extra specs are validated from 2.86; os-hypervisors shows vCPUs
+# until 2.88.
+API_VERSION = '2.87'
 TOKEN = 'admin:admin'
 IMAGE_ID = '6d5e4f6b-2f44-4c37-9c55-3c2b6f3c0e21'
 NOVA_DEFAULT_FILTERS = ('ComputeFilter,ComputeCapabilitiesFilter,'
@@ -50,8 +55,10 @@ class Cloud(object):
         self.inst = installation
         self.slices = slices
         # The port every host's agent listens on (its own address each),
-        # chosen when the agents first start.
+        # chosen when the agents first start, and the bearer token they
+        # require (docs/agent.md, "Exposing the agent").
         self.agent_port = None
+        self.agent_token_file = os.path.join(workdir, 'agent-token')
         self.timeout = timeout
         self.etc = os.path.join(workdir, 'etc')
         self.db = backing.MariaDB(supervisor, workdir)
@@ -61,7 +68,7 @@ class Cloud(object):
         self.api_port = None
         self.scheduler = None
         self.scheduler_mode = None
-        self._scheduler_logs = []
+        self._scheduler_starts = 0
         self.env = installation.env()
 
     # -- paths and URLs ----------------------------------------------------
@@ -95,7 +102,7 @@ class Cloud(object):
                                      images, port_file], env=self.env)
         self.standins_port = int(procs.wait_for(
             'Glance/Neutron stand-ins listening',
-            lambda: os.path.exists(port_file) and open(port_file).read(),
+            lambda: _read(port_file),
             self.timeout, alive=self._sup.check))
 
     def start_placement(self):
@@ -135,7 +142,8 @@ class Cloud(object):
             env=dict(self.env, OS_NOVA_CONFIG_DIR=self._etc('nova')))
         self.api_port = self._wsgi_port(proc)
         procs.wait_for('nova-api answering', lambda: self._http_ok(
-            self.api_url + '/v2.1/flavors'), self.timeout, alive=self._sup.check)
+            self.api_url + '/v2.1/flavors'), self.timeout,
+            alive=self._sup.check)
 
     def _write_nova_configs(self):
         os.makedirs(self._etc('nova'), exist_ok=True)
@@ -162,7 +170,8 @@ class Cloud(object):
         with open(self._etc('nova', 'nova.conf'), 'w') as f:
             f.write(common + _ini({
                 'api': [('auth_strategy', 'noauth2')],
-                'wsgi': [('api_paste_config', self._etc('nova', 'api-paste.ini'))],
+                'wsgi': [('api_paste_config',
+                          self._etc('nova', 'api-paste.ini'))],
                 'api_database': [('connection', self.db.url('nova_api'))],
                 'database': [('connection', self.db.url('nova_cell1'))],
                 # 17 servers of 2 vCPUs exceed the default project quota.
@@ -222,9 +231,21 @@ class Cloud(object):
                 '[libplacement]\n'
                 'weight_multiplier = 10.0\n'
                 'agent_url = http://{host}:%d/v1/snapshot\n'
+                'agent_token = %s\n'
                 'agent_ttl = %d\n\n'
                 % (PLUGIN_FILTERS, PLUGIN_WEIGHERS, self.agent_port,
-                   AGENT_TTL))
+                   self.agent_token(), AGENT_TTL))
+
+    def agent_token(self):
+        """The agents' token, made once (a file of mode 600, as the agent
+        requires)."""
+        if not os.path.exists(self.agent_token_file):
+            fd = os.open(self.agent_token_file,
+                         os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, 'w') as f:
+                f.write(secrets.token_hex(24) + '\n')
+        with open(self.agent_token_file) as f:
+            return f.read().strip()
 
     def _write_paste(self):
         source = next(p for p in PASTE_SOURCES if os.path.exists(p))
@@ -266,7 +287,7 @@ class Cloud(object):
         except (OSError, ValueError):
             return False
 
-    def _nova_service(self, name, service, *conf_files):
+    def _nova_service(self, service, *conf_files):
         argv = [install.PYTHON, '-m', 'lpe2e.service', service]
         for c in conf_files:
             argv += ['--config-file', self._etc('nova', c)]
@@ -274,11 +295,11 @@ class Cloud(object):
 
     def start_services(self):
         self._sup.start('nova-conductor', self._nova_service(
-            'nova-conductor', 'conductor', 'nova.conf'), env=self.env)
+            'conductor', 'nova.conf'), env=self.env)
         self.start_scheduler('plugin')
         for s in self.slices:
             self._sup.start('nova-compute-%s' % s.name, self._nova_service(
-                'nova-compute', 'compute', 'compute.conf', '%s.conf' % s.name),
+                'compute', 'compute.conf', '%s.conf' % s.name),
                 env=self.env)
 
     # -- the scheduler, in its own mount namespace -------------------------
@@ -296,15 +317,15 @@ class Cloud(object):
         open(empty, 'w').close()
         mounts = ['mount --bind "$1" /etc/hosts']
         for path in hidden_files:
-            mounts.append('mount --bind "$2" %s' % _sh_quote(path))
-        name = 'nova-scheduler-%d-%s' % (len(self._scheduler_logs) + 1, mode)
+            mounts.append('mount --bind "$2" %s' % shlex.quote(path))
+        self._scheduler_starts += 1
+        name = 'nova-scheduler-%d-%s' % (self._scheduler_starts, mode)
         self.scheduler = self._sup.start(name, [
             'unshare', '--mount', '--', 'sh', '-c',
             ' && '.join(mounts) + ' && shift 2 && exec "$@"', 'sh',
             self._etc('hosts'), empty] + self._nova_service(
-                'nova-scheduler', 'scheduler', *conf), env=self.env)
+                'scheduler', *conf), env=self.env)
         self.scheduler_mode = mode
-        self._scheduler_logs.append(self.scheduler.log_path)
         procs.wait_for('nova-scheduler (%s) started' % mode,
                        lambda: 'Starting scheduler node' in _read(
                            self.scheduler.log_path),
@@ -312,16 +333,16 @@ class Cloud(object):
 
     def discover_hosts(self, client):
         """Map the computes into cell1 (nova-manage, as an operator does)
-        until all are mapped, up and known to Placement with 8 VCPUs."""
+        until all are mapped, up, and report the testbed's threads."""
         names = sorted(s.name for s in self.slices)
 
         def mapped():
             self._nova_manage('nova-discover-hosts', 'cell_v2',
                               'discover_hosts')
             out = subprocess.run(
-                ['nova-manage', '--config-file', self._etc('nova', 'nova.conf'),
-                 'cell_v2', 'list_hosts'], env=self.env, capture_output=True,
-                text=True).stdout
+                ['nova-manage', '--config-file',
+                 self._etc('nova', 'nova.conf'), 'cell_v2', 'list_hosts'],
+                env=self.env, capture_output=True, text=True).stdout
             return all(re.search(r'\|\s*%s\s*\|' % n, out) for n in names)
         procs.wait_for('computes %s mapped to cell1' % ', '.join(names),
                        mapped, self.timeout, interval=5, alive=self._sup.check)
@@ -329,10 +350,12 @@ class Cloud(object):
         def up():
             services = client.services.list(binary='nova-compute')
             hyps = client.hypervisors.list()
-            return (sorted(s.host for s in services if s.state == 'up') == names
+            return (sorted(s.host for s in services
+                           if s.state == 'up') == names
                     and sorted(h.hypervisor_hostname for h in hyps
-                               if h.vcpus == 8) == names)
-        procs.wait_for('computes up with 8 vCPUs each', up, self.timeout,
+                               if h.vcpus == hosts.THREADS) == names)
+        procs.wait_for('computes up with %d vCPUs each' % hosts.THREADS, up,
+                       self.timeout,
                        interval=2, alive=self._sup.check)
 
     def run_helper(self, name, argv):
@@ -348,10 +371,6 @@ def _ini(sections):
         out.extend('%s = %s' % kv for kv in items)
         out.append('')
     return '\n'.join(out) + '\n'
-
-
-def _sh_quote(text):
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _read(path):

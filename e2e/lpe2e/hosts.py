@@ -43,6 +43,8 @@ import urllib.request
 
 from lpe2e import procs
 
+# Hardware threads of a research-testbed host: what the fake driver and the
+# host's agent report.
 THREADS = 8
 # cli; hlt; jmp back to hlt: a guest that halts with interrupts off (idle).
 HALT_BOOT_SECTOR = b'\xfa\xf4\xeb\xfd' + b'\0' * 506 + b'\x55\xaa'
@@ -194,6 +196,7 @@ class HostSlice(object):
         self.ns_pid = None
         self.agent = None
         self.agent_port = None
+        self._token = None
         self.instances = {}   # uuid -> Process
         self.busy = None
 
@@ -238,28 +241,22 @@ class HostSlice(object):
             'sh', '-c', ENTER_CGROUPS, 'sh'] + dirs + ['--'] + list(argv),
             env=env)
 
-    def stop(self):
-        """Everything in the namespace dies with its init."""
-        for proc in [self.agent, self.busy] + list(self.instances.values()):
-            if proc is not None:
-                self._sup.stop(proc, grace=5)
-        if self.ns_init is not None:
-            self._sup.stop(self.ns_init, grace=5)
-        self.agent = self.busy = self.ns_init = None
-        self.instances = {}
-
     # -- the agent ----------------------------------------------------------
-    def start_agent(self, agent_bin, port, interval, extra_args=(), env=None):
+    def start_agent(self, agent_bin, port, interval, token_file, env=None):
         """The host's agent, in the root cgroup: the agent counts processes
         there in host demand only, not as a workload that would reserve its
         own measured demand (which, however small, keeps a host whose
         instances fill its cap exactly from taking the last one)."""
         self.agent_port = port
+        with open(token_file) as f:
+            self._token = f.read().strip()
         self.agent = self.spawn('%s-agent' % self.name, [
             agent_bin, '--listen', self.address, '--port', str(port),
             '--host-name', self.name, '--interval', str(interval),
-            '--collectors', 'proc', '--runtimes', 'unikernel,vm']
-            + list(extra_args), None, env=env)
+            '--window', '1', '--cpus', '0-%d' % (THREADS - 1),
+            '--token-file', token_file, '--collectors', 'proc',
+            # What a QEMU host offers; the proc collector alone offers none.
+            '--runtimes', 'unikernel,vm'], None, env=env)
 
     def stop_agent(self):
         if self.agent is not None:
@@ -272,7 +269,9 @@ class HostSlice(object):
 
     def snapshot(self, timeout=5.0):
         """The agent's current snapshot (raises while it has none)."""
-        with urllib.request.urlopen(self.snapshot_url, timeout=timeout) as r:
+        req = urllib.request.Request(self.snapshot_url, headers={
+            'Authorization': 'Bearer %s' % self._token})
+        with urllib.request.urlopen(req, timeout=timeout) as r:
             return json.loads(r.read())
 
     # -- instances ------------------------------------------------------------
@@ -280,7 +279,8 @@ class HostSlice(object):
         image = os.path.join(self._dir, 'images', uuid + '.img')
         with open(image, 'wb') as f:
             f.write(HALT_BOOT_SECTOR)
-        self.instances[uuid] = self.spawn('%s-%s' % (self.name, instance_name), [
+        name = '%s-%s' % (self.name, instance_name)
+        self.instances[uuid] = self.spawn(name, [
             'qemu-system-x86_64', '-name',
             'guest=%s,debug-threads=on' % instance_name, '-uuid', uuid,
             '-machine', 'pc,accel=tcg', '-smp', str(vcpus), '-m', '16',
@@ -345,7 +345,3 @@ class InstanceMirror(object):
             host_slice = self._slices[host]
             if uuid not in host_slice.instances:
                 host_slice.start_instance(uuid, vcpus, instance_name)
-
-    def running(self):
-        return {uuid: s.name for s in self._slices.values()
-                for uuid in s.instances}

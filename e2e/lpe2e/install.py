@@ -1,16 +1,20 @@
 """Where the libplacement under test is installed, and how to reach it.
 
+``--install system``: installed in the system — libplacement's Debian
+packages installed with apt-get (e2e/run-debs.sh does so in an overlay of
+this system), or ``make install PREFIX=/usr``; nothing is added.
+
 ``--install prefix:ROOT``: ``make install PREFIX=/usr/local DESTDIR=ROOT``
 put the library, the agent, the ``libplacement`` module and the plugin
-packages (with their entry points) under ROOT; the services get ROOT's
-Python directory on PYTHONPATH and its library directory on
-LD_LIBRARY_PATH.
+packages (with their entry points) under ROOT.
 
-``--install system``: they are installed in the system (the Debian
-packages, or ``make install PREFIX=/usr``); nothing is added.
+``--install unpacked:ROOT``: the Debian packages unpacked into ROOT
+(``dpkg-deb -x``), where apt-get cannot install them.
 
-Either way the harness checks, with the services' own environment, which
-files Nova will load, and reports them.
+For the last two, the services get ROOT's Python directory on PYTHONPATH
+and its library directory on LD_LIBRARY_PATH. Either way the harness asks a
+Python with the services' environment which files Nova will load, and
+reports them.
 """
 
 import glob
@@ -18,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sysconfig
 
 PYTHON = '/usr/bin/python3'
 
@@ -27,20 +32,23 @@ class Installation(object):
     def __init__(self, spec, e2e_dir):
         self.spec = spec
         self._e2e_dir = e2e_dir
-        if spec.startswith('prefix:'):
-            root = os.path.abspath(spec[len('prefix:'):])
+        kind, _, root = spec.partition(':')
+        root = os.path.abspath(root) if root else ''
+        if kind == 'prefix' and root:
             usr = os.path.join(root, 'usr', 'local')
-            sites = glob.glob(os.path.join(usr, 'lib', 'python3*',
-                                           'dist-packages'))
-            if not sites:
-                raise RuntimeError('--install %s: no Python packages under %s '
-                                   '(run make install PREFIX=/usr/local '
-                                   'DESTDIR=%s first)' % (spec, usr, root))
-            self.python_path = sites
+            self.python_path = glob.glob(os.path.join(
+                usr, 'lib', 'python3*', 'dist-packages'))
             self.library_path = [os.path.join(usr, 'lib')]
             self.agent = os.path.join(usr, 'bin', 'libplacement-agent')
             self.description = ('make install PREFIX=/usr/local into %s'
                                 % root)
+        elif kind == 'unpacked' and root:
+            self.python_path = [os.path.join(root, 'usr', 'lib', 'python3',
+                                             'dist-packages')]
+            self.library_path = [os.path.join(
+                root, 'usr', 'lib', sysconfig.get_config_var('MULTIARCH'))]
+            self.agent = os.path.join(root, 'usr', 'bin', 'libplacement-agent')
+            self.description = 'Debian packages unpacked into %s' % root
         elif spec == 'system':
             self.python_path = []
             self.library_path = []
@@ -48,7 +56,12 @@ class Installation(object):
                 '/usr/bin/libplacement-agent'
             self.description = 'installed in the system'
         else:
-            raise ValueError('--install: prefix:ROOT or system, not %r' % spec)
+            raise ValueError('--install: system, prefix:ROOT or '
+                             'unpacked:ROOT, not %r' % spec)
+        if root and not all(os.path.isdir(p) for p in self.python_path or
+                            [os.path.join(root, 'missing')]):
+            raise RuntimeError('--install %s: no Python packages under %s'
+                               % (spec, root))
         if not os.access(self.agent, os.X_OK):
             raise RuntimeError('--install %s: no libplacement-agent at %s'
                                % (spec, self.agent))

@@ -127,7 +127,7 @@ class Process(object):
             pass
 
     def stop(self, grace=15.0):
-        """SIGTERM to the group, SIGKILL to what is left after grace seconds."""
+        """SIGTERM to the group, SIGKILL to what is left after grace s."""
         self.expected_exit = True
         self.signal_group(signal.SIGTERM)
         try:
@@ -153,7 +153,7 @@ class Supervisor(object):
         self._procs = []
 
     def start(self, name, argv, env=None, cwd=None, stdin=None):
-        """Start argv as a new session, stdout and stderr to log_dir/name.log."""
+        """Start argv as a new session, its output to log_dir/name.log."""
         log_path = os.path.join(self.log_dir, name + '.log')
         log = open(log_path, 'ab')
         try:

@@ -20,8 +20,9 @@ from lpe2e import user as user_mod
 def instance_workload(server, measured, groups):
     specs = server.flavor.get('extra_specs') or {}
     vcpus = float(server.flavor['vcpus'])
+    parallelism = float(specs.get('libplacement:parallelism') or vcpus)
     workload = dict(measured or {}, id=server.id, runtime='vm',
-                    vcpus=float(specs.get('libplacement:parallelism') or vcpus))
+                    vcpus=parallelism)
     klass = specs.get('libplacement:workload')
     if klass and klass != 'auto':
         workload['class'] = klass

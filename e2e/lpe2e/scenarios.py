@@ -36,19 +36,26 @@ def check(condition, message, lines=()):
         raise Failed(message, lines)
 
 
+def check_active(servers, lines=()):
+    bad = [s for s in servers if s.status != 'ACTIVE']
+    check(not bad, 'not ACTIVE: %s' % ', '.join(
+        '%s %s (%s)' % (s.name, s.status, fault_of(s) or 'no fault')
+        for s in bad), lines)
+
+
 class Run(object):
     """What the scenarios work with."""
 
-    def __init__(self, cloud, user, slices, mirror, installation, workdir,
-                 timeout, start_agents):
+    def __init__(self, cloud, user, slices, installation, workdir, timeout,
+                 start_agents):
         self.cloud = cloud
-        self.start_agents = start_agents
         self.user = user
         self.slices = slices
-        self.mirror = mirror
         self.inst = installation
         self.workdir = workdir
         self.timeout = timeout
+        # Starts (again) every host's agent and waits until they answer.
+        self.start_agents = start_agents
 
     @property
     def hosts(self):
@@ -102,6 +109,16 @@ def per_host_lines(run, servers, snapshots=None):
     return out
 
 
+def error_lines(failed):
+    """One line per fault: the servers in ERROR with it."""
+    by_fault = collections.defaultdict(list)
+    for s in failed:
+        by_fault[fault_of(s) or '(no fault recorded)'].append(s.name)
+    return ['  ERROR (%d): %s: %s' % (len(names), ' '.join(sorted(names)),
+                                       fault)
+            for fault, names in sorted(by_fault.items())] or ['  ERROR: none']
+
+
 def counts(servers):
     return collections.Counter(host_of(s) for s in servers
                                if s.status == 'ACTIVE')
@@ -116,9 +133,7 @@ def testbed(run):
                for i in range(1, 17)]
     snaps = run.wait_agents_list(servers)
     lines = per_host_lines(run, servers, snaps)
-    bad = [s for s in servers if s.status != 'ACTIVE']
-    check(not bad, 'not ACTIVE: %s' % ', '.join(
-        '%s (%s)' % (s.name, fault_of(s)) for s in bad), lines)
+    check_active(servers, lines)
     c = counts(servers)
     check(all(c[h] == PER_HOST for h in run.hosts),
           'expected %d servers per host, got %s' % (PER_HOST, dict(c)), lines)
@@ -158,6 +173,7 @@ def burst(run):
             except Exception as e:  # reported below
                 errors.append('%s: %s' % (name, e))
     threads = [threading.Thread(target=client, args=(s,)) for s in shares]
+    cursor = schedlog.LogCursor(run.cloud.scheduler_log)
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -170,8 +186,11 @@ def burst(run):
     failed = [s for s in servers if s.status == 'ERROR']
     lines = ['  17 creates from %d client threads, all accepted within %.1f s'
              % (BURST_CLIENTS, sent)] + per_host_lines(run, servers)
-    lines.append('  ERROR: %s' % (', '.join(
-        '%s (%s)' % (s.name, fault_of(s)) for s in failed) or 'none'))
+    lines += error_lines(failed)
+    refusals = [schedlog.message(x) for x in cursor.text().splitlines()
+                if 'ParallelismFilter: host' in x and ' fail ' in x]
+    if refusals:
+        lines.append('  first refusal in the scheduler log: %s' % refusals[0])
     over = {h: n for h, n in c.items() if n > PER_HOST}
     check(not over, 'cap exceeded: %s' % ', '.join(
         '%s has %d servers (%d x 2 vCPUs > 8 threads)' % (h, n, n)
@@ -204,15 +223,14 @@ def measured(run):
                    for i in range(1, 7)]
         snaps = run.wait_agents_list(servers)
         lines += per_host_lines(run, servers, snaps)
-        bad = [s for s in servers if s.status != 'ACTIVE']
-        check(not bad, 'not ACTIVE: %s' % ', '.join(
-            '%s (%s)' % (s.name, fault_of(s)) for s in bad), lines)
+        check_active(servers, lines)
         on_busy = [s.name for s in servers if host_of(s) == busy.name]
         check(not on_busy, '%s placed on the busy host %s' % (
             ', '.join(on_busy), busy.name), lines)
         refusals = [schedlog.message(x) for x in schedlog.plugin_host_lines(
-            cursor.text(), busy.name) if 'ParallelismFilter' in x]
-        check(refusals, 'no ParallelismFilter line about %s logged'
+            cursor.text(), busy.name)
+            if 'ParallelismFilter' in x and ' fail ' in x]
+        check(refusals, 'no ParallelismFilter refusal of %s logged'
               % busy.name, lines)
         lines.append('  scheduler log: %s' % refusals[0])
         return lines
@@ -240,9 +258,7 @@ def groups(run):
     shop = [run.user.boot_and_wait('shop-%d' % i, tomcat, group='shop')
             for i in range(1, 5)]
     lines = per_host_lines(run, etl + shop)
-    bad = [s for s in etl + shop if s.status != 'ACTIVE']
-    check(not bad, 'not ACTIVE: %s' % ', '.join(
-        '%s (%s)' % (s.name, fault_of(s)) for s in bad), lines)
+    check_active(etl + shop, lines)
     etl_hosts = sorted({host_of(s) for s in etl})
     shop_hosts = sorted({host_of(s) for s in shop})
     lines.append('  cpu group etl (4 x spark): %s; net group shop '
@@ -266,9 +282,7 @@ def rebalanced(run):
                for i in range(1, 7)]
     servers += [run.user.boot_and_wait('cool-%d' % i, spark)
                 for i in range(1, 3)]
-    bad = [s for s in servers if s.status != 'ACTIVE']
-    check(not bad, 'not ACTIVE: %s' % ', '.join(
-        '%s (%s)' % (s.name, fault_of(s)) for s in bad))
+    check_active(servers)
     snaps = run.wait_agents_list(run.user.servers())
     lines = ['  before:'] + per_host_lines(run, run.user.servers(), snaps)
     current = run.user.servers()
@@ -337,7 +351,7 @@ def _watcher_migrate(run, moves):
         return json.load(f)
 
 
-# -- scheduler cost -------------------------------------------------------------
+# -- scheduler cost ---------------------------------------------------------
 def scheduler_cost(run):
     """The scheduler's own time per request (select_destinations, from its
     log), stock Nova and with the plugin, in this run on the same cloud."""
@@ -385,8 +399,7 @@ def fail_open(run):
                    for i in range(1, 5)]
         lines.append('  agents stopped: %s' % ', '.join(
             '%s on %s' % (s.name, host_of(s) or '-') for s in servers))
-        check(all(s.status == 'ACTIVE' for s in servers),
-              'a server failed without agents', lines)
+        check_active(servers, lines)
         said = cursor.lines('no fresh agent snapshot for host')
         check(said, 'the scheduler log does not say that hosts fall back to '
               'declared demand', lines)
@@ -402,8 +415,7 @@ def fail_open(run):
                          ', '.join(os.path.basename(p) for p in hidden),
                          ', '.join('%s on %s' % (s.name, host_of(s) or '-')
                                    for s in more)))
-        check(all(s.status == 'ACTIVE' for s in more),
-              'a server failed with the library unloadable', lines)
+        check_active(more, lines)
         said = cursor.lines(r'libplacement: .* could not decide')
         check(said, 'the scheduler log does not say why the plugin cannot '
               'decide', lines)

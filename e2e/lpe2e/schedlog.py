@@ -78,6 +78,10 @@ def plugin_host_lines(text, host):
 
 
 def message(line):
-    """The message part of an oslo.log line (after the request context)."""
+    """The message of an oslo.log line: after the request context, without
+    the colour reset and the "function path:line" that DEBUG lines end
+    with."""
+    line = re.sub(r'\x1b\[[0-9;]*m', '', line).rstrip()
+    line = re.sub(r' \w+ /\S+\.py:\d+$', '', line)
     m = re.search(r'\] (.*)$', line)
     return (m.group(1) if m else line).strip()

@@ -18,8 +18,9 @@ import sys
 
 import nova.cmd  # noqa: F401  (eventlet's monkey patching comes first)
 
+from lpe2e.hosts import THREADS
+
 SERVICES = ('conductor', 'scheduler', 'compute')
-THREADS = 8
 MEMORY_MB = 16384
 
 

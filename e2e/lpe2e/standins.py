@@ -46,7 +46,8 @@ def image_document(image):
            'created_at': '2026-01-01T00:00:00Z',
            'updated_at': '2026-01-01T00:00:00Z', 'tags': [],
            'file': '/v2/images/%s/file' % image['id'],
-           'self': '/v2/images/%s' % image['id'], 'schema': '/v2/schemas/image'}
+           'self': '/v2/images/%s' % image['id'],
+           'schema': '/v2/schemas/image'}
     doc.update(image)
     return doc
 

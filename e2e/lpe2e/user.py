@@ -1,5 +1,5 @@
 """What a user of the cloud does, through Nova's REST API (python-novaclient):
-flavors, boots, waits, deletes, live migrations.
+flavors, boots, waits, deletes.
 
 Every call goes over HTTP to nova-api as ``admin:admin`` (noauth2, see
 cloud.py). Waits poll Nova; their timeouts are hang guards.
@@ -35,6 +35,7 @@ def fault_of(server):
 
 
 class User(object):
+    """The cloud's user (admin of project admin), with one novaclient."""
 
     def __init__(self, api_url, timeout, on_change=None):
         self.api_url = api_url
@@ -96,10 +97,10 @@ class User(object):
                 self._on_change(self.servers())
                 return found
             if time.monotonic() > deadline:
+                waiting = len(pending) + len(ids) - len(found)
                 raise TimeoutError('%s: %d of %d not ACTIVE or ERROR within '
                                    '%.0f s (%s)' % (
-                                       what, len(pending) + len(ids) - len(found),
-                                       len(ids), self.timeout,
+                                       what, waiting, len(ids), self.timeout,
                                        ', '.join('%s %s' % (s.name, s.status)
                                                  for s in pending[:5])))
             procs.pause(1)
@@ -120,7 +121,8 @@ class User(object):
         return self.wait_settled([server.id], name)[server.id]
 
     def delete_all(self):
-        """Delete every server; wait until Nova and its computes forget them."""
+        """Delete every server; wait until Nova and its computes forget
+        them."""
         for s in self.servers():
             try:
                 self.nova.servers.delete(s)
@@ -143,12 +145,10 @@ class User(object):
     def live_migrations_done(self, server_id):
         """The server, once no live migration of it is in progress."""
         s = self.nova.servers.get(server_id)
-        if s.status == 'MIGRATING' or getattr(s, 'OS-EXT-STS:task_state', None):
+        if s.status == 'MIGRATING' or getattr(s, 'OS-EXT-STS:task_state',
+                                              None):
             return None
         return s
-
-    def hosts(self):
-        return {s.id: host_of(s) for s in self.servers()}
 
     def changed(self):
         """Tell the harness that servers changed outside this class."""
