@@ -144,6 +144,9 @@ def _run(args, wanted, inst, run_id, workdir, report, sup, cgroups, lxcfs,
             report.stamp(), title, 'PASS' if ok else 'FAIL', seconds))
         for line in lines:
             report.line(line)
+        for note in run.notes:
+            report.line('  note: %s' % note)
+        del run.notes[:]
         if not ok:
             report.line('  FAILED: %s' % why)
         results.append((key, ok))
@@ -226,7 +229,7 @@ def _build(args, inst, run_id, workdir, report, sup, cgroups, lxcfs,
     report.line('[%s] cloud ready' % report.stamp())
     report.line()
     return scenarios.Run(cloud, user, slices, inst, workdir, args.timeout,
-                         start_agents)
+                         start_agents, sup.check)
 
 
 def _teardown(report, sup, cgroups, lxcfs, workdir, keep):

@@ -107,6 +107,13 @@ class CgroupTree(object):
             os.makedirs(d, exist_ok=True)
         return dirs
 
+    def join(self, relative, pid):
+        """Move pid (all its threads) to cgroup relative in the workload
+        hierarchies."""
+        for d in self.make(relative):
+            with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
+                f.write(str(pid))
+
     def join_slice(self, name, pid):
         """Move pid to the slice cgroup name in every hierarchy, cpuset
         included (a v1 cpuset takes tasks once it has CPUs and memory
@@ -198,6 +205,7 @@ class HostSlice(object):
         self.agent_port = None
         self._token = None
         self.instances = {}   # uuid -> Process
+        self._instance_args = {}   # uuid -> (vcpus, instance name)
         self.busy = None
 
     # -- the namespace ----------------------------------------------------
@@ -275,19 +283,45 @@ class HostSlice(object):
             return json.loads(r.read())
 
     # -- instances ------------------------------------------------------------
-    def start_instance(self, uuid, vcpus, instance_name):
+    def start_instance(self, uuid, vcpus, instance_name, timeout=60.0):
+        """A QEMU process for the instance, then moved into its cgroup.
+
+        QEMU is exec'd straight by nsenter's child and joins its cgroup
+        once it runs: the agent reads a process's identity (QEMU's -uuid)
+        when it first sees it, so a process it saw before its exec (a shell
+        that joined the cgroup first, as libvirt's child does) would stay
+        the cgroup's workload instead of the instance's.
+        """
         image = os.path.join(self._dir, 'images', uuid + '.img')
         with open(image, 'wb') as f:
             f.write(HALT_BOOT_SECTOR)
-        name = '%s-%s' % (self.name, instance_name)
-        self.instances[uuid] = self.spawn(name, [
+        self._instance_args[uuid] = (vcpus, instance_name)
+        proc = self._sup.start('%s-%s' % (self.name, instance_name), [
+            'nsenter', '--target', str(self.ns_pid), '--pid', '--mount', '--',
             'qemu-system-x86_64', '-name',
             'guest=%s,debug-threads=on' % instance_name, '-uuid', uuid,
             '-machine', 'pc,accel=tcg', '-smp', str(vcpus), '-m', '16',
             '-nodefaults', '-no-user-config', '-display', 'none',
-            '-drive', 'file=%s,format=raw,if=ide' % image], 'machine/' + uuid)
+            '-drive', 'file=%s,format=raw,if=ide' % image])
+        self.instances[uuid] = proc
+        qemu = procs.wait_for('%s: QEMU of %s running' % (self.name, uuid),
+                              lambda: _exec_child(proc.pid, 'qemu'), timeout,
+                              interval=0.05, alive=self._sup.check)
+        self._cgroups.join('%s/machine/%s' % (self.name, uuid), qemu)
+
+    def restart_instance(self, uuid):
+        """Stop and start the instance's QEMU again (a new process)."""
+        vcpus, instance_name = self._instance_args[uuid]
+        self.stop_instance(uuid)
+        self.start_instance(uuid, vcpus, instance_name)
+
+    def instance_cgroup_id(self, uuid):
+        """The workload id the agent gives the instance's cgroup when it
+        did not recognise the QEMU process in it."""
+        return self._cgroups.workload_id('%s/machine/%s' % (self.name, uuid))
 
     def stop_instance(self, uuid):
+        self._instance_args.pop(uuid, None)
         proc = self.instances.pop(uuid, None)
         if proc is not None:
             self._sup.stop(proc, grace=10)
@@ -315,6 +349,18 @@ class HostSlice(object):
     @property
     def busy_workload_id(self):
         return self._cgroups.workload_id('%s/batch' % self.name)
+
+
+def _exec_child(pid, comm_prefix):
+    """The child of pid once it runs a program whose name starts with
+    comm_prefix, else None."""
+    with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+        children = f.read().split()
+    for child in children:
+        with open('/proc/%s/comm' % child) as f:
+            if f.read().startswith(comm_prefix):
+                return int(child)
+    return None
 
 
 class InstanceMirror(object):

@@ -47,8 +47,12 @@ class Run(object):
     """What the scenarios work with."""
 
     def __init__(self, cloud, user, slices, installation, workdir, timeout,
-                 start_agents):
+                 start_agents, alive):
         self.cloud = cloud
+        # Raises when a process of the run died (Supervisor.check).
+        self.alive = alive
+        # What the harness had to work around, for the report.
+        self.notes = []
         self.user = user
         self.slices = slices
         self.inst = installation
@@ -69,21 +73,37 @@ class Run(object):
 
     def wait_agents_list(self, servers):
         """Wait until every agent lists the ACTIVE servers on its host
-        (their QEMU processes) by UUID; return the snapshots."""
+        (their QEMU processes) by UUID; return the snapshots.
+
+        An agent that saw an instance's process before it became QEMU
+        reports it as its cgroup's workload for good (it identifies a
+        process once); such a process is started again, and noted in
+        self.notes.
+        """
         want = collections.defaultdict(set)
         for s in servers:
             if s.status == 'ACTIVE':
                 want[host_of(s)].add(s.id)
+        slices = {s.name: s for s in self.slices}
 
         def listed():
             snaps = self.snapshots()
+            complete = True
             for name, snap in snaps.items():
                 ids = {w['id'] for w in snap.get('workloads') or ()}
-                if not want[name] <= ids:
-                    return None
-            return snaps
+                for uuid in want[name] - ids:
+                    complete = False
+                    if slices[name].instance_cgroup_id(uuid) in ids:
+                        self.notes.append(
+                            'the agent of %s reported instance %s as cgroup '
+                            '%s (it saw the process before its exec); its '
+                            'QEMU was started again' % (
+                                name, uuid,
+                                slices[name].instance_cgroup_id(uuid)))
+                        slices[name].restart_instance(uuid)
+            return snaps if complete else None
         return procs.wait_for('agents listing the instances', listed,
-                              self.timeout, interval=1)
+                              self.timeout, interval=1, alive=self.alive)
 
 
 def per_host_lines(run, servers, snapshots=None):
@@ -390,11 +410,13 @@ def fail_open(run):
     spark = run.spark()
     lines = []
     try:
+        # The scheduler refreshes in the background: it may say so before
+        # the first request.
+        cursor = schedlog.LogCursor(run.cloud.scheduler_log)
         for s in run.slices:
             s.stop_agent()
         # Until the scheduler's snapshots are too old to use.
         procs.pause(cloud_mod.AGENT_TTL + cloud_mod.AGENT_INTERVAL)
-        cursor = schedlog.LogCursor(run.cloud.scheduler_log)
         servers = [run.user.boot_and_wait('noagent-%d' % i, spark)
                    for i in range(1, 5)]
         lines.append('  agents stopped: %s' % ', '.join(
