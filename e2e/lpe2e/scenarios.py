@@ -256,6 +256,11 @@ def measured(run):
         return lines
     finally:
         busy.stop_busy()
+        # The next scenario starts once the scheduler can see the host idle.
+        procs.wait_for('%s measured idle' % busy.name,
+                       lambda: busy.snapshot()['load']['demand'] < 1.0,
+                       run.timeout, interval=1)
+        procs.pause(cloud_mod.AGENT_TTL + cloud_mod.AGENT_INTERVAL)
 
 
 def _busy_snapshot(host_slice):
