@@ -85,6 +85,7 @@ class Run(object):
             if s.status == 'ACTIVE':
                 want[host_of(s)].add(s.id)
         slices = {s.name: s for s in self.slices}
+        restarted = {}   # uuid -> wall time of its restart
 
         def listed():
             snaps = self.snapshots()
@@ -93,14 +94,16 @@ class Run(object):
                 ids = {w['id'] for w in snap.get('workloads') or ()}
                 for uuid in want[name] - ids:
                     complete = False
-                    if slices[name].instance_cgroup_id(uuid) in ids:
+                    cgroup = slices[name].instance_cgroup_id(uuid)
+                    # A snapshot taken after a restart judges it.
+                    if cgroup in ids and \
+                            snap.get('time', 0) > restarted.get(uuid, 0):
                         self.notes.append(
                             'the agent of %s reported instance %s as cgroup '
                             '%s (it saw the process before its exec); its '
-                            'QEMU was started again' % (
-                                name, uuid,
-                                slices[name].instance_cgroup_id(uuid)))
+                            'QEMU was started again' % (name, uuid, cgroup))
                         slices[name].restart_instance(uuid)
+                        restarted[uuid] = time.time()
             return snaps if complete else None
         return procs.wait_for('agents listing the instances', listed,
                               self.timeout, interval=1, alive=self.alive)
