@@ -41,6 +41,9 @@ typedef struct lp_param {
 
 #define P(field) offsetof(lp_policy, field)
 static const lp_param lp_params[] = {
+    {"cap_slack", P(cap_slack), 0.1, 0.0, 16.0, 0,
+     "threads a host's demand may exceed its cap by and still pass: room for measurement "
+     "noise (host daemons, the agent itself), not for work"},
     {"max_parallel_ratio", P(max_parallel_ratio), 1.0, 0.0, 16.0, 1,
      "a host passes while its demand after placement is <= threads x this"},
     {"weight_headroom", P(weight_headroom), 1.0, 0.0, 1e6, 0,

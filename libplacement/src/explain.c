@@ -64,8 +64,11 @@ lp_status lp_verdict_explain(lp_ctx *ctx, const lp_verdict *v, const lp_host_loa
     double ratio = h && h->threads > 0 ? v->capacity / h->threads : 0;
     switch (v->reason) {
     case LP_REASON_OK:
-        put(&o, "pass: demand %.2f + %.2f = %.2f <= cap %.2f; class %s; runtime %s; score %.3f =",
-            v->demand_before, v->added, v->demand_after, v->capacity, lp_class_name(v->klass),
+        put(&o, "pass: demand %.2f + %.2f = %.2f <= cap %.2f", v->demand_before, v->added,
+            v->demand_after, v->capacity);
+        if (v->demand_after > v->capacity)
+            put(&o, " + slack %.2f", v->slack);
+        put(&o, "; class %s; runtime %s; score %.3f =", lp_class_name(v->klass),
             lp_runtime_name(v->runtime), v->score);
         for (int t = 0; t < LP_TERM_COUNT; t++)
             put(&o, "%s %s %.3f", t ? (v->terms[t] < 0 ? " -" : " +") : "", lp_term_name(t),

@@ -9,6 +9,7 @@
 /* Numeric policy parameters; the table in ctx.c gives names, defaults, ranges and help. */
 typedef struct lp_policy {
     double max_parallel_ratio;   /* cap = threads x ratio */
+    double cap_slack;            /* threads over the cap still accepted: measurement noise */
     double weight_headroom;
     double weight_colocate;
     double weight_spread;

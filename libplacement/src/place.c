@@ -301,6 +301,7 @@ typedef struct lp_prep {
     double added;
     double memory;
     double ratio;
+    double slack;
     double w_headroom;
     double w_colocate;    /* 0 unless net/io class in a group */
     double spread_unit;   /* weight_spread x added for cpu/mixed class in a group, else 0 */
@@ -343,6 +344,7 @@ static lp_status prepare(lp_ctx *ctx, const lp_request *r, lp_prep *p)
     int grouped = r->group != NULL;
     p->memory = r->memory_mb;
     p->ratio = pol->max_parallel_ratio;
+    p->slack = pol->cap_slack;
     p->w_headroom = pol->weight_headroom;
     p->w_colocate =
         grouped && (p->klass == LP_CLASS_NET || p->klass == LP_CLASS_IO) ? pol->weight_colocate : 0;
@@ -387,7 +389,7 @@ static inline void judge(const lp_prep *p, const lp_host_load *h, lp_verdict *v)
     double after = h->demand + p->added;
     lp_runtime rt = p->rt[h->runtimes & 7u];
     lp_reason reason = LP_REASON_OK;
-    if (after > cap + LP_CAP_EPS)
+    if (after > cap + p->slack + LP_CAP_EPS)
         reason = LP_REASON_PARALLELISM;
     else if (rt == LP_RUNTIME_NONE)
         reason = LP_REASON_RUNTIME;
@@ -401,10 +403,12 @@ static inline void judge(const lp_prep *p, const lp_host_load *h, lp_verdict *v)
     v->demand_before = h->demand;
     v->demand_after = after;
     v->capacity = cap;
+    v->slack = p->slack;
     v->memory_mb = p->memory;
     if (v->passes) {
         double inv = 1.0 / cap;
-        v->terms[LP_TERM_HEADROOM] = p->w_headroom * (cap - after) * inv;
+        /* within the slack but over the cap: no headroom left, not less */
+        v->terms[LP_TERM_HEADROOM] = after < cap ? p->w_headroom * (cap - after) * inv : 0;
         v->terms[LP_TERM_COLOCATE] = h->group_members > 0 ? p->w_colocate : 0;
         /* 0.0 - x, not -x: no "-0" in output when there is no penalty */
         v->terms[LP_TERM_SPREAD] = 0.0 - p->spread_unit * h->group_members * inv;

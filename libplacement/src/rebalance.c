@@ -129,6 +129,7 @@ typedef struct unit {
 /* A host's numbers as moves change them. */
 typedef struct hstate {
     double cap;
+    double limit;     /* cap + cap_slack: the most demand the host may keep */
     double load;      /* measured load demand (if load_known) */
     double reserved;  /* sum of its workloads' reservations */
     double mem_free;  /* if mem_known */
@@ -188,7 +189,7 @@ static double demand_of(const hstate *s)
 
 static double excess_of(const hstate *s)
 {
-    double d = demand_of(s) - s->cap;
+    double d = demand_of(s) - s->limit;
     return d > EPS ? d : 0;
 }
 
@@ -327,6 +328,7 @@ static lp_status build_host(problem *p, size_t i, size_t *unit_of, size_t *nm)
     double mem_used = 0;
     *s = (hstate){
         .cap = host->threads * pol->max_parallel_ratio,
+        .limit = host->threads * pol->max_parallel_ratio + pol->cap_slack,
         .load = host->load_demand,
         .load_known = host->load_demand >= 0,
         .runtimes = host->runtimes,
@@ -483,7 +485,7 @@ static int fits(const problem *p, const unit *u, size_t d)
         return FIT_ACTED;
     double r = t->reserved + u->reserved;
     double l = t->load_known ? t->load + u->measured : 0;
-    if ((r > l ? r : l) > t->cap + EPS)
+    if ((r > l ? r : l) > t->limit + EPS)
         return FIT_CAP;
     if (u->runtimes & ~t->runtimes)
         return FIT_RUNTIME;
@@ -550,7 +552,7 @@ static size_t greedy_dest(const problem *p, const unit *u)
         /* The order is by headroom, and taking u raises a host's demand by at
            least the smaller of its measured and reserved demand: stop there. */
         double least = t->load_known && u->measured < u->reserved ? u->measured : u->reserved;
-        if (t->cap - demand_of(t) + EPS < least)
+        if (t->limit - demand_of(t) + EPS < least)
             return NONE;
         if (fits(p, u, d) == FIT_OK)
             return d;
@@ -692,8 +694,8 @@ static size_t cover_bound(const problem *p, const size_t *units, size_t nunits, 
 static size_t host_bound(const problem *p, size_t i, const size_t *units, size_t n, size_t *idx)
 {
     const hstate *s = &p->h[i];
-    size_t a = cover_bound(p, units, n, 0, s->reserved - s->cap, idx);
-    size_t b = s->load_known ? cover_bound(p, units, n, 1, s->load - s->cap, idx) : 0;
+    size_t a = cover_bound(p, units, n, 0, s->reserved - s->limit, idx);
+    size_t b = s->load_known ? cover_bound(p, units, n, 1, s->load - s->limit, idx) : 0;
     return a > b ? a : b;
 }
 
@@ -721,7 +723,7 @@ static bound search_bound(const problem *p, size_t k, size_t *idx)
                 l -= u->measured;
             }
         }
-        double d = (s->load_known && l > r ? l : r) - s->cap;
+        double d = (s->load_known && l > r ? l : r) - s->limit;
         if (d > EPS) {
             b.excess += d;
         } else if (excess_of(s) > 0) {

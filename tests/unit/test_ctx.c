@@ -28,7 +28,8 @@ static void defaults_are_the_documented_ones(void **state)
     const struct {
         const char *name;
         double value;
-    } want[] = {{"max_parallel_ratio", 1.0}, {"weight_headroom", 1.0},   {"weight_colocate", 1.0},
+    } want[] = {{"cap_slack", 0.1},
+                {"max_parallel_ratio", 1.0}, {"weight_headroom", 1.0},   {"weight_colocate", 1.0},
                 {"weight_spread", 0.5},      {"estimate_net", 0.5},      {"estimate_io", 0.25},
                 {"estimate_idle", 0.1},      {"cpu_busy_fraction", 0.6}, {"idle_util", 0.05},
                 {"net_bps_threshold", 1e6},  {"disk_bps_threshold", 2e7}, {"iowait_threshold", 0.2},

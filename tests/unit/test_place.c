@@ -484,10 +484,33 @@ static void reservations_come_from_measurement_not_threads(void **state)
     lp_verdict v;
     TU_OK(ctx, lp_request_filter_score(ctx, &r, &l[1], 1, &v));
     assert_true(v.passes);
-    r.vcpus = 7.8;
+    r.vcpus = 7.9; /* 8.2 > cap 8 + slack 0.1 */
     TU_OK(ctx, lp_request_filter_score(ctx, &r, &l[1], 1, &v));
     assert_int_equal(v.reason, LP_REASON_PARALLELISM);
     lp_cluster_free(c);
+}
+
+/* A host's demand may exceed its cap by cap_slack (measurement noise: the
+   agent itself, host daemons) and still take work; the explanation says so. */
+static void cap_slack_absorbs_measurement_noise(void **state)
+{
+    lp_ctx *ctx = *state;
+    lp_request r = tu_request("w", LP_CLASS_CPU, 1, 2, 0);
+    lp_host_load noisy = tu_load(8, 6.05); /* 3 workers and 0.05 of daemons */
+    lp_verdict v;
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &noisy, 1, &v));
+    assert_true(v.passes);
+    TU_NEAR(v.terms[LP_TERM_HEADROOM], 0, 0); /* full, not negative */
+    char line[256];
+    TU_OK(ctx, lp_verdict_explain(ctx, &v, &noisy, line, sizeof line, NULL));
+    assert_non_null(strstr(line, "pass: demand 6.05 + 2.00 = 8.05 <= cap 8.00 + slack 0.10"));
+    TU_OK(ctx, lp_ctx_set_param(ctx, "cap_slack", 0));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &noisy, 1, &v));
+    assert_int_equal(v.reason, LP_REASON_PARALLELISM);
+    lp_host_load busy = tu_load(8, 6.2); /* more than noise */
+    TU_OK(ctx, lp_ctx_set_param(ctx, "cap_slack", 0.1));
+    TU_OK(ctx, lp_request_filter_score(ctx, &r, &busy, 1, &v));
+    assert_int_equal(v.reason, LP_REASON_PARALLELISM);
 }
 
 static void resolve_classifies_auto_requests(void **state)
@@ -815,6 +838,7 @@ int main(void)
         TU_TEST(best_prefers_highest_score_then_lowest_index),
         TU_TEST(cluster_loads_use_max_of_measured_and_reserved),
         TU_TEST(reservations_come_from_measurement_not_threads),
+        TU_TEST(cap_slack_absorbs_measurement_noise),
         TU_TEST(resolve_classifies_auto_requests),
         TU_TEST(invalid_requests_are_refused_naming_the_field),
         TU_TEST(invalid_host_loads_are_refused_naming_index_and_field),

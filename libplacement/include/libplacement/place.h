@@ -132,6 +132,7 @@ typedef struct lp_verdict {
     double score;           /**< sum of terms; 0 for refused hosts */
     double terms[LP_TERM_COUNT];
     double memory_mb;       /**< memory this instance needs (for explanations) */
+    double slack;           /**< cap_slack: demand_after may exceed capacity by this */
 } lp_verdict;
 
 /**
