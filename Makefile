@@ -8,7 +8,8 @@
 #   make deb        Debian packages into build/deb (mk/deb.mk, docs/packaging.md)
 #
 # Components add their own targets in mk/*.mk (one file per component), and
-# register them with CHECK_TARGETS, BENCH_TARGETS, INSTALL_TARGETS, CLEAN_DIRS.
+# register them with CHECK_TARGETS (LAST_CHECK_TARGETS for suites that must
+# run after all others), BENCH_TARGETS, INSTALL_TARGETS, CLEAN_DIRS.
 
 PREFIX      ?= /usr/local
 LIBDIR      ?= $(PREFIX)/lib
@@ -59,6 +60,7 @@ FUZZ_BINS    = $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/bin/%)
 
 TOOLS       := $(B)/lpctl
 CHECK_TARGETS   :=
+LAST_CHECK_TARGETS :=
 BENCH_TARGETS   :=
 INSTALL_TARGETS :=
 CLEAN_DIRS      :=
@@ -192,7 +194,7 @@ include $(sort $(wildcard mk/*.mk))
 # result at the end (scripts/run-suites; logs in $(B)/check).
 check: deps
 	@$(MAKE) --no-print-directory all
-	@MAKE="$(MAKE)" SUITE_LOGS=$(B)/check scripts/run-suites $(CHECK_TARGETS)
+	@MAKE="$(MAKE)" SUITE_LOGS=$(B)/check scripts/run-suites $(CHECK_TARGETS) $(LAST_CHECK_TARGETS)
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_TARGETS)

@@ -18,8 +18,8 @@
 #
 # Runs as root (namespaces, cgroups, an overlay mount, its own mariadbd and
 # rabbitmq-server on loopback, ports chosen free); about 1.5 GB of memory,
-# 5 to 10 minutes. A failed run's logs stay in $(E2E_RUNS). Not part of
-# `make check`: .ci/run runs it after the suites.
+# 5 to 10 minutes. A failed run's logs stay in $(E2E_RUNS). The last suite of
+# `make check` (check-e2e).
 
 E2E_INSTALL ?= deb
 E2E_ARGS    ?=
@@ -53,3 +53,10 @@ e2e-system:
 	@$(E2E_HARNESS) --install system $(E2E_ARGS)
 
 CLEAN_DIRS += $(B)/e2e
+
+.PHONY: check-e2e
+check-e2e: e2e
+
+# Last (LAST_CHECK_TARGETS): it installs the packages check-deb checked, and
+# it is the longest.
+LAST_CHECK_TARGETS += check-e2e
