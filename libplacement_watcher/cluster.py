@@ -157,7 +157,16 @@ def _measured_host(snapshot, node, instances, reservations, pinned):
             pinned[w['id']] = ('reported by the agent of %s but not an '
                                'instance of that node in Watcher\'s model'
                                % node.hostname)
-        elif not w.get('group') and _group(instance):
+            workloads.append(w)
+            continue
+        klass, parallelism = reservations(instance)
+        if klass != 'unknown':
+            # The flavor declares the class, as the scheduler counts it: a
+            # cpu-class server measured idle keeps its parallelism (it may
+            # wake at any moment, docs/model.md); the measured demand stays.
+            w['class'] = klass
+            w['vcpus'] = parallelism if parallelism > 0 else float(instance.vcpus)
+        if not w.get('group') and _group(instance):
             w['group'] = _group(instance)
         workloads.append(w)
     # Instances booted after the snapshot was taken: declared.

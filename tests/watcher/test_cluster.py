@@ -174,6 +174,32 @@ def test_measured_snapshots_replace_declared(watcher, agents, caplog):
     assert loads['node2'][1] == 4
 
 
+def test_declared_class_wins_over_a_measured_idle_spell(watcher, agents):
+    """A server whose flavor says cpu, measured idle for now, keeps its
+    parallelism (as the scheduler counts it); an auto flavor's server counts
+    what it was measured to be."""
+    from libplacement_watcher import cluster
+
+    cloud = Cloud()
+    cloud.node('node1')
+    cloud.instance('node1', 'batch', vcpus=4)
+    cloud.instance('node1', 'app', vcpus=4)
+    agents.snapshots['node1'] = snapshot('node1', [
+        {'id': uuid('batch'), 'runtime': 'vm', 'vcpus': 4, 'demand': 0.05,
+         'class': 'idle', 'confidence': 0.9},
+        {'id': uuid('app'), 'runtime': 'vm', 'vcpus': 4, 'demand': 0.05,
+         'class': 'idle', 'confidence': 0.9}], demand=0.1)
+    snapshots = _fetch(agents, ['node1'])
+    view = cluster.build(
+        cloud.model, _reservations({'batch': {'libplacement:workload': 'cpu'}}),
+        snapshots)
+    by_id = {w['id']: w for w in view.hosts[0]['workloads']}
+    assert (by_id[uuid('batch')]['class'], by_id[uuid('batch')]['vcpus']) == ('cpu', 4.0)
+    assert by_id[uuid('app')]['class'] == 'idle'
+    # batch reserves its 4 threads, app its measured 0.05.
+    assert _loads(view)['node1'][1] == pytest.approx(4 + 0.05)
+
+
 def test_no_agent_url_fetches_nothing(watcher, agents):
     from oslo_config import cfg
 
