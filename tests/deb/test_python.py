@@ -163,14 +163,23 @@ def test_oslo_config_generator_lists_every_namespace():
 
 def test_zun_container_driver_entry_point():
     """As Zun loads [DEFAULT] container_driver (stevedore), against the
-    stand-in of Zun's interfaces."""
-    sys.path.append(ZUN_STANDIN)
-    from stevedore import driver
-    from zun.container import driver as zun_driver_base
-    manager = driver.DriverManager('zun.container.driver',
-                                   'libplacement.docker', invoke_on_load=False)
-    assert issubclass(manager.driver, zun_driver_base.ContainerDriver)
-    assert from_package(sys.modules[manager.driver.__module__])
+    stand-in of Zun's interfaces, in a process of its own: Zun and Nova both
+    define [DEFAULT] host on oslo.config's global CONF."""
+    script = (
+        'import sys\n'
+        'sys.path.append(sys.argv[1])\n'
+        'from stevedore import driver\n'
+        'from zun.container import driver as zun_driver_base\n'
+        "manager = driver.DriverManager('zun.container.driver',\n"
+        "                               'libplacement.docker', invoke_on_load=False)\n"
+        'assert issubclass(manager.driver, zun_driver_base.ContainerDriver)\n'
+        'print(sys.modules[manager.driver.__module__].__file__)\n')
+    out = subprocess.run([sys.executable, '-P', '-c', script, ZUN_STANDIN],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    path = out.stdout.strip()
+    assert os.path.realpath(path).startswith(
+        os.path.realpath(installed(DIST_PACKAGES)) + os.sep), path
 
 
 def test_watcher_plugins_load():
