@@ -15,7 +15,8 @@ answer; until then they are unclassified.
 Nova has no hook for "this host was chosen": the plugin wraps
 ``HostState.consume_from_request``, the method Nova's scheduler calls on the
 chosen host of every instance it places, so that the instance counts on
-that host in later requests (``hoststate.Placements``).
+that host in later requests (``hoststate.Placements``), until the host
+lists it or Nova's database says it is gone (``held.HeldCheck``).
 """
 
 import functools
@@ -30,6 +31,7 @@ from nova.scheduler import host_manager
 
 from libplacement_oslo import opts as common_opts
 from nova_filter import agents
+from nova_filter import held
 from nova_filter import hoststate
 from nova_filter import opts
 
@@ -80,8 +82,10 @@ def reset():
     configuration, or a new cloud in functional tests)."""
     old = _current['engine']
     _current['engine'] = _current['key'] = None
-    if old is not None and old.snapshots is not None:
-        old.snapshots.close()
+    if old is not None:
+        old.held_check.close()
+        if old.snapshots is not None:
+            old.snapshots.close()
 
 
 def guarded(who, decide, fallback, describe):
@@ -206,6 +210,9 @@ class Engine(object):
             lp, self.generation, self.catalog, self.placements,
             hoststate.RuntimeSource(lp, group), self.snapshots,
             self.learned)
+        self.held_check = held.HeldCheck(self.placements,
+                                         self.loads.forget_host,
+                                         group.scheduled_check)
         _install_placement_hook()
         if group.agent_url:
             agents_line = '%s (agent_ttl %s s); ' % (group.agent_url,
@@ -309,6 +316,7 @@ class Engine(object):
         if old is not None and old != host_state.host:
             self.loads.forget_host(old)
         self.loads.forget_host(host_state.host)
+        self.held_check.start()
 
     def _flavor_specs(self, extra_specs):
         es = extra_specs or {}

@@ -273,6 +273,10 @@ class Placements(object):
       counts there until the host lists it, its request failed (Nova then
       resets the HostState's ``updated``), or ``hold`` seconds pass (by
       then the compute's vcpus_used counts it if it is still building).
+
+    Either stops counting earlier when Nova's database says its instance
+    is gone, failed or on another host (``held.HeldCheck``, in the
+    background).
     """
 
     def __init__(self, hold, choice_hold):
@@ -300,6 +304,24 @@ class Placements(object):
 
     def uuids(self):
         return self._host_of.keys()
+
+    def held(self, recorded_before):
+        """(uuid, host, when) of the placements recorded at or before the
+        monotonic time recorded_before."""
+        return [(uuid, host, entry[0])
+                for host, placed in self._by_host.items()
+                for uuid, entry in placed.items()
+                if entry[0] <= recorded_before]
+
+    def drop(self, uuid, host, when):
+        """Forget uuid if it is still the placement held() reported (on
+        host, recorded at when): not one recorded since. Returns whether it
+        was forgotten."""
+        entry = self._by_host.get(host, {}).get(uuid)
+        if entry is None or entry[0] != when:
+            return False
+        self.forget(uuid)
+        return True
 
     def forget(self, uuid):
         host = self._host_of.pop(uuid, None)

@@ -67,9 +67,21 @@ host falls back to declared demand and the reason is logged: check NTP).
 Seconds an instance this scheduler placed keeps counting on its host while
 the host does not list it yet, so that requests arriving at once (several
 creates sent together) see each other's placements. It stops counting
-earlier when the host lists it, another host lists it, or its request
-failed; after this time, the compute's vcpus_used still counts an instance
-that is being built.
+earlier when the host lists it, its request failed, or Nova's database says
+it is deleted, failed or on another host (see scheduled_check); after this
+time, the compute's vcpus_used still counts an instance that is being
+built.
+"""),
+    cfg.FloatOpt(
+        'scheduled_check', default=10.0, min=0.0,
+        help="""
+Seconds between checks, in the background, of the instances this scheduler
+placed that still count on their hosts (see scheduled_hold) and were placed
+at least this long ago: one query of the API database's instance mappings
+and one query per cell for all of them. Those deleted, failed (vm_state
+error) or on another host stop counting. 0 turns the check off: a server
+deleted before a request saw its host list it then counts until
+scheduled_hold passes.
 """),
     cfg.ListOpt(
         'default_runtimes', default=['vm'],

@@ -457,8 +457,9 @@ def fail_open(run):
 
 
 # The burst runs last: instances it places count on their hosts in the
-# scheduler until the hosts list them (scheduled_hold), also when they are
-# deleted before; the sequential scenarios must not inherit that.
+# scheduler until the hosts list them, or until the background check finds
+# them deleted (scheduled_check, 10 s); the sequential scenarios must not
+# inherit that.
 SCENARIOS = [
     ('testbed', '1 research testbed: 16 cpu servers, then a 17th', testbed),
     ('measured', '3 measured demand: unplanned busy work on pc3', measured),
