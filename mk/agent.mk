@@ -130,11 +130,14 @@ check-agent: $(AGENT_TEST_DEPS)
 	CMOCKA_MESSAGE_OUTPUT=stdout $(B)/agent-tests/test_sampler
 	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin VALIDATE=$(B)/agent-tests/validate \
 	  LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(AGENT_BIN) SPIN=$(B)/agent-tests/spin $(PYTHON) tests/agent/test_agent_identity.py
 	AGENT=$(AGENT_BIN) LPCTL=$(B)/lpctl $(PYTHON) tests/agent/test_agent_security.py
 	CMOCKA_MESSAGE_OUTPUT=stdout ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 $(B)/agent-san/test_sampler
 	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin \
 	  VALIDATE=$(B)/agent-tests/validate AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent.py
+	AGENT=$(B)/agent-san/libplacement-agent SPIN=$(B)/agent-tests/spin ASAN_OPTIONS=detect_leaks=1 \
+	  $(PYTHON) tests/agent/test_agent_identity.py
 	AGENT=$(B)/agent-san/libplacement-agent LPCTL=$(B)/lpctl AGENT_QUICK=1 ASAN_OPTIONS=detect_leaks=1 \
 	  $(PYTHON) tests/agent/test_agent_security.py
 

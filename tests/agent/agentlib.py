@@ -71,6 +71,11 @@ class Cgroup:
         """Change the cgroup's cpuset."""
         _write(self.dirs[-1] + "/cpuset.cpus", cpus)
 
+    def add(self, pid):
+        """Move process pid (all its threads) into the cgroup."""
+        for d in self.dirs:
+            _write(d + "/cgroup.procs", str(pid))
+
     def spawn(self, argv, wait_line=False):
         """Start argv inside the cgroup (moved in before it execs); with
         wait_line, return once it has printed a line (it is ready)."""
@@ -80,8 +85,7 @@ class Cgroup:
                              stdout=subprocess.PIPE if wait_line else subprocess.DEVNULL,
                              preexec_fn=lambda: os.dup2(r, 3))
         os.close(r)
-        for d in self.dirs:
-            _write(d + "/cgroup.procs", str(p.pid))
+        self.add(p.pid)
         os.write(w, b"go\n")
         os.close(w)
         self.procs.append(p)

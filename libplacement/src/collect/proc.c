@@ -12,6 +12,11 @@
  * process (the link count of task/), whose task/ directory is listed again
  * only when that count changed or a thread went away; cgroup.procs and the
  * cgroup's counters are read once per cgroup.
+ * A process is identified when first seen and again whenever it runs another
+ * program (exec): a process seen between fork and exec (a shell, libvirt's
+ * child before it execs QEMU) becomes what it execs.  Exec is done by a
+ * running thread, so only processes that ran are looked at, in the main
+ * thread's stat read with their io.
  * Counters are accumulated as deltas since the workload was first seen, so
  * processes and threads coming and going never make a total go backwards;
  * a task started since the last sweep counts from its start.
@@ -43,10 +48,21 @@ typedef struct thr {
 
 typedef struct group group;
 
+/* What an exec changes in the main thread's stat line: the command name and
+ * where the program's code and its stack begin (placed anew by every exec,
+ * at random under address space randomisation).  All zero ("unsettled")
+ * while an exec is under way, so that the finished one differs. */
+typedef struct program {
+    char comm[16];
+    int64_t start_code, start_stack;
+} program;
+
 typedef struct proc {
     int pid;
     unsigned long sweep; /* last sweep that saw it */
-    int task_fd, io_fd, stat_fd;
+    int task_fd, io_fd;
+    int stat_fd;         /* its main thread's stat (task/PID/stat), -1 for a kernel thread */
+    program prog;        /* what it was last identified as running */
     thr *t;
     size_t nt, capt;
     int64_t io_bytes, blk_ticks;
@@ -228,27 +244,49 @@ static int64_t stat_field(const char *buf, int n)
     return p ? strtoll(p + 1, NULL, 10) : -1;
 }
 
-/* Field 42 of stat: delayacct_blkio_ticks. */
-static int64_t read_blk_ticks(int fd)
-{
-    char buf[1024];
-    if (fd < 0 || lp_pread_once(fd, buf, sizeof buf) <= 0)
-        return -1;
-    return stat_field(buf, 42);
-}
-
-/* Was the task whose stat file is at path started since the last sweep
+/* Was the task whose stat line this is started since the last sweep
  * (field 22, start time in clock ticks since boot)?  Then all its counters
  * are new, not only what it does from now on. */
-static int born_since_last_sweep(const proc_state *s, const char *path)
+static int born_since_last_sweep(const proc_state *s, const char *stat)
 {
-    char buf[1024];
-    if (!s->last_sweep_ticks || lp_read_file(path, buf, sizeof buf) <= 0)
-        return 0;
     /* ">": a task started in the same tick as the last sweep may already
      * have been counted; missing up to one tick beats counting twice */
-    int64_t start = stat_field(buf, 22);
-    return start > s->last_sweep_ticks;
+    return s->last_sweep_ticks && stat_field(stat, 22) > s->last_sweep_ticks;
+}
+
+/* comm, field 2 of a stat line (between "(" and the last ")"), into out
+ * (truncated to len); "" when the line has none. */
+static void stat_comm(const char *stat, char *out, size_t len)
+{
+    const char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+    if (open && close && close > open)
+        snprintf(out, len, "%.*s", (int)(close - open - 1), open + 1);
+    else
+        snprintf(out, len, "%s", "");
+}
+
+/* The program a stat line shows: comm, start_code (field 26) and
+ * start_stack (28).  Unsettled while an exec is under way: the new address
+ * space starts empty (start_code 0) and its arguments are set last
+ * (arg_start and arg_end, fields 48 and 49), so until then its command line
+ * reads empty.  An agent not allowed to look into the process reads
+ * start_code 1 and no arguments: then comm alone tells programs apart. */
+static program stat_program(const char *stat)
+{
+    program pr = {.start_code = 0};
+    int64_t code = stat_field(stat, 26), arg_start = stat_field(stat, 48), arg_end = stat_field(stat, 49);
+    if (code <= 0 || (code > 1 && arg_end >= 0 && arg_end <= arg_start))
+        return pr;
+    stat_comm(stat, pr.comm, sizeof pr.comm);
+    pr.start_code = code;
+    pr.start_stack = stat_field(stat, 28);
+    return pr;
+}
+
+static int same_program(const program *a, const program *b)
+{
+    return a->start_code == b->start_code && a->start_stack == b->start_stack &&
+           strcmp(a->comm, b->comm) == 0;
 }
 
 /* List task/ and open the schedstat of threads not yet held; their counters
@@ -285,7 +323,9 @@ static void rescan_threads(proc_state *s, proc *p)
             continue;
         }
         snprintf(sp, sizeof sp, "%s/%d/task/%d/stat", s->proc_root, p->pid, tid);
-        if (born_since_last_sweep(s, sp))
+        char stat[1024];
+        if (s->last_sweep_ticks && lp_read_file(sp, stat, sizeof stat) > 0 &&
+            born_since_last_sweep(s, stat))
             t->run = t->wait = t->slices = 0;
         p->nt++;
     }
@@ -306,21 +346,6 @@ static int64_t read_io_bytes(int fd)
         return -1;
     int64_t r = lp_kv_int(buf, "read_bytes:"), w = lp_kv_int(buf, "write_bytes:");
     return r < 0 || w < 0 ? -1 : r + w;
-}
-
-/* Is pid a kernel thread? Also gives comm. */
-static int is_kthread(proc_state *s, int pid, char *comm, size_t clen)
-{
-    char path[320], buf[1024];
-    snprintf(path, sizeof path, "%s/%d/stat", s->proc_root, pid);
-    if (lp_read_file(path, buf, sizeof buf) <= 0)
-        return 1;
-    char *o = strchr(buf, '('), *c = strrchr(buf, ')');
-    if (!o || !c)
-        return 1;
-    snprintf(comm, clen, "%.*s", (int)(c - o - 1), o + 1);
-    int64_t flags = stat_field(buf, 9);
-    return flags < 0 || ((uint64_t)flags & PF_KTHREAD) != 0;
 }
 
 /* The value of key=... in a QEMU option's comma-separated list, or NULL. */
@@ -389,9 +414,29 @@ static int foreign_netns(const proc_state *s, int pid)
     return stat(path, &st) == 0 && st.st_ino != s->own_netns;
 }
 
+/* What a user process runs, from its main thread's stat line: its program
+ * and, for a QEMU process (command qemu* or kvm), the VM from its command
+ * line; anything else is its cgroup's. */
+static void identify(proc_state *s, proc *p, const char *stat)
+{
+    char comm[sizeof p->prog.comm];
+    stat_comm(stat, comm, sizeof comm);
+    p->prog = stat_program(stat);
+    p->uuid[0] = p->vm_name[0] = '\0';
+    p->vm_vcpus = 0;
+    if (strncmp(comm, "qemu", 4) == 0 || strcmp(comm, "kvm") == 0)
+        qemu_identity(s, p);
+}
+
+/* Block-I/O delay ticks (field 42 of the main thread's stat) when delay
+ * accounting is on, else -1 (unknown). */
+static int64_t stat_blk_ticks(const proc_state *s, const char *stat)
+{
+    return s->delayacct ? stat_field(stat, 42) : -1;
+}
+
 static proc *proc_new(proc_state *s, int pid)
 {
-    char comm[64];
     proc *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
@@ -400,20 +445,23 @@ static proc *proc_new(proc_state *s, int pid)
     p->task_fd = open_pid_file(s, pid, "task", O_RDONLY | O_DIRECTORY);
     if (p->task_fd < 0)
         return p; /* gone: kept (without files) so that it is not looked at again */
-    p->kthread = is_kthread(s, pid, comm, sizeof comm);
-    if (!p->kthread) {
-        if (strncmp(comm, "qemu", 4) == 0 || strcmp(comm, "kvm") == 0)
-            qemu_identity(s, p);
+    char name[64], stat[1024];
+    snprintf(name, sizeof name, "task/%d/stat", pid);
+    p->stat_fd = open_pid_file(s, pid, name, O_RDONLY);
+    int64_t flags = p->stat_fd >= 0 && lp_pread_once(p->stat_fd, stat, sizeof stat) > 0 ? stat_field(stat, 9) : -1;
+    p->kthread = flags < 0 || ((uint64_t)flags & PF_KTHREAD) != 0;
+    if (p->kthread) {
+        if (p->stat_fd >= 0)
+            close(p->stat_fd);
+        p->stat_fd = -1;
+    } else {
+        identify(s, p, stat);
         p->own_netns = foreign_netns(s, pid);
         p->io_fd = open_pid_file(s, pid, "io", O_RDONLY);
-        if (s->delayacct)
-            p->stat_fd = open_pid_file(s, pid, "stat", O_RDONLY);
     }
-    char path[320];
-    snprintf(path, sizeof path, "%s/%d/stat", s->proc_root, pid);
-    int born = born_since_last_sweep(s, path);
+    int born = !p->kthread && born_since_last_sweep(s, stat);
     p->io_bytes = born ? 0 : read_io_bytes(p->io_fd);
-    p->blk_ticks = born ? 0 : read_blk_ticks(p->stat_fd);
+    p->blk_ticks = p->kthread ? -1 : born ? 0 : stat_blk_ticks(s, stat);
     rescan_threads(s, p);
     return p;
 }
@@ -533,8 +581,11 @@ static int account_threads(proc_state *s, proc *p, size_t from)
     return what;
 }
 
-/* Add the process's storage bytes and block-I/O delay since the last read. */
-static void account_io(const proc_state *s, proc *p)
+/* Add the process's storage bytes and block-I/O delay since the last read,
+ * and see whether it runs another program than the one it was identified
+ * by: then identify it again and return 1.  A program still being exec'd
+ * (or a main thread that has exited, leaving no address space) is not one. */
+static int account_io(proc_state *s, proc *p)
 {
     group *g = p->g;
     int64_t io = read_io_bytes(p->io_fd);
@@ -545,7 +596,10 @@ static void account_io(const proc_state *s, proc *p)
             g->acc.disk_bytes += io - p->io_bytes;
         p->io_bytes = io;
     }
-    int64_t blk = read_blk_ticks(p->stat_fd);
+    char stat[1024];
+    if (p->stat_fd < 0 || lp_pread_once(p->stat_fd, stat, sizeof stat) <= 0)
+        return 0;
+    int64_t blk = stat_blk_ticks(s, stat);
     if (blk >= 0) {
         if (g->acc.blkio_delay_ns < 0)
             g->acc.blkio_delay_ns = 0;
@@ -553,23 +607,37 @@ static void account_io(const proc_state *s, proc *p)
             g->acc.blkio_delay_ns += (blk - p->blk_ticks) * s->tick_ns;
         p->blk_ticks = blk;
     }
+    program now = stat_program(stat);
+    if (!now.start_code || same_program(&now, &p->prog))
+        return 0;
+    identify(s, p, stat);
+    return 1;
 }
 
-/* Threads started since the process was last listed: hold and count them. */
-static void add_new_threads(proc_state *s, proc *p)
+/* A process in a network namespace of its own gives its group's network
+ * counters (its net/dev), unless another member already does. */
+static void open_net(const proc_state *s, proc *p)
+{
+    if (p->g->net_fd < 0 && p->own_netns)
+        p->g->net_fd = open_pid_file(s, p->pid, "net/dev", O_RDONLY);
+}
+
+/* Threads started since the process was last listed: hold and count them.
+ * Returns 1 when the process was identified again (account_io). */
+static int add_new_threads(proc_state *s, proc *p)
 {
     size_t old = p->nt;
     rescan_threads(s, p);
     account_threads(s, p, old);
     p->g->threads += (double)(p->nt - old);
-    if (p->nt != old)
-        account_io(s, p);
+    return p->nt != old ? account_io(s, p) : 0;
 }
 
 /* Read one process and add what it did since last sweep to its group.
  * check_threads: look for new threads here (else the caller checks the
- * cgroup's thread count). */
-static void proc_account(proc_state *s, proc *p, int check_threads)
+ * cgroup's thread count).  Returns 1 when it was identified again: it
+ * exec'd since its last read. */
+static int proc_account(proc_state *s, proc *p, int check_threads)
 {
     group *g = p->g;
     size_t held = p->nt;
@@ -583,14 +651,16 @@ static void proc_account(proc_state *s, proc *p, int check_threads)
     }
     g->threads += (double)p->nt;
     /* I/O is accounted in the context of the task doing it (and of exiting
-     * threads into the process's totals): a process none of whose threads
-     * ran, came or went has the same io and stat as at its last read.  A
-     * new group's totals start known (0) with its first members' reads. */
+     * threads into the process's totals), and a program is exec'd by one
+     * of its threads: a process none of whose threads ran, came or went
+     * has the same io and stat as at its last read, and the same program.
+     * A new group's totals start known (0) with its first members' reads. */
+    int execd = 0;
     if (what || p->nt != held || (g->acc.disk_bytes < 0 && p->io_fd >= 0) ||
-        (g->acc.blkio_delay_ns < 0 && p->stat_fd >= 0))
-        account_io(s, p);
-    if (g->net_fd < 0 && p->own_netns)
-        g->net_fd = open_pid_file(s, p->pid, "net/dev", O_RDONLY);
+        (s->delayacct && g->acc.blkio_delay_ns < 0 && p->stat_fd >= 0))
+        execd = account_io(s, p);
+    open_net(s, p);
+    return execd;
 }
 
 /* Number of threads in the cgroup (v1 tasks, v2 cgroup.threads), or -1. */
@@ -623,21 +693,6 @@ static int next_pid(const char **p, long *pid)
         return 0;
     *p = *end ? end + 1 : end;
     return 1;
-}
-
-/* The cgroup holds threads not held yet (or a process whose threads are
- * counted elsewhere): ask every process listed in s->buf that was counted
- * this sweep. */
-static void find_new_threads(proc_state *s)
-{
-    const char *p = s->buf;
-    long pid;
-    while (next_pid(&p, &pid)) {
-        proc *pr = find_proc(s, (int)pid);
-        if (pr && pr->sweep == s->sweep && pr->g && pr->g->sweep == s->sweep && pr->nt &&
-            threads_changed(pr))
-            add_new_threads(s, pr);
-    }
 }
 
 static void dir_free(cgdir *d)
@@ -677,6 +732,57 @@ static group *group_of(proc_state *s, cgdir *d, proc *pr, int is_root)
         d->g = g;
     }
     return g;
+}
+
+/* A group's first member this sweep: its counters are read from now (one
+ * clock read per group: it may be a syscall in a VM). */
+static void group_enter(proc_state *s, group *g)
+{
+    if (g->sweep == s->sweep)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    g->acc.read_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    g->sweep = s->sweep;
+    g->threads = 0;
+}
+
+/* Process pr, listed in cgroup d, has been identified again (it exec'd):
+ * from now on it counts for the group of what it is now — a VM's that is
+ * new starts its counters at 0 — while what it did up to this sweep's read
+ * stays with the group it was in. */
+static void regroup(proc_state *s, cgdir *d, proc *pr, int is_root)
+{
+    group *old = pr->g, *g = group_of(s, d, pr, is_root);
+    if (!g || g == old) {
+        pr->g = old;
+        return;
+    }
+    old->threads -= (double)pr->nt;
+    pr->g = g;
+    group_enter(s, g);
+    g->threads += (double)pr->nt;
+    /* its io and stat were read just now: a new group's totals start here */
+    if (g->acc.disk_bytes < 0 && pr->io_bytes >= 0)
+        g->acc.disk_bytes = 0;
+    if (g->acc.blkio_delay_ns < 0 && pr->blk_ticks >= 0)
+        g->acc.blkio_delay_ns = 0;
+    open_net(s, pr);
+}
+
+/* The cgroup d holds threads not held yet (or a process whose threads are
+ * counted elsewhere): ask every process listed in s->buf that was counted
+ * this sweep. */
+static void find_new_threads(proc_state *s, cgdir *d, int is_root)
+{
+    const char *p = s->buf;
+    long pid;
+    while (next_pid(&p, &pid)) {
+        proc *pr = find_proc(s, (int)pid);
+        if (pr && pr->sweep == s->sweep && pr->g && pr->g->sweep == s->sweep && pr->nt &&
+            threads_changed(pr) && add_new_threads(s, pr))
+            regroup(s, d, pr, is_root);
+    }
 }
 
 /* Visit the processes listed in one cgroup directory.  cgroup.procs is
@@ -729,20 +835,13 @@ static void visit_dir(proc_state *s, cgdir *d)
             continue;
         if (!(pr->g = group_of(s, d, pr, is_root)))
             continue;
-        if (pr->g->sweep != s->sweep) {
-            /* first member this sweep: the group's counters are read from now
-             * (one clock read per group: it may be a syscall in a VM) */
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            pr->g->acc.read_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-            pr->g->sweep = s->sweep;
-            pr->g->threads = 0;
-        }
-        proc_account(s, pr, per_proc);
+        group_enter(s, pr->g);
+        if (proc_account(s, pr, per_proc))
+            regroup(s, d, pr, is_root);
         held += pr->nt;
     }
     if (!per_proc && cgroup_threads(s, d) != (long)held)
-        find_new_threads(s);
+        find_new_threads(s, d, is_root);
 }
 
 static void walk(proc_state *s, const char *rel, int depth)
