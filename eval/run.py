@@ -21,6 +21,7 @@ import argparse
 import datetime
 import os
 import platform
+import signal
 import sys
 import time
 
@@ -58,8 +59,24 @@ FOREIGN_FLAG = 0.1
 KNEE_TARGET = 4.0     # web: offered rate per server = 1 / (4 x CPU per reply)
 
 
+# SIGTERM (make interrupted, a CI timeout) ends the run at its next log
+# line, unwinding like an error: the servers, load generators and cgroups
+# are removed on the way out.  Not raised from the handler itself, where
+# Python may swallow it (a handler interrupting an at-fork hook, a __del__).
+_terminated = {'signum': None, 'raised': False}
+
+
+def _on_sigterm(signum, frame):
+    _terminated['signum'] = signum
+
+
 def log(msg):
     print(msg, flush=True)
+    if _terminated['signum'] and not _terminated['raised']:
+        _terminated['raised'] = True
+        print('eval: terminated (signal %d); removing what the run started'
+              % _terminated['signum'], flush=True)
+        sys.exit(128 + _terminated['signum'])
 
 
 def machine_info():
@@ -209,6 +226,7 @@ def run_sim(cfg, out, model):
 # ---- main -----------------------------------------------------------------------
 
 def main():
+    signal.signal(signal.SIGTERM, _on_sigterm)
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--mode', choices=sorted(MODES), default='quick')
     ap.add_argument('--out', default='build/eval')

@@ -9,6 +9,7 @@
 """
 
 import csv
+import glob
 import itertools
 import os
 import subprocess
@@ -216,3 +217,31 @@ def test_smoke_run_writes_a_report_from_real_measurements(tmp_path):
     # Both placements were realised and every placed group delivered work.
     assert {r['policy'] for r in loop} == {'nova', 'libplacement'}
     assert all(float(r['throughput']) > 0 for r in loop if int(r['placed']) > 0)
+
+
+def test_sigterm_removes_servers_and_cgroups():
+    """make interrupted, or a CI timeout, sends SIGTERM: the run stops and
+    leaves no server process and no cgroup behind."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(ROOT, 'build', 'python'), ROOT]))
+    p = subprocess.Popen([sys.executable, os.path.join(EVAL, 'run.py'), '--mode', 'smoke',
+                          '--out', os.path.join(ROOT, 'build', 'eval-sigterm'),
+                          '--parts', 'knee',
+                          '--agent', os.path.join(ROOT, 'build', 'libplacement-agent'),
+                          '--pi', os.path.join(ROOT, 'build', 'eval', 'pi')],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    seen = []
+    try:
+        for line in p.stdout:   # until the first point: servers ran in their cgroups
+            seen.append(line)
+            if ' pi ' in line or line.startswith('  pi '):
+                break
+        p.send_signal(15)
+        rest = p.communicate(timeout=300)[0]
+    finally:
+        p.kill()
+        p.wait()
+    assert p.returncode == 128 + 15, ''.join(seen) + rest
+    left = glob.glob('/sys/fs/cgroup/*/lp-eval-eval-%d' % p.pid) + \
+        glob.glob('/sys/fs/cgroup/lp-eval-eval-%d' % p.pid)
+    assert not left, left
