@@ -54,12 +54,21 @@ class Agent:
         return json.loads(out)
 
 
+class MissedServers(RuntimeError):
+    """The agent's snapshot lacks servers: they had ended before its window
+    did (a slow machine started the agent late)."""
+
+
+# Times a pi point is run again when the agent missed its servers.
+POINT_ATTEMPTS = 3
+
+
 def servers_view(snapshot, servers):
     """The agent's workloads for the given server cgroups, in their order."""
     by_id = {w['id']: w for w in snapshot['workloads']}
     missing = [s.rel for s in servers if s.rel not in by_id]
     if missing:
-        raise RuntimeError('agent snapshot lacks servers %s' % missing)
+        raise MissedServers('agent snapshot lacks servers %s' % missing)
     return [by_id[s.rel] for s in servers]
 
 
@@ -100,6 +109,17 @@ class Bench:
         self.top.destroy()
 
     def run_pi_point(self, n, threads, iterations, slice_cpus, window, repeat):
+        """One pi point; run again (up to POINT_ATTEMPTS times) when the
+        agent measured after the servers had ended."""
+        for attempt in range(1, POINT_ATTEMPTS + 1):
+            try:
+                return self._pi_point(n, threads, iterations, slice_cpus, window, repeat)
+            except MissedServers as e:
+                if attempt == POINT_ATTEMPTS:
+                    raise
+                self.log('  pi: %s; the point is run again' % e)
+
+    def _pi_point(self, n, threads, iterations, slice_cpus, window, repeat):
         host = self.top.child('pi-host', cpus=slice_cpus)
         tools = self.top.child('tools', cpus=slice_cpus)
         cpus = cgroups.parse_cpu_list(slice_cpus)

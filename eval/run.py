@@ -49,7 +49,7 @@ MODES = {
                   exact=[(6, 1)], exact_limit=20.0,
                   trace_sizes=[100], trace_arrivals={100: 1500}, loop_seconds=3.0,
                   loop_repeats=1),
-    'smoke': dict(repeats=1, pi=[(1, range(1, 3))], pi_seconds=1.2, web=range(1, 3),
+    'smoke': dict(repeats=1, pi=[(1, range(1, 3))], pi_seconds=2.5, web=range(1, 3),
                   web_seconds=1.2, window=0.3, max_load=None,
                   batch=[(20, 'mixed', 1.0)], exact=[(4, 1)], exact_limit=10.0,
                   trace_sizes=[20], trace_arrivals={20: 200}, loop_seconds=1.0,

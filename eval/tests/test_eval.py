@@ -245,3 +245,28 @@ def test_sigterm_removes_servers_and_cgroups():
     left = glob.glob('/sys/fs/cgroup/*/lp-eval-eval-%d' % p.pid) + \
         glob.glob('/sys/fs/cgroup/lp-eval-eval-%d' % p.pid)
     assert not left, left
+
+
+def test_pi_point_is_run_again_when_the_agent_missed_its_servers(tmp_path):
+    """On a slow machine the agent may start measuring after the servers
+    ended; the point is run again, not lost.  The agent here misses them
+    once (a wrapper answers the first time with no workloads), then the real
+    agent measures."""
+    import knee
+    real = os.path.join(ROOT, 'build', 'libplacement-agent')
+    agent = tmp_path / 'agent'
+    agent.write_text('#!/bin/sh\n'
+                     'if [ ! -e "%s" ]; then : > "%s"; echo \'{"workloads": []}\'; exit 0; fi\n'
+                     'exec %s "$@"\n' % (tmp_path / 'missed', tmp_path / 'missed', real))
+    agent.chmod(0o755)
+    said = []
+    bench = knee.Bench('retry-%d' % os.getpid(), str(tmp_path / 'work'), str(agent),
+                       os.path.join(ROOT, 'build', 'eval', 'pi'), said.append)
+    try:
+        # Work for about 2 s on one thread: the real agent's window falls inside.
+        point = bench.run_pi_point(1, 1, 800000000, '0', 0.3, 0)
+    finally:
+        bench.close()
+    assert (tmp_path / 'missed').exists()
+    assert len(said) == 1 and 'lacks servers' in said[0] and 'run again' in said[0], said
+    assert point['servers'] == 1 and point['classes'] == ['cpu'], point
