@@ -101,7 +101,7 @@ typedef struct lp_host_outcome {
     double demand_before;
     double demand_after;
     int acted_on;           /**< 1 if it was over cap x (1 + overload_margin) */
-    const char *why;        /**< for a host still over its cap: why; else NULL */
+    const char *why;        /**< for a host still over its cap + cap_slack: why; else NULL */
 } lp_host_outcome;
 
 /** A rebalancing plan. Never modified once made: can be read from many threads. */
