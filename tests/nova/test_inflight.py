@@ -15,17 +15,17 @@ import agent_fixture
 from agent_fixture import snapshot
 from test_burst import BurstTestBase
 
-# What an agent measures on a host whose only workload is an idle one: the
-# host's daemons (half a thread, attributed to no workload) and it. More
-# than the listed workloads reserve, less than the cap's slack below the
-# in-flight servers' reservations: demand added to the measured load
-# instead of joining the larger of the two leaves room for 3 servers, not 4.
+# What each agent measures besides its host's idle workload (0.02): host
+# daemons, half a thread, attributed to no workload.  Four in-flight servers
+# reserve 8 threads; joining the larger of load and reservations, a host
+# takes all 4 (8.02 <= cap 8 + cap_slack 0.1); added to the measured load
+# instead, it would take 3 (0.5 + 8 > 8.1).
 BACKGROUND = 0.5
 
 
 class TestBurstOnMeasuredHosts(BurstTestBase):
-    """17 creates at once on four 8-thread hosts whose agents measure a
-    small background load and no workload."""
+    """17 creates at once on four 8-thread hosts whose agents list an idle
+    workload and measure half a thread of background load."""
 
     def setUp(self):
         self.agents = self.useFixture(agent_fixture.AgentFarm())
