@@ -26,7 +26,6 @@ import warnings
 
 warnings.simplefilter('ignore')
 
-from nova.tests.functional import integrated_helpers  # noqa: E402
 
 import nova.conf  # noqa: E402
 from nova_filter import engine  # noqa: E402
@@ -34,6 +33,7 @@ from nova_filter import opts  # noqa: E402
 
 import agent_fixture  # noqa: E402
 import libplacement as lp  # noqa: E402
+import novacloud  # noqa: E402
 import testbed  # noqa: E402
 
 opts.register_opts(nova.conf.CONF)
@@ -73,37 +73,17 @@ class RuntimeLog(logging.Handler):
             self.by_host[m.group(1)] = m.group(2)
 
 
-class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
+class DemoCloud(novacloud.TestbedCloud):
     """One in-process Nova cloud of the testbed."""
 
-    compute_driver = testbed.COMPUTE_DRIVER
+    HOSTS = HOSTS
     plugin = True
     agents = False
 
-    def _clear_attrs(self):
-        # nova.test.TestCase deletes every attribute after a run; the
-        # caller still reads some.
-        pass
-
-    def setUp(self):
-        # A new cloud: a new plugin engine, so that nothing the last cloud's
-        # scheduler recorded counts on hosts of the same names.
-        engine.reset()
-        self.addCleanup(engine.reset)
-        self.useFixture(testbed.TestbedHostsFixture())
-        self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
-        # 17 servers of 2 vCPUs exceed the default project quota (20 cores).
-        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+    def configure(self):
         if self.plugin:
-            self.flags(
-                available_filters=['nova.scheduler.filters.all_filters',
-                                   'nova_filter.all_filters'],
-                enabled_filters=(nova.conf.CONF.filter_scheduler
-                                 .enabled_filters +
-                                 ['ParallelismFilter', 'RuntimeFilter']),
-                weight_classes=['nova.scheduler.weights.all_weighers',
-                                'nova_filter.weighers.ParallelismWeigher'],
-                group='filter_scheduler')
+            self.enable_plugin(nova.conf.CONF.filter_scheduler.enabled_filters +
+                               ['ParallelismFilter', 'RuntimeFilter'])
             # The fake driver's hosts offer every runtime, like the testbed;
             # the plugin's weigher outweighs Nova's spreading weighers.
             self.flags(hypervisor_runtimes={'fake': '+'.join(RUNTIMES)},
@@ -112,9 +92,9 @@ class DemoCloud(integrated_helpers.ProviderUsageBaseTestCase):
             self.agent_farm = self.useFixture(agent_fixture.AgentFarm())
             self.flags(agent_url=self.agent_farm.url_template,
                        agent_ttl=AGENT_TTL_S, group='libplacement')
+
+    def setUp(self):
         super().setUp()
-        for host in HOSTS:
-            self._start_compute(host)
         self.runtime_log = RuntimeLog()
         logger = logging.getLogger('nova_filter')
         logger.addHandler(self.runtime_log)

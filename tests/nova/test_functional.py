@@ -19,11 +19,9 @@ import nova.conf
 from nova import context as nova_context
 from nova import objects
 from nova.tests.functional.api import client
-from nova.tests.functional import integrated_helpers
 
-from nova_filter import engine
 from nova_filter import opts
-import testbed
+import novacloud
 
 # In nova-scheduler the group is registered when the plugin loads; the
 # flags below are set before that.
@@ -33,47 +31,25 @@ IMAGE1 = '155d900f-4e14-4e4c-a73d-069cbf4541e6'
 IMAGE2 = 'a2459075-d96c-40d5-893e-577ff92e721c'
 
 
-class PluginTestBase(integrated_helpers.ProviderUsageBaseTestCase):
+class PluginTestBase(novacloud.TestbedCloud):
     """In-process Nova with the libplacement filters and weigher enabled."""
 
-    compute_driver = testbed.COMPUTE_DRIVER
     HOSTS = ('host1', 'host2')
     # [libplacement] options for the class, as in nova.conf.
     LIBPLACEMENT = {'weight_multiplier': 10.0}
     # False: stock Nova filters and weighers (the plugin is not enabled).
     PLUGIN = True
 
-    def _clear_attrs(self):
-        # nova.test.TestCase deletes every attribute after a test, including
-        # the test method pytest still holds: keep them.
-        pass
+    def configure(self):
+        if self.PLUGIN:
+            self.enable_plugin(['ComputeFilter', 'ImagePropertiesFilter',
+                                'ServerGroupAntiAffinityFilter',
+                                'ServerGroupAffinityFilter',
+                                'ParallelismFilter', 'RuntimeFilter'])
+        self.flags(**dict(self.LIBPLACEMENT), group='libplacement')
 
     def setUp(self):
-        # Each test starts a new cloud: a new plugin engine too, so that
-        # nothing the last test's scheduler recorded (placements, caches)
-        # carries over to hosts of the same name.
-        engine.reset()
-        self.addCleanup(engine.reset)
-        self.useFixture(testbed.TestbedHostsFixture())
-        self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
-        # The scheduler reads its filters when it starts (in super().setUp).
-        if self.PLUGIN:
-            self.flags(
-                available_filters=['nova.scheduler.filters.all_filters',
-                                   'nova_filter.all_filters'],
-                enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
-                                 'ServerGroupAntiAffinityFilter',
-                                 'ServerGroupAffinityFilter',
-                                 'ParallelismFilter', 'RuntimeFilter'],
-                weight_classes=['nova.scheduler.weights.all_weighers',
-                                'nova_filter.weighers.ParallelismWeigher'],
-                group='filter_scheduler')
-        self.flags(**dict(self.LIBPLACEMENT), group='libplacement')
         super().setUp()
-        # Tests boot more 2-vCPU servers than the default quota (20 cores).
-        self.flags(instances=-1, cores=-1, ram=-1, group='quota')
-        for host in self.HOSTS:
-            self._start_compute(host)
         self.cpu_flavor = self._create_flavor(
             name='cpu2', vcpu=2, memory_mb=512, disk=1, ephemeral=0,
             extra_spec={'libplacement:workload': 'cpu'})

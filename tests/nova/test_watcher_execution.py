@@ -27,12 +27,11 @@ import pytest
 pytest.importorskip('watcher', reason='python3-watcher is not installed '
                     '(scripts/deps/watcher.txt)')
 
-from nova.tests.functional import integrated_helpers  # noqa: E402
 from placement import deploy as placement_deploy  # noqa: E402
 
 import nova.conf  # noqa: E402
 from nova_filter import opts as nova_filter_opts  # noqa: E402
-import testbed  # noqa: E402
+import novacloud  # noqa: E402
 
 import watcher_endpoints  # noqa: E402
 
@@ -84,36 +83,21 @@ max_workers = 2
 """
 
 
-class WatcherOnNova(integrated_helpers.ProviderUsageBaseTestCase):
+class WatcherOnNova(novacloud.TestbedCloud):
     """In-process Nova with the libplacement scheduler plugin, reachable
     over HTTP, and a Watcher process configured to drive it.
     """
 
-    compute_driver = testbed.COMPUTE_DRIVER
     HOSTS = ('host1', 'host2', 'host3')
     # [libplacement] lines of watcher.conf; {url} is the endpoints' URL.
     LIBPLACEMENT = ''
 
-    def _clear_attrs(self):
-        # nova.test.TestCase deletes every attribute after a test, including
-        # the test method pytest still holds: keep them.
-        pass
+    def configure(self):
+        self.enable_plugin(['ComputeFilter', 'ImagePropertiesFilter',
+                            'ParallelismFilter', 'RuntimeFilter'])
 
     def setUp(self):
-        self.useFixture(testbed.TestbedHostsFixture())
-        self.flags(api_paste_config=testbed.API_PASTE, group='wsgi')
-        self.flags(cores=-1, instances=-1, ram=-1, group='quota')
-        self.flags(
-            available_filters=['nova.scheduler.filters.all_filters',
-                               'nova_filter.all_filters'],
-            enabled_filters=['ComputeFilter', 'ImagePropertiesFilter',
-                             'ParallelismFilter', 'RuntimeFilter'],
-            weight_classes=['nova.scheduler.weights.all_weighers',
-                            'nova_filter.weighers.ParallelismWeigher'],
-            group='filter_scheduler')
         super().setUp()
-        for host in self.HOSTS:
-            self._start_compute(host)
         self.flavors = {}
         for name, vcpus, klass in (('cpu2', 2, 'cpu'), ('cpu4', 4, 'cpu'),
                                    ('web2', 2, 'net')):
